@@ -1,0 +1,157 @@
+import { Context, Duration, Effect, Layer, Option, Redacted, Schema, Stream } from "effect"
+import type { PlatformError } from "effect"
+import { ChildProcess, ChildProcessSpawner } from "effect/process"
+
+/**
+ * The one way this tool runs a program: stdout, stderr and the exit code are read
+ * together, a non-zero exit is an error carrying the end of stderr, and every run
+ * has a timeout and an output cap.
+ */
+
+export interface RunOptions {
+  readonly cwd?: string | undefined
+  /** Added to the inherited environment, never replacing it. */
+  readonly env?: Readonly<Record<string, string | Redacted.Redacted<string> | undefined>> | undefined
+  readonly stdin?: string | undefined
+  readonly timeout?: Duration.Input | undefined
+  readonly maxOutputBytes?: number | undefined
+  /** Return the result of a non-zero exit instead of failing. */
+  readonly allowFailure?: boolean | undefined
+}
+
+export interface ProcessResult {
+  readonly exitCode: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const defaultTimeout = Duration.minutes(30)
+const defaultMaxOutputBytes = 256 * 1024 * 1024
+const stderrTailLines = 20
+
+/** The last lines of a text, for error messages. */
+export const tailLines = (text: string, count: number): string => {
+  const lines = text.trimEnd().split("\n")
+  return lines.slice(-count).join("\n")
+}
+
+/** A command line for messages: long arguments (such as a whole Nix expression) are abbreviated. */
+export const showCommand = (command: string, args: ReadonlyArray<string>): string =>
+  [command, ...args]
+    .map((arg) => (arg.length > 120 ? `<${arg.length} characters>` : /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`))
+    .join(" ")
+
+export class ProcessFailed extends Schema.TaggedError<ProcessFailed>()("ProcessFailed", {
+  command: Schema.String,
+  exitCode: Schema.Int,
+  stderr: Schema.String
+}) {
+  override get message() {
+    const tail = tailLines(this.stderr, stderrTailLines)
+    return `${this.command} exited with code ${this.exitCode}${tail === "" ? "" : `:\n${tail}`}`
+  }
+}
+
+export class ProcessSpawnFailed extends Schema.TaggedError<ProcessSpawnFailed>()("ProcessSpawnFailed", {
+  command: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `could not run ${this.command}: ${this.detail}`
+  }
+}
+
+export class ProcessTimedOut extends Schema.TaggedError<ProcessTimedOut>()("ProcessTimedOut", {
+  command: Schema.String,
+  timeout: Schema.String
+}) {
+  override get message() {
+    return `${this.command} did not finish within ${this.timeout}`
+  }
+}
+
+export class ProcessOutputTooLarge extends Schema.TaggedError<ProcessOutputTooLarge>()("ProcessOutputTooLarge", {
+  command: Schema.String,
+  limitBytes: Schema.Int
+}) {
+  override get message() {
+    return `${this.command} wrote more than ${this.limitBytes} bytes of output`
+  }
+}
+
+export type ProcessError = ProcessFailed | ProcessSpawnFailed | ProcessTimedOut | ProcessOutputTooLarge
+
+interface Collected {
+  readonly chunks: Array<Uint8Array>
+  size: number
+  overflowed: boolean
+}
+
+const collect = (stream: Stream.Stream<Uint8Array, PlatformError.PlatformError>, limit: number) =>
+  Stream.runFold(
+    stream,
+    (): Collected => ({ chunks: [], size: 0, overflowed: false }),
+    (acc, chunk) => {
+      // Keep draining past the cap, so the child never blocks on a full pipe.
+      if (acc.size + chunk.length > limit) acc.overflowed = true
+      else {
+        acc.chunks.push(chunk)
+        acc.size += chunk.length
+      }
+      return acc
+    }
+  )
+
+const decode = (collected: Collected): string => Buffer.concat(collected.chunks).toString("utf8")
+
+export class Process extends Context.Service<Process, {
+  run(command: string, args: ReadonlyArray<string>, options?: RunOptions): Effect.Effect<ProcessResult, ProcessError>
+}>()("ci/effects/Process") {
+  static readonly layer = Layer.effect(
+    Process,
+    Effect.gen(function*() {
+      const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+
+      const run = Effect.fn("Process.run")(function*(
+        command: string,
+        args: ReadonlyArray<string>,
+        options: RunOptions = {}
+      ) {
+        const shown = showCommand(command, args)
+        const limit = options.maxOutputBytes ?? defaultMaxOutputBytes
+        const timeout = options.timeout ?? defaultTimeout
+        const spawnFailed = (error: PlatformError.PlatformError) =>
+          new ProcessSpawnFailed({ command: shown, detail: error.message })
+
+        const outcome = yield* Effect.gen(function*() {
+          const handle = yield* spawner.spawn(
+            ChildProcess.make(command, args, {
+              cwd: options.cwd,
+              env: options.env,
+              extendEnv: true,
+              stdin: options.stdin === undefined ? "ignore" : Stream.make(new TextEncoder().encode(options.stdin))
+            })
+          )
+          return yield* Effect.all([collect(handle.stdout, limit), collect(handle.stderr, limit), handle.exitCode], {
+            concurrency: "unbounded"
+          })
+        }).pipe(Effect.scoped, Effect.mapError(spawnFailed), Effect.timeoutOption(timeout))
+
+        if (Option.isNone(outcome)) {
+          return yield* new ProcessTimedOut({ command: shown, timeout: Duration.format(Duration.fromInputUnsafe(timeout)) })
+        }
+        const [stdout, stderr, exitCode] = outcome.value
+        if (stdout.overflowed || stderr.overflowed) {
+          return yield* new ProcessOutputTooLarge({ command: shown, limitBytes: limit })
+        }
+        const result: ProcessResult = { exitCode, stdout: decode(stdout), stderr: decode(stderr) }
+        if (exitCode !== 0 && options.allowFailure !== true) {
+          return yield* new ProcessFailed({ command: shown, exitCode, stderr: result.stderr })
+        }
+        return result
+      })
+
+      return Process.of({ run })
+    })
+  )
+}
