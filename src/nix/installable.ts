@@ -1,0 +1,22 @@
+import type { AttrPath } from "./FlakeEvaluation.ts"
+
+/**
+ * Attribute paths as Nix reads them on a command line: `packages.x86_64-linux.bot`,
+ * with a segment quoted (`packages.x86_64-linux."bot.v2"`) when it holds a dot.
+ */
+
+/** Segments Nix cannot read back from an installable: a double quote cannot be escaped in one. */
+export const unrepresentableSegment = (attrPath: AttrPath): string | undefined =>
+  attrPath.find((segment) => segment.includes(`"`) || segment === "")
+
+const showSegment = (segment: string): string => (segment.includes(".") ? `"${segment}"` : segment)
+
+/** The attribute path as written after `#`; also the key identifying an output. */
+export const showAttrPath = (attrPath: AttrPath): string => attrPath.map(showSegment).join(".")
+
+/**
+ * The installable for an attribute path of the flake at `flakeDir`, relative to the
+ * repository root that Buildkite steps run in (`.#…` for a flake at the root).
+ */
+export const installable = (flakeDir: string, attrPath: AttrPath): string =>
+  `${flakeDir === "." ? "." : `./${flakeDir}`}#${showAttrPath(attrPath)}`

@@ -1,0 +1,95 @@
+/**
+ * Nix's error output, reduced to one message a user can act on. `nix/lib.nix` marks
+ * where in `ciActions` it was working with "while validating `<place>`", and Nix
+ * prints those marks with `--show-trace`; an error thrown by the user's own code
+ * (a missing attribute, an invalid regular expression) is reported at that place.
+ */
+
+export interface NixErrorSummary {
+  readonly message: string
+  /** The innermost `ciActions…` place being validated or resolved, when known. */
+  readonly place?: string
+  /** Where in the flake's own source the error was raised, relative to the repository. */
+  readonly position?: string
+}
+
+const ansi = /\x1b\[[0-9;]*[A-Za-z]/g
+const errorLine = /^\s*error:\s?(.*)$/
+const placeLine = /… while (?:validating|resolving) `([^`]+)`/
+const positionLine = /^\s*at (.+):(\d+):(\d+):\s*$/
+const traceItem = /^\s*(…|error:)/
+const hintLine = /^\s*Did you mean .*$/
+const continuationEnd = /^\s*$|^\s*(at |… |\(use )/
+
+const hints: ReadonlyArray<readonly [RegExp, string]> = [
+  [
+    /cannot (update|write) .*(lock|flake input)|lock file .*(needs to be updated|not allowed)/,
+    "the flake.lock at this commit is missing an input or out of date: run `nix flake lock` and commit flake.lock"
+  ]
+]
+
+const takeWhile = <A>(items: ReadonlyArray<A>, predicate: (item: A) => boolean): Array<A> => {
+  const taken: Array<A> = []
+  for (const item of items) {
+    if (!predicate(item)) break
+    taken.push(item)
+  }
+  return taken
+}
+
+/**
+ * @param flakeSource the store path the flake's source was copied to: positions
+ * inside it are shown relative to the repository; positions in other sources (the
+ * ci library, nixpkgs) say nothing the user can fix and are left out.
+ */
+export const summariseNixError = (stderr: string, flakeSource?: string): NixErrorSummary => {
+  const lines = stderr.replace(ansi, "").split("\n")
+
+  // Nix 2.8 prints the message first and the trace after it; later versions print
+  // the trace first and the message last. The last non-empty `error:` line is the
+  // message in both.
+  let messageAt = -1
+  lines.forEach((line, i) => {
+    const match = errorLine.exec(line)
+    if (match?.[1] !== undefined && match[1].trim() !== "") messageAt = i
+  })
+  if (messageAt === -1) {
+    const text = lines.filter((line) => line.trim() !== "" && !line.startsWith("warning:")).slice(-3).join("\n").trim()
+    return { message: text === "" ? "nix failed without an error message" : text }
+  }
+
+  const following = lines.slice(messageAt + 1)
+  const block = takeWhile(following, (line) => !traceItem.test(line))
+  const text = [errorLine.exec(lines[messageAt]!)![1]!, ...takeWhile(following, (line) => !continuationEnd.test(line))]
+    .map((line) => line.trim())
+    .join("\n")
+  const hint = hints.find(([pattern]) => pattern.test(text))?.[1]
+  const suggestions = block.filter((line) => hintLine.test(line)).map((line) => line.trim().replace(/^Did/, "did"))
+  const message = [text, ...[...suggestions, ...(hint === undefined ? [] : [hint])].map((note) => `(${note})`)].join(" ")
+
+  // Places nest (`ciActions.a.checks[0]` within `ciActions.a`), so the longest is the innermost.
+  const place = lines
+    .map((line) => placeLine.exec(line)?.[1])
+    .filter((p): p is string => p !== undefined)
+    .reduce<string | undefined>((longest, p) => (longest === undefined || p.length > longest.length ? p : longest), undefined)
+
+  const position = block.map((line) => positionLine.exec(line)).find((match) => match !== null)
+  const inFlake = position !== undefined && flakeSource !== undefined && position[1]!.startsWith(`${flakeSource}/`)
+
+  return {
+    message,
+    ...(place === undefined ? {} : { place }),
+    ...(inFlake ? { position: `${position[1]!.slice(flakeSource.length + 1)}:${position[2]}:${position[3]}` } : {})
+  }
+}
+
+// The library's own messages already start with where they were raised.
+const locatedMessage = /^(ciActions|mkActions)[.:[]/
+
+/** One line for the user: the place first, then Nix's message, then where it was raised. */
+export const formatNixError = (summary: NixErrorSummary): string => {
+  const located = summary.place !== undefined && !locatedMessage.test(summary.message)
+    ? `${summary.place}: ${summary.message}`
+    : summary.message
+  return summary.position === undefined ? located : `${located} (at ${summary.position})`
+}
