@@ -1,0 +1,177 @@
+import { Result } from "effect"
+import { CommandLine } from "effect/process"
+import { installable } from "../nix/installable.ts"
+import type { CiPlan } from "../plan/Plan.ts"
+import type { StepData } from "../plan/StepData.ts"
+import { escapePipeline } from "./interpolation.ts"
+
+/**
+ * Buildkite pipelines in the shape of the design note: checks, a wait, one build
+ * step, a wait, then a trigger per deploying action; and, in the deploy pipeline,
+ * the action's own steps. Steps are built from literal text and escaped as a whole
+ * by `escapePipeline` before they are rendered.
+ */
+
+export interface CommandStep {
+  readonly label: string
+  readonly key: string
+  readonly command: string
+  readonly env: Readonly<Record<string, string>>
+  readonly plugins?: ReadonlyArray<Readonly<Record<string, Readonly<Record<string, string>> | null>>>
+}
+
+export interface BlockStep {
+  readonly block: string
+  readonly key: string
+  readonly prompt?: string
+}
+
+export interface TriggerStep {
+  readonly trigger: string
+  readonly label: string
+  readonly key: string
+  readonly async: boolean
+  readonly build: {
+    readonly message: string
+    readonly commit: string
+    readonly branch?: string
+    readonly env: Readonly<Record<string, string>>
+    readonly meta_data: Readonly<Record<string, string>>
+  }
+}
+
+export type Step = CommandStep | BlockStep | TriggerStep | "wait"
+
+export interface Pipeline {
+  readonly steps: ReadonlyArray<Step>
+}
+
+/** Where the build came from and how steps reach the tool: read from the environment and flags. */
+export interface PipelineSettings {
+  /** The flake reference `nix run` uses for the tool, for example `github:denbeigh2000/ci#apps.x86_64-linux.tool`. */
+  readonly toolTarget: string
+  readonly deployPipeline: string
+  /** The Buildkite plugin each command step uses; none when empty. */
+  readonly plugin: string | undefined
+  readonly repo: string | undefined
+  readonly branch: string | undefined
+  readonly pipelineSlug: string | undefined
+  readonly buildNumber: string | undefined
+  readonly message: string | undefined
+}
+
+const quote = (word: string): string => Result.getOrThrow(CommandLine.quote(word))
+
+/** `nix run "${TOOL_TARGET}" -- <args>`: the shell expands TOOL_TARGET from the step's env at run time. */
+const toolCommand = (args: ReadonlyArray<string>): string => `nix run "\${TOOL_TARGET}" -- ${args.map(quote).join(" ")}`
+
+/** Step keys: readable, unique, and within the schema's `^[a-zA-Z0-9_\-:.,]+$`, 100 characters. */
+export const keyMaker = () => {
+  const used = new Set<string>()
+  return (prefix: string, name: string): string => {
+    const base = `${prefix}-${name}`.replace(/[^a-zA-Z0-9_\-:.,]+/g, "-").replace(/-+$/g, "").slice(0, 90)
+    let key = base
+    for (let n = 2; used.has(key); n++) key = `${base}-${n}`
+    used.add(key)
+    return key
+  }
+}
+
+const commandStep = (
+  settings: PipelineSettings,
+  step: { readonly label: string; readonly key: string; readonly command: string },
+  env: Readonly<Record<string, string>>
+): CommandStep => ({
+  ...step,
+  env: { ...env, TOOL_TARGET: settings.toolTarget },
+  ...(settings.plugin === undefined
+    ? {}
+    : { plugins: [{ [settings.plugin]: settings.repo === undefined ? null : { repo: settings.repo } }] })
+})
+
+const managedEnv = (operation: string, deploy: boolean) => ({
+  DENBEIGH_MANAGED: "true",
+  DENBEIGH_DEPLOY: deploy ? "true" : "false",
+  BUILDKITE_PLUGIN_CICD_OPERATION: operation
+})
+
+/** Steps separated by waits, leaving out empty groups. */
+const inStages = (stages: ReadonlyArray<ReadonlyArray<Step>>): ReadonlyArray<Step> =>
+  stages.filter((stage) => stage.length > 0).flatMap((stage, i) => (i === 0 ? stage : ["wait" as const, ...stage]))
+
+export const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings): Pipeline => {
+  const key = keyMaker()
+  const checks = plan.checks.map((check) =>
+    commandStep(settings, {
+      label: `Check: ${check.displayName}`,
+      key: key("check", check.name),
+      command: toolCommand(["check", "--target", installable(plan.flakeDir, check.target), "--name", check.name])
+    }, managedEnv("check", false))
+  )
+  const builds = plan.builds.length === 0 ? [] : [
+    commandStep(settings, {
+      label: `:nix: Build ${plan.builds.length} ${plan.builds.length === 1 ? "derivation" : "derivations"}`,
+      key: key("build", "nix"),
+      command: toolCommand(["build", "--", ...plan.builds.map((build) => installable(plan.flakeDir, build.attrPath))])
+    }, managedEnv("build", false))
+  ]
+  const source = [settings.pipelineSlug, settings.buildNumber].every((part) => part !== undefined)
+    ? ` from ${settings.pipelineSlug}#${settings.buildNumber}`
+    : ""
+  const triggers = plan.deploys.map((deploy): TriggerStep => ({
+    trigger: settings.deployPipeline,
+    label: `:rocket: Deploy ${deploy.action}`,
+    key: key("deploy", deploy.action),
+    async: true,
+    build: {
+      message: `Deploy ${deploy.action}${source}${settings.message === undefined ? "" : `: ${firstLine(settings.message)}`}`,
+      commit: plan.head,
+      ...(settings.branch === undefined ? {} : { branch: settings.branch }),
+      env: {
+        STEP_DATA: JSON.stringify(deploy),
+        DENBEIGH_MANAGED: "true",
+        DENBEIGH_DEPLOY: "true",
+        DENBEIGH_DEPLOY_ACTION_NAME: deploy.action,
+        TOOL_TARGET: settings.toolTarget,
+        ...(settings.repo === undefined ? {} : { BUILDKITE_PLUGIN_CICD_REPO: settings.repo })
+      },
+      meta_data: { denbeighDeploy: "true", "ci:deploy:action": deploy.action }
+    }
+  }))
+  return escapePipeline({ steps: inStages([checks, builds, triggers]) })
+}
+
+export const renderDeployPipeline = (data: StepData, settings: PipelineSettings): Pipeline => {
+  const key = keyMaker()
+  const env = { ...managedEnv("deploy", true), DENBEIGH_DEPLOY_ACTION_NAME: data.action }
+  const steps = data.steps.map((step, i): Step => {
+    switch (step.type) {
+      case "wait":
+        return "wait"
+      case "block": {
+        const next = data.steps.slice(i + 1).find((later) => later.type === "run")
+        return {
+          block: step.label ?? (next?.type === "run" ? `Continue to ${next.label}?` : "Continue the deploy?"),
+          key: key("block", String(i)),
+          ...(step.prompt === null ? {} : { prompt: step.prompt })
+        }
+      }
+      case "run":
+        return commandStep(settings, {
+          label: step.label,
+          key: key("deploy", step.name),
+          command: toolCommand([
+            "deploy",
+            "--target",
+            step.target,
+            "--name",
+            step.name,
+            ...(step.retries > 0 ? ["--retries", String(step.retries)] : [])
+          ])
+        }, env)
+    }
+  })
+  return escapePipeline({ steps })
+}
+
+const firstLine = (text: string): string => text.split("\n", 1)[0]!.trim()
