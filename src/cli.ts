@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Console, Effect, Layer, Runtime, Schema } from "effect"
+import { CliError, Command } from "effect/cli"
+import { plan } from "./commands/plan.ts"
+import { BuildkiteAgent } from "./effects/BuildkiteAgent.ts"
+import { Git } from "./effects/Git.ts"
+import { Process } from "./effects/Process.ts"
+import { ExitCode } from "./exitCode.ts"
+import { Nix } from "./nix/Nix.ts"
+
+declare const CI_VERSION: string | undefined
+const version = typeof CI_VERSION === "string" ? CI_VERSION : "0.0.0-dev"
+
+/** The process exits with this code; the message has already been printed. */
+class Exit extends Schema.TaggedError<Exit>()("Exit", { code: Schema.Int }) {
+  override get [Runtime.errorExitCode]() {
+    return this.code
+  }
+  override readonly [Runtime.errorReported] = false
+}
+
+const services = Layer.mergeAll(Git.layer, Nix.layer, BuildkiteAgent.layer).pipe(
+  Layer.provideMerge(Process.layer),
+  Layer.provideMerge(NodeServices.layer)
+)
+
+const root = Command.make("tool").pipe(
+  Command.withDescription("ci: plan, check, build and deploy a Nix flake on Buildkite"),
+  Command.withSubcommands([plan])
+)
+
+Command.run(root, { version }).pipe(
+  // One line for the user, and the documented exit code. Usage errors were
+  // already shown with the help text; defects keep runMain's full report.
+  Effect.catch((error) =>
+    CliError.isCliError(error)
+      ? Effect.fail(new Exit({ code: ExitCode.BadInput }))
+      : Console.error(`error: ${error.message}`).pipe(
+        Effect.andThen(Effect.fail(new Exit({ code: Runtime.getErrorExitCode(error) })))
+      )
+  ),
+  Effect.provide(services),
+  NodeRuntime.runMain
+)
