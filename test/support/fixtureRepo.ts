@@ -1,0 +1,96 @@
+import { execFileSync } from "node:child_process"
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
+
+/**
+ * Fixture flakes: git repositories with several commits, whose `ci` input is the
+ * library snapshot of this test run. Targets build with `builtins.derivation` and
+ * `/bin/sh`, so nothing is fetched.
+ */
+
+export interface FlakeSpec {
+  /** Nix attributes of the flake's outputs, with `drv name [ parts ]`, `app name`, `p` (packages) and `a` (apps) in scope. */
+  readonly outputs: string
+  /** The `ciActions` output's value, when there is one. */
+  readonly ciActions?: string
+}
+
+export const fixtureFlake = (spec: FlakeSpec): string => `{
+  inputs.ci.url = "github:denbeigh2000/ci";
+  inputs.ci.inputs.nixpkgs.follows = "";
+  outputs = { self, ci }:
+    let
+      system = "x86_64-linux";
+      p = self.packages.x86_64-linux;
+      a = self.apps.x86_64-linux;
+      # A derivation whose output path changes with every part (other derivations included).
+      drv = name: parts: builtins.derivation {
+        inherit name system;
+        builder = "/bin/sh";
+        args = [ "-c" "echo \${toString parts} > $out" ];
+      };
+      app = name: { type = "app"; program = "\${drv name [ name ]}/bin/\${name}"; };
+    in {
+${spec.outputs}
+${spec.ciActions === undefined ? "" : `      ciActions = ${spec.ciActions};`}
+    };
+}
+`
+
+export class FixtureRepo {
+  readonly dir: string
+  private readonly ciSnapshot: string
+
+  constructor(dir: string, ciSnapshot: string) {
+    this.dir = dir
+    this.ciSnapshot = ciSnapshot
+  }
+
+  static create(ciSnapshot: string, branch = "master"): FixtureRepo {
+    const dir = mkdtempSync(join(tmpdir(), "ci-fixture-"))
+    const repo = new FixtureRepo(dir, ciSnapshot)
+    repo.git("init", "--quiet", "--initial-branch", branch)
+    repo.git("config", "user.email", "test@example.com")
+    repo.git("config", "user.name", "Test")
+    repo.git("config", "commit.gpgsign", "false")
+    return repo
+  }
+
+  git(...args: ReadonlyArray<string>): string {
+    return execFileSync("git", ["-C", this.dir, ...args], { encoding: "utf8" }).trim()
+  }
+
+  write(files: Readonly<Record<string, string>>): void {
+    for (const [name, content] of Object.entries(files)) {
+      mkdirSync(dirname(join(this.dir, name)), { recursive: true })
+      writeFileSync(join(this.dir, name), content)
+    }
+  }
+
+  /** Lock the `ci` input of the flake in `flakeDir` to the library snapshot. */
+  lock(flakeDir = "."): void {
+    execFileSync("nix", ["flake", "lock", "--override-input", "ci", `path:${this.ciSnapshot}`], {
+      cwd: join(this.dir, flakeDir),
+      stdio: ["ignore", "ignore", "pipe"]
+    })
+  }
+
+  /** Write files, lock when a flake.nix has no lock yet, commit everything; returns the sha. */
+  commit(message: string, files: Readonly<Record<string, string>> = {}): string {
+    this.write(files)
+    this.git("add", "--all")
+    for (const name of Object.keys(files)) {
+      if (name.endsWith("flake.nix")) {
+        const flakeDir = dirname(name)
+        const locked = this.git("ls-files", join(flakeDir, "flake.lock")) !== ""
+        if (!locked) {
+          this.lock(flakeDir)
+          this.git("add", "--all")
+        }
+      }
+    }
+    this.git("commit", "--quiet", "--allow-empty", "--message", message)
+    return this.git("rev-parse", "HEAD")
+  }
+}
