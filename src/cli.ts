@@ -20,14 +20,12 @@ class Exit extends Schema.TaggedError<Exit>()("Exit", { code: Schema.Int }) {
   override readonly [Runtime.errorReported] = false
 }
 
-const services = Layer.mergeAll(Git.layer, Nix.layer, BuildkiteAgent.layer).pipe(
-  Layer.provideMerge(Process.layer),
-  Layer.provideMerge(NodeServices.layer)
-)
+// Built only for the command that runs, so --help and --version need none of it.
+const services = Layer.mergeAll(Git.layer, Nix.layer, BuildkiteAgent.layer).pipe(Layer.provideMerge(Process.layer))
 
 const root = Command.make("tool").pipe(
   Command.withDescription("ci: plan, check, build and deploy a Nix flake on Buildkite"),
-  Command.withSubcommands([plan])
+  Command.withSubcommands([plan.pipe(Command.provide(services))])
 )
 
 Command.run(root, { version }).pipe(
@@ -40,6 +38,6 @@ Command.run(root, { version }).pipe(
         Effect.andThen(Effect.fail(new Exit({ code: Runtime.getErrorExitCode(error) })))
       )
   ),
-  Effect.provide(services),
+  Effect.provide(NodeServices.layer),
   NodeRuntime.runMain
 )

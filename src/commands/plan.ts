@@ -1,4 +1,4 @@
-import { Console, Effect, Option, Path, Runtime, Schema } from "effect"
+import { Console, Effect, Fiber, Option, Path, Runtime, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
 import {
   type BuildkiteEnvironment,
@@ -6,11 +6,11 @@ import {
   pullRequestOf,
   readBuildkiteEnvironment
 } from "../effects/BuildkiteEnvironment.ts"
-import { BuildkiteAgent } from "../effects/BuildkiteAgent.ts"
-import { Git } from "../effects/Git.ts"
+import { BuildkiteAgent, type BuildkiteAgentError } from "../effects/BuildkiteAgent.ts"
+import { Git, type GitError } from "../effects/Git.ts"
 import { ExitCode } from "../exitCode.ts"
-import { type FlakeSource, Nix } from "../nix/Nix.ts"
-import { type Base, makePlan } from "../plan/Plan.ts"
+import { type FlakeSource, Nix, type NixEvalError, type NixOutputInvalid, type NixUnavailable } from "../nix/Nix.ts"
+import { type Base, makePlan, type PlanInputError } from "../plan/Plan.ts"
 import { StepDataFromJson } from "../plan/StepData.ts"
 import { type Pipeline, type PipelineSettings, renderCiPipeline, renderDeployPipeline } from "../render/pipeline.ts"
 import { ciPlanJson, ciReport, deployPlanJson, deployReport } from "../render/report.ts"
@@ -103,97 +103,121 @@ const planDeploy = Effect.fnUntraced(function*(flagsIn: PlanFlags, environment: 
   yield* emit(flagsIn, environment, deployReport(data, pipeline), pipeline, deployPlanJson(data, pipeline))
 })
 
+/** Nix's name for this platform as Node sees it; Nix may be configured otherwise. */
+const guessSystem = (): string | undefined => {
+  const arch = ({ x64: "x86_64", arm64: "aarch64" } as Record<string, string>)[process.arch]
+  const os = ({ linux: "linux", darwin: "darwin" } as Record<string, string>)[process.platform]
+  return arch === undefined || os === undefined ? undefined : `${arch}-${os}`
+}
+
+type BaseCommit = { readonly _tag: "Found"; readonly sha: string } | Extract<Base, { _tag: "Unavailable" }>
+
 /**
  * The base commit: `--base`, else the pull request's merge-base with its base
  * branch, else the previous commit. A base that is not in this clone is not an
  * error: everything then counts as changed.
  */
-const resolveBase = Effect.fnUntraced(function*(
+const chooseBase = Effect.fnUntraced(function*(
   repository: string,
+  shallow: boolean,
   head: string,
-  requested: Option.Option<string>,
+  resolved: { readonly requested: Option.Option<readonly [string, Option.Option<string>]>; readonly previous: Option.Option<string> },
   environment: BuildkiteEnvironment
 ) {
   const git = yield* Git
-  const unavailable = (reason: string, sha?: string) => ({ sha, reason })
-  if (Option.isSome(requested)) {
-    const sha = yield* git.resolveCommit(repository, requested.value)
-    return Option.isSome(sha)
-      ? { sha: sha.value }
-      : unavailable(`--base ${requested.value} is not a commit in this clone (a shallow clone?)`)
+  const unavailable = (reason: string): BaseCommit => ({ _tag: "Unavailable", sha: undefined, reason })
+  const found = (sha: string): BaseCommit => ({ _tag: "Found", sha })
+  if (Option.isSome(resolved.requested)) {
+    const [rev, sha] = resolved.requested.value
+    return Option.isSome(sha) ? found(sha.value) : unavailable(`--base ${rev} is not a commit in this clone (a shallow clone?)`)
   }
   const baseBranch = environment.BUILDKITE_PULL_REQUEST_BASE_BRANCH
   if (pullRequestOf(environment) !== undefined && baseBranch !== undefined) {
-    const remote = yield* git.resolveCommit(repository, `refs/remotes/origin/${baseBranch}`)
-    const branchTip = Option.isSome(remote) ? remote : yield* git.resolveCommit(repository, baseBranch)
-    if (Option.isNone(branchTip)) {
-      return unavailable(`the pull request's base branch ${baseBranch} is not fetched in this clone`)
-    }
+    const [remote, local] = yield* git.resolveCommits(repository, [`refs/remotes/origin/${baseBranch}`, baseBranch])
+    const branchTip = Option.orElse(remote!, () => local!)
+    if (Option.isNone(branchTip)) return unavailable(`the pull request's base branch ${baseBranch} is not fetched in this clone`)
     const mergeBase = yield* git.mergeBase(repository, head, branchTip.value)
     return Option.isSome(mergeBase)
-      ? { sha: mergeBase.value }
+      ? found(mergeBase.value)
       : unavailable(`no merge-base of ${head.slice(0, 12)} and ${baseBranch} in this clone (a shallow clone?)`)
   }
-  const previous = yield* git.resolveCommit(repository, `${head}^`)
-  if (Option.isSome(previous)) return { sha: previous.value }
-  return (yield* git.isShallow(repository))
+  if (Option.isSome(resolved.previous)) return found(resolved.previous.value)
+  return shallow
     ? unavailable(`the previous commit of ${head.slice(0, 12)} is not in this shallow clone`)
     : unavailable(`${head.slice(0, 12)} is the first commit`)
 })
 
-const planCi = Effect.fnUntraced(function*(flagsIn: PlanFlags, environment: BuildkiteEnvironment) {
+type PlanCiError = PlanUsageError | PlanInputError | GitError | NixEvalError | NixUnavailable | NixOutputInvalid | BuildkiteAgentError
+
+// Typed by hand because it calls itself when Nix's system differs from the guess.
+const planCi: (
+  flagsIn: PlanFlags,
+  environment: BuildkiteEnvironment
+) => Effect.Effect<void, PlanCiError, Git | Nix | Path.Path | BuildkiteAgent> = Effect.fnUntraced(function*(flagsIn, environment) {
   const git = yield* Git
   const nix = yield* Nix
   const path = yield* Path.Path
 
-  const flakePath = path.resolve(flagsIn.flake)
-  const repository = yield* git.toplevel(flakePath).pipe(
-    Effect.mapError((error) => new PlanUsageError({ place: "--flake", detail: `${flakePath} is not in a git checkout (${error.detail.trim()})` }))
-  )
-  const flakeDir = path.relative(repository, flakePath) || "."
+  // Everything that does not wait on something else starts at once: the evaluations
+  // dominate, and each step before them adds to the wall time of every plan.
+  // Asking Nix for its system costs a process before anything can be evaluated, so
+  // the plan starts from Node's guess and Nix confirms it meanwhile (see the end).
+  const systemCheck = Option.isSome(flagsIn.system) ? undefined : yield* Effect.forkChild(nix.currentSystem)
+  const system = Option.getOrUndefined(flagsIn.system) ?? guessSystem() ?? (yield* Fiber.join(systemCheck!))
 
+  const flakePath = path.resolve(flagsIn.flake)
   const headRev = Option.getOrUndefined(flagsIn.head) ?? environment.BUILDKITE_COMMIT ?? "HEAD"
   const headPlace = Option.isSome(flagsIn.head) ? "--head" : environment.BUILDKITE_COMMIT === undefined ? "HEAD" : "BUILDKITE_COMMIT"
+  const requestedBase = Option.getOrUndefined(flagsIn.base)
+  const [checkout, [headSha, previous, requested]] = yield* Effect.all([
+    git.inspect(flakePath).pipe(
+      Effect.mapError((error) => new PlanUsageError({ place: "--flake", detail: `${flakePath} is not in a git checkout (${error.detail.trim()})` }))
+    ),
+    git.resolveCommits(flakePath, [headRev, `${headRev}^`, ...(requestedBase === undefined ? [] : [requestedBase])])
+  ], { concurrency: "unbounded" })
+  const repository = checkout.toplevel
   const head = yield* Effect.fromOption(
-    yield* git.resolveCommit(repository, headRev),
+    headSha!,
     () => new PlanUsageError({ place: headPlace, detail: `${headRev} is not a commit in ${repository}` })
   )
+  const flakeDir = path.relative(repository, flakePath) || "."
   const tag = Option.getOrUndefined(flagsIn.tag) ?? environment.BUILDKITE_TAG
+  const source = (rev: string): FlakeSource => ({ repository, flakeDir, rev, shallow: checkout.shallow })
 
-  const [system, shallow, baseCommit, remoteBranches, localBranch, dirty] = yield* Effect.all([
-    Option.match(flagsIn.system, { onNone: () => nix.currentSystem, onSome: Effect.succeed }),
-    git.isShallow(repository),
-    resolveBase(repository, head, flagsIn.base, environment),
+  const evaluateBase = (commit: BaseCommit): Effect.Effect<Base> => {
+    if (commit._tag === "Unavailable") return Effect.succeed(commit)
+    const unavailable = (reason: string): Base => ({ _tag: "Unavailable", sha: commit.sha, reason: `base ${commit.sha.slice(0, 12)} ${reason}` })
+    return nix.evaluate(source(commit.sha), system, { withActions: false }).pipe(
+      Effect.map((evaluation): Base =>
+        evaluation.hasCiActions ? { _tag: "Evaluated", sha: commit.sha, evaluation } : unavailable("has no ciActions output")
+      ),
+      Effect.catch((error) => Effect.succeed(unavailable(`could not be evaluated: ${error.message.split("\n")[0]}`)))
+    )
+  }
+
+  const [headEvaluation, base, remoteBranches, localBranch, dirty] = yield* Effect.all([
+    nix.evaluate(source(head), system, { withActions: true }),
+    chooseBase(repository, checkout.shallow, head, {
+      requested: requestedBase === undefined ? Option.none() : Option.some([requestedBase, requested!] as const),
+      previous: previous!
+    }, environment).pipe(Effect.flatMap(evaluateBase)),
     tag === undefined
       ? Effect.succeed([])
       : git.remoteBranchesContaining(repository, head).pipe(
         // Planning a tag locally with --branch: the commit counts as on that branch.
         Effect.map((branches) => Option.match(flagsIn.branch, { onNone: () => branches, onSome: (branch) => [...branches, branch] }))
       ),
-    git.currentBranch(repository),
-    git.isDirty(repository)
+    // Only what this run will use: in Buildkite the branch is given and the tree is clean.
+    Option.isSome(flagsIn.branch) || environment.BUILDKITE_BRANCH !== undefined
+      ? Effect.succeed(Option.none<string>())
+      : git.currentBranch(repository),
+    inBuildkite(environment) || Option.isSome(flagsIn.head) ? Effect.succeed(false) : git.isDirty(repository)
   ], { concurrency: "unbounded" })
 
-  const source = (rev: string): FlakeSource => ({ repository, flakeDir, rev, shallow })
-  const [headEvaluation, base] = yield* Effect.all([
-    nix.evaluate(source(head), system, { withActions: true }),
-    "reason" in baseCommit
-      ? Effect.succeed<Base>({ _tag: "Unavailable", sha: baseCommit.sha, reason: baseCommit.reason })
-      : nix.evaluate(source(baseCommit.sha), system, { withActions: false }).pipe(
-        Effect.map((evaluation): Base =>
-          evaluation.hasCiActions
-            ? { _tag: "Evaluated", sha: baseCommit.sha, evaluation }
-            : { _tag: "Unavailable", sha: baseCommit.sha, reason: `base ${baseCommit.sha.slice(0, 12)} has no ciActions output` }
-        ),
-        Effect.catch((error) =>
-          Effect.succeed<Base>({
-            _tag: "Unavailable",
-            sha: baseCommit.sha,
-            reason: `base ${baseCommit.sha.slice(0, 12)} could not be evaluated: ${error.message.split("\n")[0]}`
-          })
-        )
-      )
-  ], { concurrency: "unbounded" })
+  if (systemCheck !== undefined) {
+    const actual = yield* Fiber.join(systemCheck)
+    if (actual !== system) return yield* planCi({ ...flagsIn, system: Option.some(actual) }, environment)
+  }
 
   const branch = Option.getOrUndefined(flagsIn.branch) ?? environment.BUILDKITE_BRANCH ?? Option.getOrUndefined(localBranch)
   const plan = yield* Effect.fromResult(makePlan({
@@ -205,7 +229,7 @@ const planCi = Effect.fnUntraced(function*(flagsIn: PlanFlags, environment: Buil
     refs: { branch, tag, remoteBranches },
     pullRequest: pullRequestOf(environment)
   }))
-  const warnings = dirty && Option.isNone(flagsIn.head) && !inBuildkite(environment)
+  const warnings = dirty
     ? [...plan.warnings, `the work tree has uncommitted changes; the plan is for commit ${head.slice(0, 12)}`]
     : plan.warnings
   const planned = { ...plan, warnings }

@@ -22,11 +22,11 @@ export class BuildkiteAgent extends Context.Service<BuildkiteAgent, {
   static readonly layer = Layer.effect(
     BuildkiteAgent,
     Effect.gen(function*() {
-      const process = yield* Process
+      const runner = yield* Process
 
       const uploadPipeline = Effect.fn("BuildkiteAgent.uploadPipeline")(function*(documents: ReadonlyArray<string>) {
         for (const document of [...documents].reverse()) {
-          yield* process.run("buildkite-agent", ["pipeline", "upload"], { stdin: document, timeout: "5 minutes" }).pipe(
+          yield* runner.run("buildkite-agent", ["pipeline", "upload"], { stdin: document, timeout: "5 minutes" }).pipe(
             Effect.mapError((error: ProcessError) => new BuildkiteAgentError({ operation: "pipeline upload", detail: error.message }))
           )
         }

@@ -17,11 +17,10 @@ const CommitSha = Schema.String.pipe(Schema.check(Schema.isPattern(/^[0-9a-f]{40
 const decodeSha = Schema.decodeUnknownEffect(CommitSha)
 
 export class Git extends Context.Service<Git, {
-  /** The top of the work tree containing `directory`. */
-  toplevel(directory: string): Effect.Effect<string, GitError>
-  /** The full sha of a commit, or none when `rev` names no commit in this clone. */
-  resolveCommit(directory: string, rev: string): Effect.Effect<Option.Option<string>, GitError>
-  isShallow(directory: string): Effect.Effect<boolean, GitError>
+  /** The top of the work tree containing `directory`, and whether the clone is shallow. */
+  inspect(directory: string): Effect.Effect<{ readonly toplevel: string; readonly shallow: boolean }, GitError>
+  /** The full sha of each commit `revs` name, or none where a rev names no commit in this clone; one git process for all. */
+  resolveCommits(directory: string, revs: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<Option.Option<string>>, GitError>
   mergeBase(directory: string, a: string, b: string): Effect.Effect<Option.Option<string>, GitError>
   /** Remote branches (without the remote's name) whose tip contains `commit`. */
   remoteBranchesContaining(directory: string, commit: string): Effect.Effect<ReadonlyArray<string>, GitError>
@@ -32,37 +31,40 @@ export class Git extends Context.Service<Git, {
   static readonly layer = Layer.effect(
     Git,
     Effect.gen(function*() {
-      const process = yield* Process
+      const runner = yield* Process
 
-      const git = (operation: string, directory: string, args: ReadonlyArray<string>, allowFailure = false) =>
-        process.run("git", ["-C", directory, ...args], { allowFailure, timeout: "2 minutes" }).pipe(
+      const git = (operation: string, directory: string, args: ReadonlyArray<string>, options: { allowFailure?: boolean; stdin?: string } = {}) =>
+        runner.run("git", ["-C", directory, ...args], { ...options, timeout: "2 minutes" }).pipe(
           Effect.mapError((error: ProcessError) => new GitError({ operation, directory, detail: error.message }))
         )
 
       const lines = (text: string) => text.split("\n").map((line) => line.trim()).filter((line) => line !== "")
 
-      const toplevel = Effect.fn("Git.toplevel")(function*(directory: string) {
-        const result = yield* git("rev-parse --show-toplevel", directory, ["rev-parse", "--show-toplevel"])
-        return result.stdout.trim()
+      const inspect = Effect.fn("Git.inspect")(function*(directory: string) {
+        const result = yield* git("rev-parse", directory, ["rev-parse", "--show-toplevel", "--is-shallow-repository"])
+        const [toplevel, shallow] = lines(result.stdout)
+        if (toplevel === undefined || shallow === undefined) {
+          return yield* new GitError({ operation: "rev-parse", directory, detail: `unexpected output: ${result.stdout}` })
+        }
+        return { toplevel, shallow: shallow === "true" }
       })
 
-      const resolveCommit = Effect.fn("Git.resolveCommit")(function*(directory: string, rev: string) {
-        // `--end-of-options` keeps a rev such as `--help` from being read as an option.
-        const result = yield* git("rev-parse", directory, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${rev}^{commit}`], true)
-        if (result.exitCode !== 0) return Option.none()
-        const sha = yield* decodeSha(result.stdout.trim()).pipe(
-          Effect.mapError((error) => new GitError({ operation: "rev-parse", directory, detail: error.message }))
-        )
-        return Option.some(sha)
-      })
-
-      const isShallow = Effect.fn("Git.isShallow")(function*(directory: string) {
-        const result = yield* git("rev-parse --is-shallow-repository", directory, ["rev-parse", "--is-shallow-repository"])
-        return result.stdout.trim() === "true"
+      const resolveCommits = Effect.fn("Git.resolveCommits")(function*(directory: string, revs: ReadonlyArray<string>) {
+        // A rev with a line break could smuggle a second name into the batch.
+        const names = revs.map((rev) => (/[\n\r]/.test(rev) ? "\0invalid" : `${rev}^{commit}`))
+        const result = yield* git("cat-file", directory, ["cat-file", "--batch-check=%(objectname)"], { stdin: names.map((name) => `${name}\n`).join("") })
+        const answers = result.stdout.split("\n").slice(0, revs.length)
+        return yield* Effect.forEach(answers, (answer) =>
+          /^[0-9a-f]+$/.test(answer)
+            ? decodeSha(answer).pipe(
+              Effect.map(Option.some),
+              Effect.mapError((error) => new GitError({ operation: "cat-file", directory, detail: error.message }))
+            )
+            : Effect.succeed(Option.none<string>()))
       })
 
       const mergeBase = Effect.fn("Git.mergeBase")(function*(directory: string, a: string, b: string) {
-        const result = yield* git("merge-base", directory, ["merge-base", "--end-of-options", a, b], true)
+        const result = yield* git("merge-base", directory, ["merge-base", "--end-of-options", a, b], { allowFailure: true })
         // Exit 1 means "no common ancestor"; anything else is a real failure.
         if (result.exitCode === 1) return Option.none()
         if (result.exitCode !== 0) {
@@ -85,7 +87,7 @@ export class Git extends Context.Service<Git, {
       })
 
       const currentBranch = Effect.fn("Git.currentBranch")(function*(directory: string) {
-        const result = yield* git("symbolic-ref", directory, ["symbolic-ref", "--quiet", "--short", "HEAD"], true)
+        const result = yield* git("symbolic-ref", directory, ["symbolic-ref", "--quiet", "--short", "HEAD"], { allowFailure: true })
         return result.exitCode === 0 ? Option.some(result.stdout.trim()) : Option.none()
       })
 
@@ -94,7 +96,7 @@ export class Git extends Context.Service<Git, {
         return result.stdout.trim() !== ""
       })
 
-      return Git.of({ toplevel, resolveCommit, isShallow, mergeBase, remoteBranchesContaining, currentBranch, isDirty })
+      return Git.of({ inspect, resolveCommits, mergeBase, remoteBranchesContaining, currentBranch, isDirty })
     })
   )
 }

@@ -75,7 +75,7 @@ export class Nix extends Context.Service<Nix, {
   static readonly layer = Layer.effect(
     Nix,
     Effect.gen(function*() {
-      const process = yield* Process
+      const runner = yield* Process
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
 
@@ -85,7 +85,7 @@ export class Nix extends Context.Service<Nix, {
 
       const unavailable = (error: ProcessError) => new NixUnavailable({ detail: error.message })
 
-      const currentSystem = process
+      const currentSystem = runner
         .run("nix", [...commonArgs, "eval", "--impure", "--raw", "--expr", "builtins.currentSystem"], { timeout: "1 minute" })
         .pipe(
           Effect.map((result) => result.stdout.trim()),
@@ -97,7 +97,7 @@ export class Nix extends Context.Service<Nix, {
       // relative to the repository. Asked only after a failure; unknown is fine.
       // (`nix flake metadata` would also lock the inputs, which may mean the network.)
       const flakeSourcePath = (source: FlakeSource) =>
-        process.run("nix", [
+        runner.run("nix", [
           ...commonArgs,
           "eval",
           "--raw",
@@ -119,7 +119,7 @@ export class Nix extends Context.Service<Nix, {
         const expression = `let lib = (${libSource}); in (${ciActionsSource}) { inherit lib; flake = builtins.getFlake ${
           nixString(ref)
         }; system = ${nixString(system)}; withActions = ${options.withActions}; }`
-        const result = yield* process
+        const result = yield* runner
           .run("nix", [...commonArgs, "eval", "--json", "--show-trace", "--expr", expression], { allowFailure: true })
           .pipe(Effect.mapError(unavailable))
         if (result.exitCode !== 0) {
