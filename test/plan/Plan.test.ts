@@ -1,0 +1,119 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Result } from "effect"
+import type { Action, FlakeEvaluation, Output } from "../../src/nix/FlakeEvaluation.ts"
+import { type Base, makePlan, type PlanInput } from "../../src/plan/Plan.ts"
+
+const store = (name: string, version = "1") => `/nix/store/${version.repeat(32).slice(0, 32)}-${name}`
+const pkg = (name: string, version?: string): Output => ({
+  attrPath: ["packages", "x86_64-linux", name],
+  kind: "packages",
+  storePath: store(name, version)
+})
+const appOutput = (name: string, derivation?: ReadonlyArray<string>): Output => ({
+  attrPath: ["apps", "x86_64-linux", name],
+  kind: "apps",
+  storePath: store(derivation === undefined ? name : derivation.at(-1)!),
+  program: `${store(name)}/bin/${name}`,
+  derivation: derivation === undefined ? null : derivation
+})
+
+const action = (overrides: Partial<Action> = {}): Action => ({
+  path: "ciActions.deploy",
+  conditions: [],
+  checks: [],
+  builds: [],
+  deploySteps: [],
+  ...overrides
+})
+
+const evaluation = (outputs: ReadonlyArray<Output>, actions: Record<string, Action> | null = {}): FlakeEvaluation => ({
+  version: 1,
+  system: "x86_64-linux",
+  hasCiActions: actions !== null,
+  outputs,
+  actions
+})
+
+const evaluated = (outputs: ReadonlyArray<Output>): Base => ({ _tag: "Evaluated", sha: "b".repeat(40), evaluation: evaluation(outputs) })
+
+const input = (overrides: Partial<PlanInput>): PlanInput => ({
+  system: "x86_64-linux",
+  flakeDir: ".",
+  head: "a".repeat(40),
+  headEvaluation: evaluation([]),
+  base: evaluated([]),
+  refs: { branch: "master", tag: undefined, remoteBranches: [] },
+  pullRequest: undefined,
+  ...overrides
+})
+
+const plan = (overrides: Partial<PlanInput>) => Result.getOrThrow(makePlan(input(overrides)))
+
+describe("makePlan", () => {
+  it("builds an app through the package that provides its program", () => {
+    const result = plan({
+      headEvaluation: evaluation([pkg("bot"), appOutput("run-bot", ["packages", "x86_64-linux", "bot"])], {
+        deploy: action({ checks: [{ name: "run", displayName: "run", target: ["apps", "x86_64-linux", "run-bot"], path: "p" }] })
+      }),
+      base: evaluated([pkg("bot"), appOutput("run-bot", ["packages", "x86_64-linux", "bot"])])
+    })
+    assert.deepStrictEqual(result.builds, [{ attrPath: ["packages", "x86_64-linux", "bot"], reasons: ["deploy: check run"] }])
+  })
+
+  it("builds an app whose program no package provides as the app", () => {
+    const result = plan({ headEvaluation: evaluation([appOutput("lint")]), base: evaluated([]) })
+    assert.deepStrictEqual(result.builds.map((build) => build.attrPath), [["apps", "x86_64-linux", "lint"]])
+  })
+
+  it("builds an output that failed to evaluate at head, so the build step shows why", () => {
+    const broken: Output = { attrPath: ["packages", "x86_64-linux", "broken"], kind: "packages", storePath: null }
+    const result = plan({ headEvaluation: evaluation([broken]), base: evaluated([pkg("broken")]) })
+    assert.deepStrictEqual(result.changed, [{ attrPath: "packages.x86_64-linux.broken", base: store("broken"), head: null }])
+    assert.deepStrictEqual(result.builds.map((build) => build.attrPath), [broken.attrPath])
+    assert.include(result.warnings, "packages.x86_64-linux.broken failed to evaluate at head; the build step will show why")
+  })
+
+  it("runs a check shared by two triggered actions once", () => {
+    const lint = { name: "lint", displayName: "Lint", target: ["apps", "x86_64-linux", "lint"], path: "p" }
+    const result = plan({
+      headEvaluation: evaluation([appOutput("lint")], { a: action({ checks: [lint] }), b: action({ checks: [lint] }) })
+    })
+    assert.deepStrictEqual(result.checks, [{ name: "lint", displayName: "Lint", target: lint.target, actions: ["a", "b"] }])
+  })
+
+  it("triggers an action with no conditions on every build", () => {
+    const result = plan({ headEvaluation: evaluation([], { always: action() }) })
+    assert.deepStrictEqual(result.actions, [{ name: "always", triggered: true, conditions: [], deployWithheld: undefined }])
+  })
+
+  it("counts a changed condition as holding when the base is unavailable", () => {
+    const result = plan({
+      headEvaluation: evaluation([pkg("bot")], {
+        deploy: action({ conditions: [{ kind: "changed", targets: [["packages", "x86_64-linux", "bot"]], path: "p" }] })
+      }),
+      base: { _tag: "Unavailable", sha: undefined, reason: "shallow clone" }
+    })
+    assert.deepStrictEqual(result.actions[0]!.conditions, [
+      { kind: "changed", ok: true, detail: "everything counts as changed: shallow clone", path: "p" }
+    ])
+  })
+
+  it("reports a pattern the regex translation cannot read at its place", () => {
+    const result = makePlan(input({
+      headEvaluation: evaluation([], { deploy: action({ conditions: [{ kind: "branch", pattern: "[[:nope:]]", path: "ciActions.deploy.conditions[0]" }] }) })
+    }))
+    const message = Result.match(result, { onSuccess: () => "planned", onFailure: (error) => error.message })
+    assert.strictEqual(message, "ciActions.deploy.conditions[0]: unknown character class [:nope:]")
+  })
+
+  it("warns when the flake has no ciActions", () => {
+    const result = plan({ headEvaluation: evaluation([pkg("bot")], null) })
+    assert.include(result.warnings, "the flake has no ciActions output: only what changed is built")
+    assert.deepStrictEqual(result.actions, [])
+  })
+
+  it("builds a new output and leaves an unchanged one alone", () => {
+    const result = plan({ headEvaluation: evaluation([pkg("same"), pkg("new")]), base: evaluated([pkg("same")]) })
+    assert.deepStrictEqual(result.changed, [{ attrPath: "packages.x86_64-linux.new", base: null, head: store("new") }])
+  })
+})

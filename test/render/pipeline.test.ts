@@ -1,0 +1,110 @@
+import { assert, describe, it } from "@effect/vitest"
+import { createHash } from "node:crypto"
+import { existsSync, readFileSync } from "node:fs"
+import { parse } from "yaml"
+import type { CiPlan } from "../../src/plan/Plan.ts"
+import type { StepData } from "../../src/plan/StepData.ts"
+import { keyMaker, type PipelineSettings, renderCiPipeline, renderDeployPipeline } from "../../src/render/pipeline.ts"
+import { pipelineDocuments, pipelineYaml } from "../../src/render/yaml.ts"
+import { repoRoot } from "../support/paths.ts"
+import { pipelineErrors, yamlPipelineErrors } from "../support/pipelineSchema.ts"
+
+const settings: PipelineSettings = {
+  toolTarget: "github:denbeigh2000/ci#apps.x86_64-linux.tool",
+  deployPipeline: "deploy",
+  plugin: "denbeigh2000/cicd",
+  repo: undefined,
+  branch: "master",
+  pipelineSlug: undefined,
+  buildNumber: undefined,
+  message: undefined
+}
+
+const emptyPlan: CiPlan = {
+  system: "x86_64-linux",
+  flakeDir: ".",
+  head: "a".repeat(40),
+  base: { _tag: "Unavailable", sha: undefined, reason: "test" },
+  changed: [],
+  actions: [],
+  checks: [],
+  builds: [],
+  deploys: [],
+  warnings: []
+}
+
+describe("the reference schema", () => {
+  it("is the official one, byte for byte", () => {
+    const copy = readFileSync(`${repoRoot}test/fixtures/buildkite-pipeline-schema.json`)
+    assert.strictEqual(createHash("sha256").update(copy).digest("hex"), "ccd18cb3456e184da076ae40ce917ef3cedd78a312dd3f07a6a7a2d5080c7ea9")
+    const shared = `${repoRoot}../shared/reference/buildkite-pipeline-schema.json`
+    if (existsSync(shared)) assert.isTrue(readFileSync(shared).equals(copy))
+  })
+
+  it("rejects what Buildkite rejects", () => {
+    assert.isNotEmpty(pipelineErrors({ steps: [{ trigger: "deploy", plugins: [] }] }))
+    assert.isNotEmpty(pipelineErrors({ steps: [{ command: "x", key: "a".repeat(101) }] }))
+  })
+})
+
+describe("renderCiPipeline", () => {
+  it("renders no steps for an empty plan", () => {
+    const pipeline = renderCiPipeline(emptyPlan, settings)
+    assert.deepStrictEqual(pipeline, { steps: [] })
+    assert.strictEqual(pipelineYaml(pipeline).trim(), "steps: []")
+  })
+
+  it("gives checks that differ only in punctuation distinct, valid keys", () => {
+    const check = (name: string) => ({ name, displayName: name, target: ["apps", "x86_64-linux", "lint"], actions: ["a"] })
+    const pipeline = renderCiPipeline({ ...emptyPlan, checks: [check("lint bot"), check("lint/bot"), check("lint-bot"), check("ü".repeat(120))] }, settings)
+    const keys = pipeline.steps.map((step) => (typeof step === "string" ? step : step.key))
+    assert.deepStrictEqual(keys, ["check-lint-bot", "check-lint-bot-2", "check-lint-bot-3", "check"])
+    assert.deepStrictEqual(pipelineErrors(pipeline), [])
+  })
+
+  it("leaves the plugin out when none is configured", () => {
+    const pipeline = renderCiPipeline(
+      { ...emptyPlan, builds: [{ attrPath: ["packages", "x86_64-linux", "bot"], reasons: [] }] },
+      { ...settings, plugin: undefined }
+    )
+    assert.notProperty(pipeline.steps[0], "plugins")
+    assert.deepStrictEqual(pipelineErrors(pipeline), [])
+  })
+})
+
+describe("renderDeployPipeline", () => {
+  const data: StepData = {
+    version: 1,
+    action: "deploy",
+    steps: [
+      { type: "run", name: "a", label: "A", target: ".#apps.x86_64-linux.a", retries: 0 },
+      { type: "wait" },
+      { type: "block", label: null, prompt: "Sure?" },
+      { type: "block", label: "Last chance", prompt: null }
+    ]
+  }
+
+  it("turns run, wait and block into command, wait and block steps", () => {
+    const pipeline = renderDeployPipeline(data, settings)
+    assert.deepStrictEqual(pipelineErrors(pipeline), [])
+    assert.strictEqual(pipeline.steps[1], "wait")
+    assert.deepStrictEqual(pipeline.steps[2], { block: "Continue the deploy?", key: "block-2", prompt: "Sure?" })
+    assert.deepStrictEqual(pipeline.steps[3], { block: "Last chance", key: "block-3" })
+  })
+})
+
+describe("pipelineDocuments", () => {
+  it("splits more steps than one upload takes, keeping their order", () => {
+    const steps = Array.from({ length: 1201 }, (_, i) => ({ label: `s${i}`, key: `k${i}`, command: "true", env: {} }))
+    const documents = pipelineDocuments({ steps })
+    assert.deepStrictEqual(documents.map((document) => parse(document).steps.length), [500, 500, 201])
+    assert.strictEqual(parse(documents[2]!).steps[200].key, "k1200")
+    assert.deepStrictEqual(yamlPipelineErrors(documents.join("---\n")), [])
+  })
+
+  it("makes keys that stay unique across many names", () => {
+    const key = keyMaker()
+    const keys = Array.from({ length: 50 }, () => key("deploy", "same"))
+    assert.strictEqual(new Set(keys).size, 50)
+  })
+})
