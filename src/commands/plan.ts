@@ -1,4 +1,4 @@
-import { Console, Effect, Fiber, Option, Path, Runtime, Schema } from "effect"
+import { Console, Effect, Fiber, Option, Path, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
 import {
   type BuildkiteEnvironment,
@@ -8,23 +8,12 @@ import {
 } from "../effects/BuildkiteEnvironment.ts"
 import { BuildkiteAgent, type BuildkiteAgentError } from "../effects/BuildkiteAgent.ts"
 import { Git, type GitError } from "../effects/Git.ts"
-import { ExitCode } from "../exitCode.ts"
 import { type FlakeSource, Nix, type NixEvalError, type NixOutputInvalid, type NixUnavailable } from "../nix/Nix.ts"
-import { type Base, makePlan, type PlanInputError } from "../plan/Plan.ts"
+import { type Base, makePlan, PlanInputError } from "../plan/Plan.ts"
 import { StepDataFromJson } from "../plan/StepData.ts"
 import { type Pipeline, type PipelineSettings, renderCiPipeline, renderDeployPipeline } from "../render/pipeline.ts"
 import { ciPlanJson, ciReport, deployPlanJson, deployReport } from "../render/report.ts"
 import { pipelineDocuments, pipelineYaml } from "../render/yaml.ts"
-
-export class PlanUsageError extends Schema.TaggedError<PlanUsageError>()("PlanUsageError", {
-  place: Schema.String,
-  detail: Schema.String
-}) {
-  override readonly [Runtime.errorExitCode] = ExitCode.BadInput
-  override get message() {
-    return `${this.place}: ${this.detail}`
-  }
-}
 
 const flags = {
   flake: Flag.String("flake").pipe(
@@ -93,10 +82,10 @@ const emit = Effect.fnUntraced(function*(
 
 const planDeploy = Effect.fnUntraced(function*(flagsIn: PlanFlags, environment: BuildkiteEnvironment) {
   if (environment.STEP_DATA === undefined) {
-    return yield* new PlanUsageError({ place: "STEP_DATA", detail: "DENBEIGH_DEPLOY is true but STEP_DATA is not set; a deploy build is started by the CI pipeline's trigger step" })
+    return yield* new PlanInputError({ place: "STEP_DATA", detail: "DENBEIGH_DEPLOY is true but STEP_DATA is not set; a deploy build is started by the CI pipeline's trigger step" })
   }
   const data = yield* Schema.decodeUnknownEffect(StepDataFromJson)(environment.STEP_DATA).pipe(
-    Effect.mapError((error) => new PlanUsageError({ place: "STEP_DATA", detail: error.message }))
+    Effect.mapError((error) => new PlanInputError({ place: "STEP_DATA", detail: error.message }))
   )
   const system = Option.getOrUndefined(flagsIn.system) ?? (yield* (yield* Nix).currentSystem)
   const pipeline = renderDeployPipeline(data, settingsFrom(flagsIn, environment, system))
@@ -147,7 +136,7 @@ const chooseBase = Effect.fnUntraced(function*(
     : unavailable(`${head.slice(0, 12)} is the first commit`)
 })
 
-type PlanCiError = PlanUsageError | PlanInputError | GitError | NixEvalError | NixUnavailable | NixOutputInvalid | BuildkiteAgentError
+type PlanCiError = PlanInputError | GitError | NixEvalError | NixUnavailable | NixOutputInvalid | BuildkiteAgentError
 
 // Typed by hand because it calls itself when Nix's system differs from the guess.
 const planCi: (
@@ -171,14 +160,14 @@ const planCi: (
   const requestedBase = Option.getOrUndefined(flagsIn.base)
   const [checkout, [headSha, previous, requested]] = yield* Effect.all([
     git.inspect(flakePath).pipe(
-      Effect.mapError((error) => new PlanUsageError({ place: "--flake", detail: `${flakePath} is not in a git checkout (${error.detail.trim()})` }))
+      Effect.mapError((error) => new PlanInputError({ place: "--flake", detail: `${flakePath} is not in a git checkout (${error.detail.trim()})` }))
     ),
     git.resolveCommits(flakePath, [headRev, `${headRev}^`, ...(requestedBase === undefined ? [] : [requestedBase])])
   ], { concurrency: "unbounded" })
   const repository = checkout.toplevel
   const head = yield* Effect.fromOption(
     headSha!,
-    () => new PlanUsageError({ place: headPlace, detail: `${headRev} is not a commit in ${repository}` })
+    () => new PlanInputError({ place: headPlace, detail: `${headRev} is not a commit in ${repository}` })
   )
   const flakeDir = path.relative(repository, flakePath) || "."
   const tag = Option.getOrUndefined(flagsIn.tag) ?? environment.BUILDKITE_TAG

@@ -12,6 +12,7 @@ import type { StepData } from "./StepData.ts"
  * input has already been read and decoded.
  */
 
+/** Input or configuration the plan cannot use, at a named place (a flag, a variable, `ciActions…`). */
 export class PlanInputError extends Schema.TaggedError<PlanInputError>()("PlanInputError", {
   place: Schema.String,
   detail: Schema.String

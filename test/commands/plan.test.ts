@@ -200,16 +200,12 @@ describe("tool plan: a base that cannot be used", () => {
 
 describe("tool plan: tags, branches and pull requests", () => {
   const repo = newRepo()
-  const origin = mkdtempSync(join(tmpdir(), "ci-origin-"))
-  execFileSync("git", ["init", "--quiet", "--bare", origin])
-  repo.git("remote", "add", "origin", origin)
+  repo.addOrigin()
   repo.commit("first", { "flake.nix": flakeAt() })
   const onMaster = repo.commit("app changes", { "flake.nix": flakeAt({ lib: "2" }) })
-  repo.git("push", "--quiet", "origin", "master")
   repo.git("checkout", "--quiet", "-b", "feature")
   const onFeature = repo.commit("more", { "flake.nix": flakeAt({ lib: "3" }) })
-  repo.git("push", "--quiet", "origin", "feature")
-  repo.git("fetch", "--quiet", "origin")
+  repo.publish("master", "feature")
 
   const tagBuild = (tag: string, commit: string) => ({
     BUILDKITE: "true",
@@ -286,16 +282,13 @@ describe("tool plan: tags, branches and pull requests", () => {
 
   it("never deploys from a pull request, and says so", () => {
     const prRepo = newRepo()
-    const origin = mkdtempSync(join(tmpdir(), "ci-origin-"))
-    execFileSync("git", ["init", "--quiet", "--bare", origin])
-    prRepo.git("remote", "add", "origin", origin)
+    prRepo.addOrigin()
     const changedOnly = `[ { changed = [ p.app ]; } ]`
     const mergeBase = prRepo.commit("first", { "flake.nix": flakeAt({ conditions: changedOnly }) })
     prRepo.commit("master moves on", { "flake.nix": flakeAt({ conditions: changedOnly, other: "2" }) })
-    prRepo.git("push", "--quiet", "origin", "master")
+    prRepo.publish("master")
     prRepo.git("checkout", "--quiet", "-b", "pr", mergeBase)
     const head = prRepo.commit("pr changes lib", { "flake.nix": flakeAt({ conditions: changedOnly, lib: "2" }) })
-    prRepo.git("fetch", "--quiet", "origin")
 
     const plan = planJson(prRepo.dir, [], {
       BUILDKITE: "true",
@@ -318,13 +311,10 @@ describe("tool plan: tags, branches and pull requests", () => {
 
 describe("tool plan: upload, deploy mode and hostile text", () => {
   const repo = newRepo()
-  const origin = mkdtempSync(join(tmpdir(), "ci-origin-"))
-  execFileSync("git", ["init", "--quiet", "--bare", origin])
-  repo.git("remote", "add", "origin", origin)
+  repo.addOrigin()
   repo.commit("first", { "flake.nix": flakeAt() })
   const head = repo.commit("lib 2", { "flake.nix": flakeAt({ lib: "2" }) })
-  repo.git("push", "--quiet", "origin", "master")
-  repo.git("fetch", "--quiet", "origin")
+  repo.publish("master")
   const tagBuild = { BUILDKITE: "true", BUILDKITE_TAG: "v2", BUILDKITE_BRANCH: "v2", BUILDKITE_COMMIT: head }
 
   it("uploads the pipeline it plans, once, through buildkite-agent", () => {
@@ -383,9 +373,6 @@ describe("tool plan: upload, deploy mode and hostile text", () => {
 
   it("keeps branch, tag, message and labels literal through Buildkite's interpolation", () => {
     const hostile = newRepo()
-    const origin = mkdtempSync(join(tmpdir(), "ci-origin-"))
-    execFileSync("git", ["init", "--quiet", "--bare", origin])
-    hostile.git("remote", "add", "origin", origin)
     const labels = {
       check: "Lint $HOME `whoami` $(id) ${X}",
       step: "Ship \"it\": 'now' # & * ! | > % @ ${X:-x} $1",

@@ -76,6 +76,19 @@ export class FixtureRepo {
     })
   }
 
+  /** A bare repository as `origin`, so remote branches can be pushed and fetched. */
+  addOrigin(): void {
+    const origin = mkdtempSync(join(tmpdir(), "ci-origin-"))
+    execFileSync("git", ["init", "--quiet", "--bare", origin])
+    this.git("remote", "add", "origin", origin)
+  }
+
+  /** Push branches to origin and fetch them back, as a CI checkout sees them. */
+  publish(...branches: ReadonlyArray<string>): void {
+    this.git("push", "--quiet", "origin", ...branches)
+    this.git("fetch", "--quiet", "origin")
+  }
+
   /** Write files, lock when a flake.nix has no lock yet, commit everything; returns the sha. */
   commit(message: string, files: Readonly<Record<string, string>> = {}): string {
     this.write(files)
