@@ -17,13 +17,35 @@ export interface RunOptions {
   readonly maxOutputBytes?: number | undefined
   /** Return the result of a non-zero exit instead of failing. */
   readonly allowFailure?: boolean | undefined
+  /**
+   * Receive output line by line as it arrives, instead of collected: the result
+   * then holds only the last lines of each stream, for messages.
+   */
+  readonly onLine?: ((line: string, stream: "stdout" | "stderr") => Effect.Effect<void>) | undefined
 }
 
 export interface ProcessResult {
-  readonly exitCode: number
+  /** Null when a signal ended the process. */
+  readonly exitCode: number | null
+  readonly signal: string | undefined
   readonly stdout: string
   readonly stderr: string
 }
+
+interface Ending {
+  readonly exitCode: number | null
+  readonly signal: string | undefined
+}
+
+// Effect reports a process a signal ended as a failure to get its exit code.
+const ending = (exitCode: Effect.Effect<number, PlatformError.PlatformError>): Effect.Effect<Ending, PlatformError.PlatformError> =>
+  exitCode.pipe(
+    Effect.map((code): Ending => ({ exitCode: code, signal: undefined })),
+    Effect.catch((error) => {
+      const signal = /receipt of signal: '(\w+)'/.exec(error.message)?.[1]
+      return signal === undefined ? Effect.fail(error) : Effect.succeed<Ending>({ exitCode: null, signal })
+    })
+  )
 
 const defaultTimeout = Duration.minutes(30)
 const defaultMaxOutputBytes = 256 * 1024 * 1024
@@ -43,12 +65,14 @@ export const showCommand = (command: string, args: ReadonlyArray<string>): strin
 
 export class ProcessFailed extends Schema.TaggedError<ProcessFailed>()("ProcessFailed", {
   command: Schema.String,
-  exitCode: Schema.Int,
+  exitCode: Schema.NullOr(Schema.Int),
+  signal: Schema.optionalKey(Schema.String),
   stderr: Schema.String
 }) {
   override get message() {
     const tail = tailLines(this.stderr, stderrTailLines)
-    return `${this.command} exited with code ${this.exitCode}${tail === "" ? "" : `:\n${tail}`}`
+    const how = this.signal === undefined ? `exited with code ${this.exitCode}` : `was killed by ${this.signal}`
+    return `${this.command} ${how}${tail === "" ? "" : `:\n${tail}`}`
   }
 }
 
@@ -104,6 +128,27 @@ const collect = (stream: Stream.Stream<Uint8Array, PlatformError.PlatformError>,
 
 const decode = (collected: Collected): string => Buffer.concat(collected.chunks).toString("utf8")
 
+const streamedTailLines = 200
+
+/** Pass each line on as it arrives, keeping the last few for the result. */
+const forward = (
+  stream: Stream.Stream<Uint8Array, PlatformError.PlatformError>,
+  name: "stdout" | "stderr",
+  onLine: (line: string, stream: "stdout" | "stderr") => Effect.Effect<void>
+) => {
+  const tail: Array<string> = []
+  return stream.pipe(
+    Stream.decodeText(),
+    Stream.splitLines,
+    Stream.runForEach((line) => {
+      tail.push(line)
+      if (tail.length > streamedTailLines) tail.shift()
+      return onLine(line, name)
+    }),
+    Effect.map(() => tail.join("\n"))
+  )
+}
+
 export class Process extends Context.Service<Process, {
   run(command: string, args: ReadonlyArray<string>, options?: RunOptions): Effect.Effect<ProcessResult, ProcessError>
 }>()("ci/effects/Process") {
@@ -132,21 +177,34 @@ export class Process extends Context.Service<Process, {
               stdin: options.stdin === undefined ? "ignore" : Stream.make(new TextEncoder().encode(options.stdin))
             })
           )
-          return yield* Effect.all([collect(handle.stdout, limit), collect(handle.stderr, limit), handle.exitCode], {
+          if (options.onLine !== undefined) {
+            const [stdout, stderr, end] = yield* Effect.all([
+              forward(handle.stdout, "stdout", options.onLine),
+              forward(handle.stderr, "stderr", options.onLine),
+              ending(handle.exitCode)
+            ], { concurrency: "unbounded" })
+            return { ...end, stdout, stderr }
+          }
+          const [stdout, stderr, end] = yield* Effect.all([collect(handle.stdout, limit), collect(handle.stderr, limit), ending(handle.exitCode)], {
             concurrency: "unbounded"
           })
+          return stdout.overflowed || stderr.overflowed ? undefined : { ...end, stdout: decode(stdout), stderr: decode(stderr) }
         }).pipe(Effect.scoped, Effect.mapError(spawnFailed), Effect.timeoutOption(timeout))
 
         if (Option.isNone(outcome)) {
           return yield* new ProcessTimedOut({ command: shown, timeout: Duration.format(Duration.fromInputUnsafe(timeout)) })
         }
-        const [stdout, stderr, exitCode] = outcome.value
-        if (stdout.overflowed || stderr.overflowed) {
+        const result: ProcessResult | undefined = outcome.value
+        if (result === undefined) {
           return yield* new ProcessOutputTooLarge({ command: shown, limitBytes: limit })
         }
-        const result: ProcessResult = { exitCode, stdout: decode(stdout), stderr: decode(stderr) }
-        if (exitCode !== 0 && options.allowFailure !== true) {
-          return yield* new ProcessFailed({ command: shown, exitCode, stderr: result.stderr })
+        if (result.exitCode !== 0 && options.allowFailure !== true) {
+          return yield* new ProcessFailed({
+            command: shown,
+            exitCode: result.exitCode,
+            ...(result.signal === undefined ? {} : { signal: result.signal }),
+            stderr: result.stderr
+          })
         }
         return result
       })
