@@ -1,11 +1,18 @@
-import { Config, Context, Effect, FileSystem, Layer, Option, Path, Runtime, Schema } from "effect"
+import { Clock, Config, Context, Effect, FileSystem, Layer, Option, Path, Runtime, Schema } from "effect"
 import { pathToFileURL } from "node:url"
 import { Process, type ProcessError } from "../effects/Process.ts"
 import { ExitCode } from "../exitCode.ts"
+import { BuildLog, type LogChange, parseLogLine } from "./buildLog.ts"
 import { FlakeEvaluationFromJson, type FlakeEvaluation } from "./FlakeEvaluation.ts"
+import { type FlakeInstallable, parseInstallable, showAttrPath } from "./installable.ts"
 import { formatNixError, summariseNixError } from "./nixError.ts"
+import { derivationOutputs, type NixVersion, parseNixVersion } from "./version.ts"
 
-/** Nix as `tool` uses it: evaluating a flake at a locked revision into plain data. */
+/**
+ * Nix as `tool` uses it: evaluating a flake at a locked revision into plain data,
+ * resolving installables to derivations, building them with a per-derivation log,
+ * and asking the store what is valid.
+ */
 
 export class NixEvalError extends Schema.TaggedError<NixEvalError>()("NixEvalError", {
   flakeRef: Schema.String,
@@ -33,6 +40,53 @@ export class NixOutputInvalid extends Schema.TaggedError<NixOutputInvalid>()("Ni
   override get message() {
     return `nix/ci-actions.nix returned data this tool does not understand for ${this.flakeRef}:\n${this.detail}`
   }
+}
+
+/** What an installable turned out to be, or why it could not be evaluated. */
+export type Target =
+  | {
+    readonly _tag: "Derivation"
+    readonly installable: string
+    readonly drvPath: string
+    readonly name: string
+    readonly outputs: Readonly<Record<string, string>>
+    /** What `nix run` would start: `meta.mainProgram`, else the package's name, in `bin/`. */
+    readonly program: string
+  }
+  | {
+    readonly _tag: "App"
+    readonly installable: string
+    readonly program: string
+    /** The derivations the program's path depends on: building them realises it. */
+    readonly derivations: ReadonlyArray<string>
+    /** The program's store path, the output that must be valid. */
+    readonly outputs: Readonly<Record<string, string>>
+  }
+  | { readonly _tag: "Unresolved"; readonly installable: string; readonly reason: string }
+
+const Described = Schema.Union([
+  Schema.Struct({
+    kind: Schema.Literal("derivation"),
+    drvPath: Schema.String,
+    name: Schema.String,
+    outputs: Schema.Record(Schema.String, Schema.String),
+    mainProgram: Schema.String
+  }),
+  Schema.Struct({ kind: Schema.Literal("app"), program: Schema.String, derivations: Schema.Array(Schema.String) }),
+  Schema.Struct({ kind: Schema.Literal("other"), type: Schema.String }),
+  Schema.Struct({ kind: Schema.Literal("missing") }),
+  Schema.Struct({ kind: Schema.Literal("throws") })
+])
+const DescribedFromJson = Schema.fromJsonString(Schema.Array(Described))
+
+const storePathOf = (path: string): string => /^\/nix\/store\/[^/]+/.exec(path)?.[0] ?? path
+
+export interface BuildRun {
+  /** Null when a signal ended Nix. */
+  readonly exitCode: number | null
+  readonly log: BuildLog
+  /** Nix's plain (non-JSON) stderr, for failures outside any derivation. */
+  readonly stderrTail: string
 }
 
 export interface FlakeSource {
@@ -71,6 +125,21 @@ export class Nix extends Context.Service<Nix, {
     system: string,
     options: { readonly withActions: boolean }
   ): Effect.Effect<FlakeEvaluation, NixEvalError | NixUnavailable | NixOutputInvalid>
+  readonly version: Effect.Effect<NixVersion, NixUnavailable>
+  /** Each installable (`flake#attribute`) as a derivation or an app, in order; one evaluation per flake output. */
+  resolve(installables: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<Target>, NixUnavailable>
+  /**
+   * One `nix build --keep-going` of every output of these derivations, its
+   * internal-json log folded into a `BuildLog` and passed on change by change.
+   */
+  build(
+    drvPaths: ReadonlyArray<string>,
+    onChange: (change: LogChange, log: BuildLog) => Effect.Effect<void>
+  ): Effect.Effect<BuildRun, NixUnavailable>
+  /** The paths, of those given, that are not valid in the store. */
+  invalidPaths(paths: ReadonlyArray<string>): Effect.Effect<ReadonlySet<string>, NixUnavailable>
+  /** The closure of a store derivation: every derivation and source it depends on. */
+  requisites(drvPath: string): Effect.Effect<ReadonlyArray<string>, NixUnavailable>
 }>()("ci/nix/Nix") {
   static readonly layer = Layer.effect(
     Nix,
@@ -80,8 +149,9 @@ export class Nix extends Context.Service<Nix, {
       const path = yield* Path.Path
 
       const nixDir = yield* locateNixFiles(fs, path)
-      const libSource = yield* fs.readFileString(path.join(nixDir, "lib.nix"))
-      const ciActionsSource = yield* fs.readFileString(path.join(nixDir, "ci-actions.nix"))
+      const [libSource, ciActionsSource, targetsSource] = yield* Effect.all(
+        ["lib.nix", "ci-actions.nix", "targets.nix"].map((file) => fs.readFileString(path.join(nixDir, file)))
+      ).pipe(Effect.orDie)
 
       const unavailable = (error: ProcessError) => new NixUnavailable({ detail: error.message })
 
@@ -135,7 +205,153 @@ export class Nix extends Context.Service<Nix, {
         )
       })
 
-      return Nix.of({ currentSystem, evaluate })
+      const version = yield* runner.run("nix", ["--version"], { timeout: "1 minute" }).pipe(
+        Effect.mapError(unavailable),
+        Effect.flatMap((result) =>
+          Effect.fromNullishOr(parseNixVersion(result.stdout)).pipe(
+            Effect.mapError(() => new NixUnavailable({ detail: `cannot read a version in \`nix --version\`: ${result.stdout.trim()}` }))
+          )
+        ),
+        Effect.cached
+      )
+
+      type Description =
+        | { readonly _tag: "Described"; readonly described: ReadonlyArray<typeof Described.Type> }
+        | { readonly _tag: "Failed"; readonly message: string }
+
+      // One evaluation for every installable below one output of one flake.
+      const describe = (
+        flakeRef: string,
+        output: string,
+        group: ReadonlyArray<FlakeInstallable>
+      ): Effect.Effect<Description, NixUnavailable> =>
+        runner.run("nix", [
+          ...commonArgs,
+          "eval",
+          "--json",
+          `${flakeRef}#${showAttrPath([output])}`,
+          "--apply",
+          `(${targetsSource}) (builtins.fromJSON ${nixString(JSON.stringify(group.map((installable) => installable.attrPath.slice(1))))})`
+        ], { allowFailure: true }).pipe(
+          Effect.mapError(unavailable),
+          Effect.flatMap((result) =>
+            result.exitCode === 0
+              ? Schema.decodeUnknownEffect(DescribedFromJson)(result.stdout).pipe(
+                Effect.map((described): Description => ({ _tag: "Described", described })),
+                Effect.mapError((error) => new NixUnavailable({ detail: `nix/targets.nix returned unexpected data: ${error.message}` }))
+              )
+              : Effect.succeed<Description>({ _tag: "Failed", message: formatNixError(summariseNixError(result.stderr)) })
+          )
+        )
+
+      const toTarget = (installable: FlakeInstallable, described: typeof Described.Type): Target => {
+        switch (described.kind) {
+          case "derivation":
+            return {
+              _tag: "Derivation",
+              installable: installable.text,
+              drvPath: described.drvPath,
+              name: described.name,
+              outputs: described.outputs,
+              program: `${described.outputs.out ?? Object.values(described.outputs)[0]}/bin/${described.mainProgram}`
+            }
+          case "app":
+            return {
+              _tag: "App",
+              installable: installable.text,
+              program: described.program,
+              derivations: described.derivations,
+              outputs: { out: storePathOf(described.program) }
+            }
+          case "missing":
+            return { _tag: "Unresolved", installable: installable.text, reason: "the flake has no such attribute" }
+          case "throws":
+            return { _tag: "Unresolved", installable: installable.text, reason: "evaluating it threw an error" }
+          case "other":
+            return { _tag: "Unresolved", installable: installable.text, reason: `it is a ${described.type}, not a derivation or an app` }
+        }
+      }
+
+      const resolve = Effect.fn("Nix.resolve")(function*(installables: ReadonlyArray<string>) {
+        const parsed = installables.map((text) => ({ text, installable: parseInstallable(text) }))
+        const groups = new Map<string, Array<FlakeInstallable>>()
+        for (const { installable } of parsed) {
+          if (installable === undefined) continue
+          const key = JSON.stringify([installable.flakeRef, installable.attrPath[0]])
+          groups.set(key, [...(groups.get(key) ?? []), installable])
+        }
+        const targets = new Map<string, Target>()
+        yield* Effect.forEach([...groups.values()], Effect.fnUntraced(function*(group) {
+          const { flakeRef, attrPath } = group[0]!
+          const whole = yield* describe(flakeRef, attrPath[0]!, group)
+          if (whole._tag === "Described") {
+            group.forEach((installable, i) => targets.set(installable.text, toTarget(installable, whole.described[i]!)))
+            return
+          }
+          // An error Nix cannot catch sank the whole group: find out whose it is.
+          yield* Effect.forEach(group, Effect.fnUntraced(function*(installable) {
+            const alone = yield* describe(flakeRef, attrPath[0]!, [installable])
+            targets.set(
+              installable.text,
+              alone._tag === "Described"
+                ? toTarget(installable, alone.described[0]!)
+                : { _tag: "Unresolved", installable: installable.text, reason: alone.message }
+            )
+          }), { concurrency: 2 })
+        }), { concurrency: 4 })
+        return parsed.map(({ text, installable }): Target =>
+          installable === undefined
+            ? { _tag: "Unresolved", installable: text, reason: "expected a flake installable such as .#packages.x86_64-linux.hello" }
+            : targets.get(text)!
+        )
+      })
+
+      const build = Effect.fn("Nix.build")(function*(
+        drvPaths: ReadonlyArray<string>,
+        onChange: (change: LogChange, log: BuildLog) => Effect.Effect<void>
+      ) {
+        const nixVersion = yield* version
+        const log = new BuildLog()
+        const plain: Array<string> = []
+        const result = yield* runner.run("nix", [
+          ...commonArgs,
+          "build",
+          "--keep-going",
+          "--no-link",
+          "--log-format",
+          "internal-json",
+          ...drvPaths.map((drvPath) => derivationOutputs(nixVersion, drvPath))
+        ], {
+          allowFailure: true,
+          timeout: "24 hours",
+          onLine: (line) =>
+            Option.match(parseLogLine(line), {
+              onNone: () => Effect.sync(() => void plain.push(line)),
+              onSome: (event) =>
+                Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.forEach(log.apply(event, now), (change) => onChange(change, log), { discard: true }))
+            })
+        }).pipe(Effect.mapError(unavailable))
+        log.close(yield* Clock.currentTimeMillis)
+        return { exitCode: result.exitCode, log, stderrTail: plain.slice(-20).join("\n") }
+      })
+
+      const invalidPaths = Effect.fn("Nix.invalidPaths")(function*(paths: ReadonlyArray<string>) {
+        const invalid = new Set<string>()
+        // In batches, to stay far below the kernel's limit on arguments.
+        for (let start = 0; start < paths.length; start += 1000) {
+          const result = yield* runner.run("nix-store", ["--check-validity", "--print-invalid", ...paths.slice(start, start + 1000)])
+            .pipe(Effect.mapError(unavailable))
+          for (const line of result.stdout.split("\n")) if (line.trim() !== "") invalid.add(line.trim())
+        }
+        return invalid
+      })
+
+      const requisites = Effect.fn("Nix.requisites")(function*(drvPath: string) {
+        const result = yield* runner.run("nix-store", ["--query", "--requisites", drvPath]).pipe(Effect.mapError(unavailable))
+        return result.stdout.split("\n").map((line) => line.trim()).filter((line) => line !== "")
+      })
+
+      return Nix.of({ currentSystem, evaluate, version, resolve, build, invalidPaths, requisites })
     })
   )
 }

@@ -20,3 +20,30 @@ export const showAttrPath = (attrPath: AttrPath): string => attrPath.map(showSeg
  */
 export const installable = (flakeDir: string, attrPath: AttrPath): string =>
   `${flakeDir === "." ? "." : `./${flakeDir}`}#${showAttrPath(attrPath)}`
+
+export interface FlakeInstallable {
+  /** As given, for messages. */
+  readonly text: string
+  /** The part before `#`: `.`, `./infra`, `github:owner/repo`. */
+  readonly flakeRef: string
+  readonly attrPath: AttrPath
+}
+
+/** Split `.#packages.x86_64-linux."a.b"` into its flake reference and attribute path. */
+export const parseInstallable = (text: string): FlakeInstallable | undefined => {
+  const hash = text.indexOf("#")
+  if (hash <= 0) return undefined
+  const segments: Array<string> = []
+  let current = ""
+  let quoted = false
+  for (const char of text.slice(hash + 1)) {
+    if (char === `"`) quoted = !quoted
+    else if (char === "." && !quoted) {
+      segments.push(current)
+      current = ""
+    } else current += char
+  }
+  segments.push(current)
+  if (quoted || segments.some((segment) => segment === "")) return undefined
+  return { text, flakeRef: text.slice(0, hash), attrPath: segments }
+}

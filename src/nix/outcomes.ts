@@ -1,0 +1,112 @@
+import type { DerivationResult } from "../render/results.ts"
+import type { BuildLog, DerivationBuild } from "./buildLog.ts"
+import { parseInstallable, showAttrPath } from "./installable.ts"
+import type { Target } from "./Nix.ts"
+
+/**
+ * Each target's outcome, from what the store said before and after the build and
+ * what the build's log said. Output paths come from evaluation and store validity,
+ * never from `nix build --json` (which prints nothing on Nix 2.8 when anything fails).
+ */
+
+const logTailLines = 50
+
+/** A result's key: the attribute path for this repository's flake, the installable otherwise. */
+export const targetKey = (installable: string): string => {
+  const parsed = parseInstallable(installable)
+  return parsed !== undefined && (parsed.flakeRef === "." || parsed.flakeRef.startsWith("./"))
+    ? showAttrPath(parsed.attrPath)
+    : installable
+}
+
+/** `/nix/store/abc…-bot-1.0.drv` → `bot-1.0`. */
+export const derivationName = (drvPath: string): string => drvPath.replace(/^.*\/[0-9a-z]{32}-/, "").replace(/\.drv$/, "")
+
+export interface Observations {
+  readonly invalidBefore: ReadonlySet<string>
+  readonly invalidAfter: ReadonlySet<string>
+  /** Absent when nothing needed building. */
+  readonly log: BuildLog | undefined
+  /** Why Nix failed outside any one derivation, when it did. */
+  readonly generalError: string | undefined
+  /** For each derivation that did not build, the derivations in its closure. */
+  readonly closures: ReadonlyMap<string, ReadonlyArray<string>>
+}
+
+export const derivationsOf = (target: Exclude<Target, { _tag: "Unresolved" }>): ReadonlyArray<string> =>
+  target._tag === "Derivation" ? [target.drvPath] : target.derivations
+
+const base = (target: Target) => ({
+  version: 1 as const,
+  kind: "build" as const,
+  target: targetKey(target.installable),
+  installable: target.installable,
+  exitCode: null,
+  signal: null,
+  error: null,
+  failedDependencies: [],
+  logTail: [],
+  logTruncated: 0,
+  logCommand: null
+})
+
+const tail = (build: DerivationBuild | undefined) => {
+  const lines = build?.lines.slice(-logTailLines) ?? []
+  return { logTail: lines, logTruncated: (build?.lineCount ?? 0) - lines.length }
+}
+
+export const outcomeOf = (target: Target, seen: Observations): DerivationResult => {
+  if (target._tag === "Unresolved") {
+    return { ...base(target), name: null, drvPath: null, outputs: {}, status: "failed", durationMs: null, error: target.reason }
+  }
+  const drvPath = derivationsOf(target)[0] ?? null
+  const outputs = Object.values(target.outputs)
+  const common = {
+    ...base(target),
+    name: drvPath === null ? null : derivationName(drvPath),
+    drvPath,
+    outputs: target.outputs
+  }
+  if (outputs.every((output) => !seen.invalidBefore.has(output))) return { ...common, status: "cached", durationMs: null }
+
+  const build = derivationsOf(target).map((drv) => seen.log?.builds.get(drv)).find((found) => found !== undefined)
+  const durationMs = build?.finishedAt === undefined ? null : Math.max(0, build.finishedAt - build.startedAt)
+  if (outputs.every((output) => !seen.invalidAfter.has(output))) {
+    const substituted = outputs.some((output) => seen.log?.substituted.has(output))
+    return build === undefined && substituted
+      ? { ...common, status: "substituted", durationMs: null }
+      : { ...common, status: "built", durationMs, ...tail(build) }
+  }
+
+  if (build?.failure !== undefined) {
+    return {
+      ...common,
+      status: "failed",
+      durationMs,
+      exitCode: build.failure.exitCode ?? null,
+      signal: build.failure.signal ?? null,
+      error: build.failure.message,
+      ...tail(build),
+      logCommand: `nix log ${build.drvPath}`
+    }
+  }
+  const failedDependencies = (seen.closures.get(drvPath ?? "") ?? [])
+    .filter((path) => path !== drvPath && seen.log?.builds.get(path)?.failure !== undefined)
+    .map(derivationName)
+  if (failedDependencies.length > 0) {
+    return {
+      ...common,
+      status: "dependency-failed",
+      durationMs: null,
+      failedDependencies,
+      error: `${failedDependencies.length === 1 ? "a dependency" : `${failedDependencies.length} dependencies`} failed: ${failedDependencies.join(", ")}`
+    }
+  }
+  return {
+    ...common,
+    status: "failed",
+    durationMs,
+    error: seen.generalError ?? "nix build did not produce its outputs",
+    ...tail(build)
+  }
+}
