@@ -12,27 +12,73 @@ export class BuildkiteAgentError extends Schema.TaggedError<BuildkiteAgentError>
   }
 }
 
+export type AnnotationStyle = "success" | "info" | "warning" | "error"
+
+/** Buildkite refuses meta-data values over 100 KB. */
+export const metaDataLimitBytes = 100_000
+const cutMarker = (bytes: number) => `\n…[cut: ${bytes} bytes over Buildkite's 100 KB meta-data limit]`
+
+/**
+ * A meta-data value Buildkite accepts: never empty (the agent rejects a blank
+ * value) and at most 100 KB, cut on a character boundary with a marker saying so.
+ */
+export const metaDataValue = (value: string): string => {
+  if (value.trim() === "") return "(empty)"
+  const bytes = Buffer.byteLength(value)
+  if (bytes <= metaDataLimitBytes) return value
+  const marker = cutMarker(bytes - metaDataLimitBytes)
+  const room = metaDataLimitBytes - Buffer.byteLength(marker)
+  // Cutting bytes may split a character; decoding drops the broken end.
+  const cut = Buffer.from(value).subarray(0, room).toString("utf8").replace(/\uFFFD$/, "")
+  return `${cut}${marker}`
+}
+
 export class BuildkiteAgent extends Context.Service<BuildkiteAgent, {
   /**
    * Upload pipeline documents, each within Buildkite's 500-jobs-per-upload limit.
    * Each upload lands right after the uploading job, so they are sent last first.
    */
   uploadPipeline(documents: ReadonlyArray<string>): Effect.Effect<void, BuildkiteAgentError>
+  setMetaData(key: string, value: string): Effect.Effect<void, BuildkiteAgentError>
+  getMetaData(key: string): Effect.Effect<string, BuildkiteAgentError>
+  annotate(
+    body: string,
+    options: { readonly style: AnnotationStyle; readonly context: string; readonly append?: boolean }
+  ): Effect.Effect<void, BuildkiteAgentError>
 }>()("ci/effects/BuildkiteAgent") {
   static readonly layer = Layer.effect(
     BuildkiteAgent,
     Effect.gen(function*() {
       const runner = yield* Process
 
+      const agent = (operation: string, args: ReadonlyArray<string>, stdin?: string) =>
+        runner.run("buildkite-agent", args, { stdin, timeout: "5 minutes" }).pipe(
+          Effect.map((result) => result.stdout),
+          Effect.mapError((error: ProcessError) => new BuildkiteAgentError({ operation, detail: error.message }))
+        )
+
       const uploadPipeline = Effect.fn("BuildkiteAgent.uploadPipeline")(function*(documents: ReadonlyArray<string>) {
-        for (const document of [...documents].reverse()) {
-          yield* runner.run("buildkite-agent", ["pipeline", "upload"], { stdin: document, timeout: "5 minutes" }).pipe(
-            Effect.mapError((error: ProcessError) => new BuildkiteAgentError({ operation: "pipeline upload", detail: error.message }))
-          )
-        }
+        for (const document of [...documents].reverse()) yield* agent("pipeline upload", ["pipeline", "upload"], document)
       })
 
-      return BuildkiteAgent.of({ uploadPipeline })
+      // Values go on stdin: no limit on argument length, and nothing in `ps`.
+      const setMetaData = (key: string, value: string) =>
+        agent("meta-data set", ["meta-data", "set", key], metaDataValue(value)).pipe(Effect.asVoid, Effect.withSpan("BuildkiteAgent.setMetaData"))
+
+      const getMetaData = (key: string) => agent("meta-data get", ["meta-data", "get", key]).pipe(Effect.withSpan("BuildkiteAgent.getMetaData"))
+
+      const annotate = (body: string, options: { readonly style: AnnotationStyle; readonly context: string; readonly append?: boolean }) =>
+        agent("annotate", [
+          "annotate",
+          "--style",
+          options.style,
+          // Buildkite takes at most 100 characters of context.
+          "--context",
+          options.context.slice(0, 100),
+          ...(options.append === true ? ["--append"] : [])
+        ], body).pipe(Effect.asVoid, Effect.withSpan("BuildkiteAgent.annotate"))
+
+      return BuildkiteAgent.of({ uploadPipeline, setMetaData, getMetaData, annotate })
     })
   )
 }
