@@ -1,0 +1,135 @@
+import { Schema } from "effect"
+import { metaDataLimitBytes } from "../effects/BuildkiteAgent.ts"
+
+/**
+ * What `tool check`, `tool build` and `tool deploy` record: one JSON value per
+ * check, derivation and deploy step, in Buildkite meta-data under the keys below.
+ * This is the contract the Discord bot reads; docs/metadata.md describes it.
+ * Every value carries `version`; a change that breaks readers raises it.
+ */
+
+export const metaDataKeys = {
+  check: (name: string) => `ci:check:${name}`,
+  build: (target: string) => `ci:build:${target}`,
+  buildSummary: "ci:build",
+  deploy: (name: string) => `ci:deploy:${name}`
+} as const
+
+const Millis = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)))
+const Tail = Schema.Array(Schema.String)
+
+/** One run of a program: a check, or one attempt of a deploy. */
+export const Run = Schema.Struct({
+  /** When the run started, as an ISO 8601 time. */
+  startedAt: Schema.String,
+  durationMs: Millis,
+  /** The program's exit code; null when it did not run or was killed by a signal. */
+  exitCode: Schema.NullOr(Schema.Int),
+  signal: Schema.NullOr(Schema.String),
+  /** Why it failed before the program ran (its target did not build), if it did. */
+  error: Schema.NullOr(Schema.String),
+  /** The last lines the program printed (stdout and stderr, interleaved). */
+  outputTail: Tail,
+  /** Lines left out of `outputTail` to keep the value within Buildkite's limit. */
+  outputTruncated: Schema.Int
+})
+export type Run = typeof Run.Type
+
+/** What a check's and a deploy step's results share: the step, its target, how it ended. */
+const StepFields = {
+  version: Schema.Literal(1),
+  name: Schema.String,
+  /** The installable it ran, for example `.#apps.x86_64-linux.lint`. */
+  target: Schema.String,
+  status: Schema.Literals(["passed", "failed"])
+}
+
+export const CheckResult = Schema.Struct({ ...StepFields, kind: Schema.Literal("check"), run: Run })
+export type CheckResult = typeof CheckResult.Type
+
+export const DeployResult = Schema.Struct({
+  ...StepFields,
+  kind: Schema.Literal("deploy"),
+  /** Every attempt, the last deciding `status`. */
+  attempts: Schema.Array(Run)
+})
+export type DeployResult = typeof DeployResult.Type
+
+export const BuildStatus = Schema.Literals(["built", "cached", "substituted", "failed", "dependency-failed"])
+export type BuildStatus = typeof BuildStatus.Type
+
+export const DerivationResult = Schema.Struct({
+  version: Schema.Literal(1),
+  kind: Schema.Literal("build"),
+  /** The attribute path (`packages.x86_64-linux.bot`), or the installable when it has none. */
+  target: Schema.String,
+  installable: Schema.String,
+  /** The derivation's name (`bot-1.0.0`); null when it did not evaluate. */
+  name: Schema.NullOr(Schema.String),
+  drvPath: Schema.NullOr(Schema.String),
+  outputs: Schema.Record(Schema.String, Schema.String),
+  status: BuildStatus,
+  /** How long its build took; null when it was not built here. */
+  durationMs: Schema.NullOr(Millis),
+  exitCode: Schema.NullOr(Schema.Int),
+  signal: Schema.NullOr(Schema.Int),
+  /** What failed, in one line: Nix's message, or the evaluation error. */
+  error: Schema.NullOr(Schema.String),
+  /** For `dependency-failed`: the derivations that failed in its closure. */
+  failedDependencies: Schema.Array(Schema.String),
+  logTail: Tail,
+  logTruncated: Schema.Int,
+  /** The command that prints the whole log. */
+  logCommand: Schema.NullOr(Schema.String)
+})
+export type DerivationResult = typeof DerivationResult.Type
+
+export const BuildSummary = Schema.Struct({
+  version: Schema.Literal(1),
+  kind: Schema.Literal("build-summary"),
+  /** The `target` of every derivation result, in order: each is under `ci:build:<target>`. */
+  targets: Schema.Array(Schema.String),
+  counts: Schema.Record(BuildStatus, Schema.Int),
+  durationMs: Millis
+})
+export type BuildSummary = typeof BuildSummary.Type
+
+/**
+ * A result as JSON within Buildkite's 100 KB: the oldest lines of its log tail go
+ * first, and the count of those left out is recorded, so the value stays valid JSON.
+ */
+export const fitToMetaData = <A extends object>(
+  value: A,
+  trim: (value: A, dropLines: number) => A
+): string => {
+  const fits = (text: string) => Buffer.byteLength(text) <= metaDataLimitBytes
+  let text = JSON.stringify(value)
+  for (let drop = 1; !fits(text); drop *= 2) {
+    const trimmed = JSON.stringify(trim(value, drop))
+    if (trimmed === text) break
+    text = trimmed
+  }
+  return text
+}
+
+/** How a run ended, in a few words: `passed`, `exit code 3`, `killed by SIGKILL`, or why it never ran. */
+export const runOutcome = (run: Run): string =>
+  run.error !== null
+    ? run.error
+    : run.signal !== null
+    ? `killed by ${run.signal}`
+    : run.exitCode === 0
+    ? "passed"
+    : `exit code ${run.exitCode}`
+
+export const trimRun = (run: Run, drop: number): Run => ({
+  ...run,
+  outputTail: run.outputTail.slice(Math.min(drop, run.outputTail.length)),
+  outputTruncated: run.outputTruncated + Math.min(drop, run.outputTail.length)
+})
+
+export const trimDerivation = (result: DerivationResult, drop: number): DerivationResult => ({
+  ...result,
+  logTail: result.logTail.slice(Math.min(drop, result.logTail.length)),
+  logTruncated: result.logTruncated + Math.min(drop, result.logTail.length)
+})

@@ -1,0 +1,149 @@
+import type { Summary } from "../effects/Reporter.ts"
+import { type BuildStatus, type CheckResult, type DeployResult, type DerivationResult, runOutcome } from "./results.ts"
+
+/**
+ * Each command's results for people: Markdown for a Buildkite annotation, plain
+ * text for a terminal or a job log. Pure.
+ */
+
+export const formatDuration = (ms: number | null): string => {
+  if (ms === null) return ""
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  const seconds = ms / 1000
+  if (seconds < 60) return `${seconds.toFixed(1)} s`
+  const minutes = Math.floor(seconds / 60)
+  return `${minutes} min ${Math.round(seconds - minutes * 60)} s`
+}
+
+/** Text in a Markdown table cell: no pipes or line breaks, no HTML. */
+const cell = (text: string): string =>
+  text.replace(/[\\|]/g, (c) => `\\${c}`).replace(/</g, "&lt;").replace(/\r?\n/g, " ")
+
+/** Inline code that survives backticks in the text. */
+const code = (text: string): string => {
+  const fence = "`".repeat(Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length)) + 1)
+  return `${fence}${fence.length > 1 ? " " : ""}${cell(text)}${fence.length > 1 ? " " : ""}${fence}`
+}
+
+/** A collapsed block of log lines, fenced longer than any fence inside it. */
+const details = (summary: string, lines: ReadonlyArray<string>, truncated: number, footer?: string): string => {
+  const longest = Math.max(2, ...lines.flatMap((line) => [...line.matchAll(/`+/g)].map((m) => m[0].length)))
+  const fence = "`".repeat(longest + 1)
+  const cut = truncated > 0 ? [`… ${truncated} earlier lines`] : []
+  return [
+    `<details><summary>${cell(summary)}</summary>`,
+    "",
+    fence,
+    ...cut,
+    ...lines.map((line) => line.replace(/<\/details>/gi, "&lt;/details>")),
+    fence,
+    ...(footer === undefined ? [] : ["", footer]),
+    "</details>"
+  ].join("\n")
+}
+
+export const checkSummary = (result: CheckResult): Summary => {
+  const passed = result.status === "passed"
+  const headline = `${passed ? "✅" : "❌"} Check ${result.name} ${passed ? "passed" : `failed: ${runOutcome(result.run)}`} in ${formatDuration(result.run.durationMs)}`
+  return {
+    style: passed ? "success" : "error",
+    context: `ci-check-${result.name}`,
+    markdown: [
+      `**${cell(headline)}**`,
+      ...(passed ? [] : ["", details(`Last lines of ${result.target}`, result.run.outputTail, result.run.outputTruncated)])
+    ].join("\n"),
+    text: [headline, ...(passed ? [] : result.run.outputTail.slice(-20).map((line) => `  ${line}`))].join("\n")
+  }
+}
+
+export const deploySummary = (result: DeployResult): Summary => {
+  const passed = result.status === "passed"
+  const last = result.attempts.at(-1)!
+  const tries = result.attempts.length === 1 ? "" : ` after ${result.attempts.length} attempts`
+  const headline = `${passed ? "🚀" : "❌"} Deploy ${result.name} ${passed ? "succeeded" : `failed: ${runOutcome(last)}`}${tries} in ${
+    formatDuration(result.attempts.reduce((total, run) => total + run.durationMs, 0))
+  }`
+  const attempts = result.attempts.length === 1
+    ? []
+    : ["", "| Attempt | Outcome | Duration |", "|---|---|---|", ...result.attempts.map((run, i) => `| ${i + 1} | ${cell(runOutcome(run))} | ${formatDuration(run.durationMs)} |`)]
+  return {
+    style: passed ? "success" : "error",
+    context: `ci-deploy-${result.name}`,
+    markdown: [
+      `**${cell(headline)}**`,
+      ...attempts,
+      ...(passed ? [] : ["", details(`Last lines of ${result.target}`, last.outputTail, last.outputTruncated)])
+    ].join("\n"),
+    text: [
+      headline,
+      ...(result.attempts.length === 1 ? [] : result.attempts.map((run, i) => `  attempt ${i + 1}: ${runOutcome(run)} (${formatDuration(run.durationMs)})`)),
+      ...(passed ? [] : last.outputTail.slice(-20).map((line) => `  ${line}`))
+    ].join("\n")
+  }
+}
+
+const statusIcon: Record<BuildStatus, string> = {
+  built: "✅",
+  cached: "💾",
+  substituted: "📦",
+  failed: "❌",
+  "dependency-failed": "⛔"
+}
+
+const statusText = (result: DerivationResult): string => {
+  switch (result.status) {
+    case "failed":
+      return result.exitCode !== null
+        ? `failed (exit code ${result.exitCode})`
+        : result.signal !== null
+        ? `failed (signal ${result.signal})`
+        : `failed: ${result.error ?? "unknown error"}`
+    case "dependency-failed":
+      return `dependency failed: ${result.failedDependencies.join(", ") || "unknown"}`
+    default:
+      return result.status
+  }
+}
+
+export const countStatuses = (results: ReadonlyArray<DerivationResult>): Record<BuildStatus, number> => {
+  const counts: Record<BuildStatus, number> = { built: 0, cached: 0, substituted: 0, failed: 0, "dependency-failed": 0 }
+  for (const result of results) counts[result.status]++
+  return counts
+}
+
+export const buildSummary = (results: ReadonlyArray<DerivationResult>, durationMs: number): Summary => {
+  const counts = countStatuses(results)
+  const failed = counts.failed + counts["dependency-failed"]
+  const tally = (Object.entries(counts) as Array<[BuildStatus, number]>)
+    .filter(([, n]) => n > 0)
+    .map(([status, n]) => `${n} ${status}`)
+    .join(", ")
+  const headline = `${failed > 0 ? "❌" : "✅"} Build of ${results.length} ${results.length === 1 ? "derivation" : "derivations"} in ${formatDuration(durationMs)}: ${tally || "nothing to do"}`
+  const failures = results.filter((result) => result.status === "failed")
+  return {
+    style: failed > 0 ? "error" : "success",
+    context: "ci-build",
+    markdown: [
+      `**${cell(headline)}**`,
+      "",
+      "| | Derivation | Status | Duration |",
+      "|---|---|---|---|",
+      ...results.map((result) => `| ${statusIcon[result.status]} | ${code(result.target)} | ${cell(statusText(result))} | ${formatDuration(result.durationMs)} |`),
+      ...failures.flatMap((result) => [
+        "",
+        details(
+          `${result.target}: ${result.error ?? "failed"}`,
+          result.logTail,
+          result.logTruncated,
+          result.logCommand === null ? undefined : `Whole log: ${code(result.logCommand)}`
+        )
+      ])
+    ].join("\n"),
+    text: [
+      headline,
+      ...results.map((result) =>
+        `  ${statusIcon[result.status]} ${result.target}: ${statusText(result)}${result.durationMs === null ? "" : ` (${formatDuration(result.durationMs)})`}`
+      )
+    ].join("\n")
+  }
+}
