@@ -2,6 +2,9 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect, Layer, Runtime, Schema } from "effect"
 import { CliError, Command } from "effect/cli"
+import { build } from "./commands/build.ts"
+import { check } from "./commands/check.ts"
+import { deploy } from "./commands/deploy.ts"
 import { plan } from "./commands/plan.ts"
 import { BuildkiteAgent } from "./effects/BuildkiteAgent.ts"
 import { Git } from "./effects/Git.ts"
@@ -25,7 +28,12 @@ const services = Layer.mergeAll(Git.layer, Nix.layer, BuildkiteAgent.layer).pipe
 
 const root = Command.make("tool").pipe(
   Command.withDescription("ci: plan, check, build and deploy a Nix flake on Buildkite"),
-  Command.withSubcommands([plan.pipe(Command.provide(services))])
+  Command.withSubcommands([
+    plan.pipe(Command.provide(services)),
+    check.pipe(Command.provide(services)),
+    build.pipe(Command.provide(services)),
+    deploy.pipe(Command.provide(services))
+  ])
 )
 
 Command.run(root, { version }).pipe(

@@ -1,0 +1,152 @@
+import { Clock, Effect, FileSystem, Option, Schema } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { BuildkiteAgent } from "../effects/BuildkiteAgent.ts"
+import { Reporter } from "../effects/Reporter.ts"
+import { Nix, type Target } from "../nix/Nix.ts"
+import { derivationsOf, outcomeOf } from "../nix/outcomes.ts"
+import { PlanInputError } from "../plan/Plan.ts"
+import { BuildProgressView, type ProgressMode } from "../render/buildProgress.ts"
+import { type BuildSummary, type DerivationResult, fitToMetaData, metaDataKeys, trimDerivation } from "../render/results.ts"
+import { buildSummary, countStatuses } from "../render/summary.ts"
+import { localFlag, reporterFor } from "./reporting.ts"
+
+export class BuildFailed extends Schema.TaggedError<BuildFailed>()("BuildFailed", {
+  failed: Schema.Array(Schema.String),
+  total: Schema.Int
+}) {
+  override get message() {
+    return `${this.failed.length} of ${this.total} targets did not build: ${this.failed.join(", ")}`
+  }
+}
+
+const unique = <A>(items: ReadonlyArray<A>): ReadonlyArray<A> => [...new Set(items)]
+
+const progressMode = (buildkite: boolean): ProgressMode =>
+  buildkite ? "buildkite" : process.stdout.isTTY === true ? "terminal" : "plain"
+
+/**
+ * Build every target in one `nix build --keep-going`, then record and report what
+ * happened to each: built, cached, substituted, failed, or dependency-failed.
+ */
+const runBuild = Effect.fn("build")(function*(input: {
+  readonly installables: ReadonlyArray<string>
+  readonly json: Option.Option<string>
+}) {
+  const nix = yield* Nix
+  const reporter = yield* Reporter
+  const startedAt = yield* Clock.currentTimeMillis
+
+  const targets = yield* nix.resolve(input.installables)
+  const resolved = targets.filter((target): target is Exclude<Target, { _tag: "Unresolved" }> => target._tag !== "Unresolved")
+  const invalidBefore = yield* nix.invalidPaths(unique(resolved.flatMap((target) => Object.values(target.outputs))))
+  const pending = resolved.filter((target) => Object.values(target.outputs).some((output) => invalidBefore.has(output)))
+
+  const view = new BuildProgressView(progressMode(reporter.inBuildkite))
+  let statusShown = false
+  const run = pending.length === 0 ? undefined : yield* nix.build(
+    unique(pending.flatMap(derivationsOf)),
+    (change, log) => {
+      const output = view.onChange(change, log)
+      return Effect.sync(() => {
+        // A progress line is rewritten in place; other lines go above it.
+        if (statusShown && output.lines.length > 0) process.stdout.write("\r\x1b[2K")
+        for (const line of output.lines) process.stdout.write(`${line}\n`)
+        if (output.status !== undefined) {
+          process.stdout.write(`\r\x1b[2K${output.status}`)
+          statusShown = true
+        }
+      })
+    }
+  )
+  if (statusShown) yield* Effect.sync(() => process.stdout.write("\n"))
+
+  const invalidAfter = run === undefined ? new Set<string>() : yield* nix.invalidPaths(unique(pending.flatMap((target) => Object.values(target.outputs))))
+  const unbuilt = pending.filter((target) => Object.values(target.outputs).some((output) => invalidAfter.has(output)))
+  // Only for what did not build: which failed derivations its closure holds.
+  const closures = new Map(yield* Effect.forEach(
+    unique(unbuilt.flatMap(derivationsOf)),
+    (drvPath) => Effect.map(nix.requisites(drvPath), (paths) => [drvPath, paths] as const),
+    { concurrency: 4 }
+  ))
+  const generalError = run === undefined || run.exitCode === 0 ? undefined : run.log.errors.at(-1) ?? (run.stderrTail.trim() || undefined)
+  const results = targets.map((target) =>
+    outcomeOf(target, { invalidBefore, invalidAfter, log: run?.log, generalError, closures })
+  )
+  const durationMs = (yield* Clock.currentTimeMillis) - startedAt
+
+  yield* reportResults(results, durationMs)
+  if (Option.isSome(input.json)) {
+    const fs = yield* FileSystem.FileSystem
+    yield* fs.writeFileString(input.json.value, `${JSON.stringify({ version: 1, durationMs, results }, null, 2)}\n`).pipe(Effect.orDie)
+  }
+  const failed = results.filter((result) => result.status === "failed" || result.status === "dependency-failed")
+  if (failed.length > 0) return yield* new BuildFailed({ failed: failed.map((result) => result.target), total: results.length })
+})
+
+const reportResults = Effect.fnUntraced(function*(results: ReadonlyArray<DerivationResult>, durationMs: number) {
+  const reporter = yield* Reporter
+  yield* Effect.forEach(results, (result) => reporter.record(metaDataKeys.build(result.target), fitToMetaData(result, trimDerivation)), {
+    concurrency: 8,
+    discard: true
+  })
+  const summary: BuildSummary = {
+    version: 1,
+    kind: "build-summary",
+    targets: results.map((result) => result.target),
+    counts: countStatuses(results),
+    durationMs
+  }
+  yield* reporter.record(metaDataKeys.buildSummary, JSON.stringify(summary))
+  yield* reporter.summarise(buildSummary(results, durationMs))
+})
+
+const PlannedBuildsIndex = Schema.fromJsonString(Schema.Struct({ version: Schema.Literal(1), chunks: Schema.Int, count: Schema.Int }))
+const PlannedBuildsChunk = Schema.fromJsonString(Schema.Array(Schema.String))
+
+/** The installables `tool plan` left in meta-data, when there were too many for the command line. */
+const plannedInstallables = Effect.fn("plannedInstallables")(function*(key: string) {
+  const agent = yield* BuildkiteAgent
+  const read = <A>(itemKey: string, schema: Schema.Codec<A, string>) =>
+    agent.getMetaData(itemKey).pipe(
+      Effect.flatMap((text) => Schema.decodeUnknownEffect(schema)(text.trim())),
+      Effect.mapError((error) =>
+        Schema.isSchemaError(error) ? new PlanInputError({ place: `meta-data ${itemKey}`, detail: error.message }) : error
+      )
+    )
+  const index = yield* read(key, PlannedBuildsIndex)
+  const chunks = yield* Effect.forEach(Array.from({ length: index.chunks }, (_, i) => `${key}:${i}`), (chunkKey) => read(chunkKey, PlannedBuildsChunk))
+  return chunks.flat()
+})
+
+export const build = Command.make(
+  "build",
+  {
+    json: Flag.String("json").pipe(Flag.withDescription("Also write every result, as JSON, to this file"), Flag.optional),
+    fromMetaData: Flag.String("from-meta-data").pipe(
+      Flag.withDescription("Also build the installables `tool plan` stored under this meta-data key"),
+      Flag.optional
+    ),
+    local: localFlag,
+    installables: Argument.String("installable").pipe(
+      Argument.withDescription("What to build, for example .#packages.x86_64-linux.bot or .#apps.x86_64-linux.deploy"),
+      Argument.variadic()
+    )
+  },
+  Effect.fnUntraced(function*(input) {
+    const installables = [
+      ...input.installables,
+      ...(Option.isSome(input.fromMetaData) ? yield* plannedInstallables(input.fromMetaData.value) : [])
+    ]
+    if (installables.length === 0) {
+      return yield* new PlanInputError({ place: "tool build", detail: "nothing to build: give installables, or --from-meta-data" })
+    }
+    return yield* runBuild({ installables, json: input.json }).pipe(Effect.provide(reporterFor(input.local)))
+  })
+).pipe(
+  Command.withDescription(
+    "Build every target in one nix build --keep-going and report each derivation: built, cached, substituted, failed or dependency-failed"
+  ),
+  Command.withExamples([
+    { command: "tool build -- .#packages.x86_64-linux.bot .#apps.x86_64-linux.deploy", description: "Build a package and an app" }
+  ])
+)

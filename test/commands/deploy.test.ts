@@ -1,0 +1,113 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Layer, Option, Schema } from "effect"
+import { TestClock } from "effect/testing"
+import { runDeploy } from "../../src/commands/deploy.ts"
+import { Process } from "../../src/effects/Process.ts"
+import { Reporter } from "../../src/effects/Reporter.ts"
+import { BuildLog } from "../../src/nix/buildLog.ts"
+import { Nix } from "../../src/nix/Nix.ts"
+import { DeployResult } from "../../src/render/results.ts"
+
+/**
+ * Deploy retries on the test clock: what is tried again, after a backoff, and
+ * what is not. Nix is scripted: each attempt's build ends as the script says.
+ */
+
+type Ending = "transient" | "permanent" | "ok"
+
+const app = "/nix/store/00000000000000000000000000000000-deploy"
+const failureText: Record<Exclude<Ending, "ok">, string> = {
+  transient: "unable to download 'https://cache.example.com/abc.narinfo': HTTP error 503",
+  permanent: "builder for '/nix/store/00000000000000000000000000000000-deploy.drv' failed with exit code 2"
+}
+
+const scriptedNix = (script: ReadonlyArray<Ending>) => {
+  let attempt = 0
+  let built = false
+  const unused = Effect.die("not used by deploy")
+  return Layer.succeed(
+    Nix,
+    Nix.of({
+      currentSystem: unused,
+      evaluate: () => unused,
+      version: unused,
+      requisites: () => unused,
+      resolve: (installables) =>
+        Effect.succeed(installables.map((installable) => ({
+          _tag: "App" as const,
+          installable,
+          program: `${app}/bin/deploy`,
+          derivations: [`${app}.drv`],
+          outputs: { out: app }
+        }))),
+      // Before each attempt's build the output is missing; after it, present when the script says so.
+      invalidPaths: () => Effect.sync(() => (built && script[attempt - 1] === "ok" ? new Set<string>() : new Set([app]))),
+      build: () =>
+        Effect.sync(() => {
+          const ending = script[attempt++] ?? "ok"
+          built = true
+          const log = new BuildLog()
+          if (ending !== "ok") log.errors.push(failureText[ending])
+          return { exitCode: ending === "ok" ? 0 : 1, log, stderrTail: "" }
+        })
+    })
+  )
+}
+
+const recorded: Array<string> = []
+const recordingReporter = Layer.succeed(
+  Reporter,
+  Reporter.of({
+    inBuildkite: true,
+    group: () => Effect.void,
+    expandGroup: Effect.void,
+    record: (_, value) => Effect.sync(() => void recorded.push(value)),
+    summarise: () => Effect.void
+  })
+)
+const succeedingProcess = Layer.succeed(
+  Process,
+  Process.of({ run: () => Effect.succeed({ exitCode: 0, signal: undefined, stdout: "", stderr: "" }) })
+)
+
+const deploy = (script: ReadonlyArray<Ending>, retries = 0) => {
+  recorded.length = 0
+  return runDeploy({ target: ".#apps.x86_64-linux.deploy", name: Option.some("production"), retries, retryDelay: "2 seconds" }).pipe(
+    Effect.provide(Layer.mergeAll(scriptedNix(script), recordingReporter, succeedingProcess))
+  )
+}
+
+const lastResult = () => Schema.decodeUnknownSync(Schema.fromJsonString(DeployResult))(recorded.at(-1))
+
+describe("tool deploy's retries", () => {
+  it.effect("retries a transient failure after a backoff, even with no retries declared", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild(deploy(["transient", "ok"]))
+      // Nothing happens until the clock moves past the backoff: nothing really sleeps.
+      yield* TestClock.adjust("1 second")
+      assert.isUndefined(fiber.pollUnsafe())
+      yield* TestClock.adjust("2 seconds")
+      yield* Fiber.join(fiber)
+      const result = lastResult()
+      assert.strictEqual(result.status, "passed")
+      assert.strictEqual(result.attempts.length, 2)
+      assert.include(result.attempts[0]!.error, "HTTP error 503")
+    }))
+
+  it.effect("never retries a permanent failure", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(deploy(["permanent", "ok"], 3))
+      assert.strictEqual(error._tag, "TargetFailed")
+      assert.strictEqual(lastResult().attempts.length, 1)
+      assert.include(error.message, "failed with exit code 2")
+    }))
+
+  it.effect("gives up on transient failures after two retries", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild(Effect.flip(deploy(["transient", "transient", "transient", "transient"])))
+      yield* TestClock.adjust("10 minutes")
+      const error = yield* Fiber.join(fiber)
+      assert.strictEqual(error._tag, "TargetFailed")
+      assert.strictEqual(lastResult().attempts.length, 3)
+    }))
+})
