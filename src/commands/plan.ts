@@ -11,7 +11,7 @@ import { Git, type GitError } from "../effects/Git.ts"
 import { type FlakeSource, Nix, type NixEvalError, type NixOutputInvalid, type NixUnavailable } from "../nix/Nix.ts"
 import { type Base, makePlan, PlanInputError } from "../plan/Plan.ts"
 import { StepDataFromJson } from "../plan/StepData.ts"
-import { type Pipeline, type PipelineSettings, renderCiPipeline, renderDeployPipeline } from "../render/pipeline.ts"
+import { type PipelineSettings, renderCiPipeline, renderDeployPipeline, type RenderedCiPipeline } from "../render/pipeline.ts"
 import { ciPlanJson, ciReport, deployPlanJson, deployReport } from "../render/report.ts"
 import { pipelineDocuments, pipelineYaml } from "../render/yaml.ts"
 
@@ -57,12 +57,12 @@ const settingsFrom = (flagsIn: PlanFlags, environment: BuildkiteEnvironment, sys
   message: environment.BUILDKITE_MESSAGE
 })
 
-/** Print the plan, then print (dry run) or upload the pipeline. */
+/** Print the plan, then print (dry run) or upload the pipeline, after the meta-data its steps read. */
 const emit = Effect.fnUntraced(function*(
   flagsIn: PlanFlags,
   environment: BuildkiteEnvironment,
   report: string,
-  pipeline: Pipeline,
+  { pipeline, metaData }: RenderedCiPipeline,
   json: unknown
 ) {
   yield* Console.error(inBuildkite(environment) ? `--- :nix: Plan\n${report}` : report)
@@ -76,6 +76,7 @@ const emit = Effect.fnUntraced(function*(
     return
   }
   const agent = yield* BuildkiteAgent
+  for (const entry of metaData) yield* agent.setMetaData(entry.key, entry.value)
   yield* agent.uploadPipeline(pipelineDocuments(pipeline))
   yield* Console.error(`uploaded ${pipeline.steps.length} steps`)
 })
@@ -89,7 +90,7 @@ const planDeploy = Effect.fnUntraced(function*(flagsIn: PlanFlags, environment: 
   )
   const system = Option.getOrUndefined(flagsIn.system) ?? (yield* (yield* Nix).currentSystem)
   const pipeline = renderDeployPipeline(data, settingsFrom(flagsIn, environment, system))
-  yield* emit(flagsIn, environment, deployReport(data, pipeline), pipeline, deployPlanJson(data, pipeline))
+  yield* emit(flagsIn, environment, deployReport(data, pipeline), { pipeline, metaData: [] }, deployPlanJson(data, pipeline))
 })
 
 /** Nix's name for this platform as Node sees it; Nix may be configured otherwise. */
@@ -222,8 +223,8 @@ const planCi: (
     ? [...plan.warnings, `the work tree has uncommitted changes; the plan is for commit ${head.slice(0, 12)}`]
     : plan.warnings
   const planned = { ...plan, warnings }
-  const pipeline = renderCiPipeline(planned, settingsFrom(flagsIn, environment, system))
-  yield* emit(flagsIn, environment, ciReport(planned, pipeline), pipeline, ciPlanJson(planned, pipeline))
+  const rendered = renderCiPipeline(planned, settingsFrom(flagsIn, environment, system))
+  yield* emit(flagsIn, environment, ciReport(planned, rendered), rendered, ciPlanJson(planned, rendered))
 })
 
 export const plan = Command.make(

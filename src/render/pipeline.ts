@@ -99,7 +99,44 @@ const managedEnv = (operation: string, deploy: boolean) => ({
 const inStages = (stages: ReadonlyArray<ReadonlyArray<Step>>): ReadonlyArray<Step> =>
   stages.filter((stage) => stage.length > 0).flatMap((stage, i) => (i === 0 ? stage : ["wait" as const, ...stage]))
 
-export const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings): Pipeline => {
+/**
+ * Beyond this many bytes, the build step's installables travel in meta-data: the
+ * agent runs a command as one `bash -c` argument, and Linux caps one argument at 128 KiB.
+ */
+export const inlineInstallablesLimit = 32 * 1024
+export const plannedBuildsKey = "ci:plan:builds"
+
+export interface MetaDataEntry {
+  readonly key: string
+  readonly value: string
+}
+
+/** Installables as meta-data: `<key>` says how many chunks, `<key>:<n>` holds each, every value under 100 KB. */
+export const installablesAsMetaData = (key: string, installables: ReadonlyArray<string>): ReadonlyArray<MetaDataEntry> => {
+  const chunks: Array<Array<string>> = [[]]
+  let size = 2
+  for (const item of installables) {
+    const itemSize = Buffer.byteLength(JSON.stringify(item)) + 1
+    if (size + itemSize > 90_000 && chunks.at(-1)!.length > 0) {
+      chunks.push([])
+      size = 2
+    }
+    chunks.at(-1)!.push(item)
+    size += itemSize
+  }
+  return [
+    { key, value: JSON.stringify({ version: 1, chunks: chunks.length, count: installables.length }) },
+    ...chunks.map((chunk, i) => ({ key: `${key}:${i}`, value: JSON.stringify(chunk) }))
+  ]
+}
+
+export interface RenderedCiPipeline {
+  readonly pipeline: Pipeline
+  /** Meta-data the pipeline's steps read, to be set before it is uploaded. */
+  readonly metaData: ReadonlyArray<MetaDataEntry>
+}
+
+export const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings): RenderedCiPipeline => {
   const key = keyMaker()
   const checks = plan.checks.map((check) =>
     commandStep(settings, {
@@ -108,11 +145,14 @@ export const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings): Pipe
       command: toolCommand(["check", "--target", installable(plan.flakeDir, check.target), "--name", check.name])
     }, managedEnv("check", false))
   )
+  const installables = plan.builds.map((build) => installable(plan.flakeDir, build.attrPath))
+  const inline = toolCommand(["build", "--", ...installables])
+  const viaMetaData = Buffer.byteLength(inline) > inlineInstallablesLimit
   const builds = plan.builds.length === 0 ? [] : [
     commandStep(settings, {
       label: `:nix: Build ${plan.builds.length} ${plan.builds.length === 1 ? "derivation" : "derivations"}`,
       key: key("build", "nix"),
-      command: toolCommand(["build", "--", ...plan.builds.map((build) => installable(plan.flakeDir, build.attrPath))])
+      command: viaMetaData ? toolCommand(["build", "--from-meta-data", plannedBuildsKey]) : inline
     }, managedEnv("build", false))
   ]
   const source = [settings.pipelineSlug, settings.buildNumber].every((part) => part !== undefined)
@@ -135,10 +175,13 @@ export const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings): Pipe
         TOOL_TARGET: settings.toolTarget,
         ...(settings.repo === undefined ? {} : { BUILDKITE_PLUGIN_CICD_REPO: settings.repo })
       },
-      meta_data: { denbeighDeploy: "true", "ci:deploy:action": deploy.action }
+      meta_data: { denbeighDeploy: "true", "ci:deploy-action": deploy.action }
     }
   }))
-  return escapePipeline({ steps: inStages([checks, builds, triggers]) })
+  return {
+    pipeline: escapePipeline({ steps: inStages([checks, builds, triggers]) }),
+    metaData: viaMetaData ? installablesAsMetaData(plannedBuildsKey, installables) : []
+  }
 }
 
 export const renderDeployPipeline = (data: StepData, settings: PipelineSettings): Pipeline => {

@@ -1,7 +1,7 @@
 import { showAttrPath } from "../nix/installable.ts"
 import type { CiPlan } from "../plan/Plan.ts"
 import type { StepData } from "../plan/StepData.ts"
-import type { Pipeline } from "./pipeline.ts"
+import type { Pipeline, RenderedCiPipeline } from "./pipeline.ts"
 
 /** The plan as a person reads it in a terminal or a Buildkite log. */
 
@@ -9,7 +9,7 @@ const short = (sha: string) => sha.slice(0, 12)
 const mark = (ok: boolean) => (ok ? "✓" : "✗")
 const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`
 
-export const ciReport = (plan: CiPlan, pipeline: Pipeline): string => {
+export const ciReport = (plan: CiPlan, { pipeline, metaData }: RenderedCiPipeline): string => {
   const lines: Array<string> = []
   const base = plan.base._tag === "Evaluated" ? short(plan.base.sha) : `none (${plan.base.reason})`
   lines.push(`plan for ${plan.system}: head ${short(plan.head)}, base ${base}`)
@@ -28,6 +28,7 @@ export const ciReport = (plan: CiPlan, pipeline: Pipeline): string => {
   for (const build of plan.builds) lines.push(`  ${showAttrPath(build.attrPath)} (${build.reasons.join("; ")})`)
   lines.push(`deploys: ${plan.deploys.map((deploy) => `${deploy.action} (${count(deploy.steps.length, "step")})`).join(", ") || "none"}`)
   lines.push(`pipeline: ${count(pipeline.steps.length, "step")}`)
+  if (metaData.length > 0) lines.push(`the build step reads its installables from meta-data ${metaData[0]!.key} (too many for one command line)`)
   for (const warning of plan.warnings) lines.push(`warning: ${warning}`)
   return lines.join("\n")
 }
@@ -38,7 +39,7 @@ export const deployReport = (data: StepData, pipeline: Pipeline): string =>
     .join("\n")
 
 /** `--format json`: what the plan decided and the pipeline it renders. */
-export const ciPlanJson = (plan: CiPlan, pipeline: Pipeline) => ({
+export const ciPlanJson = (plan: CiPlan, { pipeline, metaData }: RenderedCiPipeline) => ({
   mode: "ci" as const,
   system: plan.system,
   head: plan.head,
@@ -55,7 +56,8 @@ export const ciPlanJson = (plan: CiPlan, pipeline: Pipeline) => ({
   builds: plan.builds.map((build) => ({ attrPath: showAttrPath(build.attrPath), reasons: build.reasons })),
   deploys: plan.deploys,
   warnings: plan.warnings,
-  pipeline
+  pipeline,
+  metaData
 })
 
 export const deployPlanJson = (data: StepData, pipeline: Pipeline) => ({

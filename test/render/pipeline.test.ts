@@ -49,26 +49,49 @@ describe("the reference schema", () => {
 
 describe("renderCiPipeline", () => {
   it("renders no steps for an empty plan", () => {
-    const pipeline = renderCiPipeline(emptyPlan, settings)
+    const { pipeline, metaData } = renderCiPipeline(emptyPlan, settings)
     assert.deepStrictEqual(pipeline, { steps: [] })
+    assert.deepStrictEqual(metaData, [])
     assert.strictEqual(pipelineYaml(pipeline).trim(), "steps: []")
   })
 
   it("gives checks that differ only in punctuation distinct, valid keys", () => {
     const check = (name: string) => ({ name, displayName: name, target: ["apps", "x86_64-linux", "lint"], actions: ["a"] })
-    const pipeline = renderCiPipeline({ ...emptyPlan, checks: [check("lint bot"), check("lint/bot"), check("lint-bot"), check("ü".repeat(120))] }, settings)
+    const { pipeline } = renderCiPipeline({ ...emptyPlan, checks: [check("lint bot"), check("lint/bot"), check("lint-bot"), check("ü".repeat(120))] }, settings)
     const keys = pipeline.steps.map((step) => (typeof step === "string" ? step : step.key))
     assert.deepStrictEqual(keys, ["check-lint-bot", "check-lint-bot-2", "check-lint-bot-3", "check"])
     assert.deepStrictEqual(pipelineErrors(pipeline), [])
   })
 
   it("leaves the plugin out when none is configured", () => {
-    const pipeline = renderCiPipeline(
+    const { pipeline } = renderCiPipeline(
       { ...emptyPlan, builds: [{ attrPath: ["packages", "x86_64-linux", "bot"], reasons: [] }] },
       { ...settings, plugin: undefined }
     )
     assert.notProperty(pipeline.steps[0], "plugins")
     assert.deepStrictEqual(pipelineErrors(pipeline), [])
+  })
+})
+
+describe("a build of more installables than one command line carries", () => {
+  const builds = Array.from({ length: 6000 }, (_, i) => ({ attrPath: ["packages", "x86_64-linux", `package-number-${i}`], reasons: [] }))
+  const { pipeline, metaData } = renderCiPipeline({ ...emptyPlan, builds }, settings)
+
+  it("reads them from meta-data", () => {
+    const step = pipeline.steps[0] as { command: string }
+    assert.strictEqual(step.command, `nix run "$\${TOOL_TARGET}" -- build --from-meta-data ci:plan:builds`)
+    assert.deepStrictEqual(pipelineErrors(pipeline), [])
+  })
+
+  it("splits them into values Buildkite accepts, in order", () => {
+    const [head, ...chunks] = metaData
+    const index = JSON.parse(head!.value)
+    assert.deepStrictEqual(index, { version: 1, chunks: chunks.length, count: 6000 })
+    assert.isAbove(chunks.length, 1)
+    for (const chunk of chunks) assert.isAtMost(Buffer.byteLength(chunk.value), 100_000)
+    assert.deepStrictEqual(chunks.map((chunk) => chunk.key), chunks.map((_, i) => `ci:plan:builds:${i}`))
+    const all = chunks.flatMap((chunk) => JSON.parse(chunk.value))
+    assert.deepStrictEqual(all, builds.map((build) => `.#${build.attrPath.join(".")}`))
   })
 })
 

@@ -10,7 +10,10 @@ import { dirname, join } from "node:path"
  */
 
 export interface FlakeSpec {
-  /** Nix attributes of the flake's outputs, with `drv name [ parts ]`, `app name`, `p` (packages) and `a` (apps) in scope. */
+  /**
+   * Nix attributes of the flake's outputs. In scope: `drv name [ parts ]` and `sh name script`
+   * (derivations), `app name` and `cmd name script` (apps), `p` (packages) and `a` (apps).
+   */
   readonly outputs: string
   /** The `ciActions` output's value, when there is one. */
   readonly ciActions?: string
@@ -31,6 +34,18 @@ export const fixtureFlake = (spec: FlakeSpec): string => `{
         args = [ "-c" "echo \${toString parts} > $out" ];
       };
       app = name: { type = "app"; program = "\${drv name [ name ]}/bin/\${name}"; };
+      # A derivation built by a shell script, with coreutils from the host (no sandbox here).
+      sh = name: script: builtins.derivation {
+        inherit name system;
+        builder = "/bin/sh";
+        args = [ "-c" script ];
+        PATH = "/bin:/usr/bin";
+      };
+      # An app that runs a shell script.
+      cmd = name: body: {
+        type = "app";
+        program = "\${sh name "mkdir -p $out/bin; cp \${builtins.toFile "\${name}.sh" "#!/bin/sh\n\${body}\n"} $out/bin/\${name}; chmod +x $out/bin/\${name}"}/bin/\${name}";
+      };
     in {
 ${spec.outputs}
 ${spec.ciActions === undefined ? "" : `      ciActions = ${spec.ciActions};`}

@@ -18,14 +18,26 @@ const ambient = /^(BUILDKITE|DENBEIGH_|STEP_DATA$|TOOL_TARGET$|CI_PLUGIN$)/
 /** Run the bundled CLI as a user would, with the stand-in buildkite-agent first on PATH. */
 export const runTool = (
   args: ReadonlyArray<string>,
-  options: { readonly cwd: string; readonly env?: Readonly<Record<string, string>> }
+  options: {
+    readonly cwd: string
+    readonly env?: Readonly<Record<string, string>>
+    /** The directory where the stand-in agent keeps meta-data; share one between runs of one build. */
+    readonly agentState?: string
+  }
 ): ToolRun => {
-  const log = join(mkdtempSync(join(tmpdir(), "ci-agent-")), "calls.jsonl")
+  const scratch = mkdtempSync(join(tmpdir(), "ci-agent-"))
+  const log = join(scratch, "calls.jsonl")
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !ambient.test(key)))
   const result = spawnSync(nodeBinary, [toolBundle, ...args], {
     cwd: options.cwd,
     encoding: "utf8",
-    env: { ...inherited, PATH: `${stubBin}:${process.env.PATH}`, CI_TEST_AGENT_LOG: log, ...options.env },
+    env: {
+      ...inherited,
+      PATH: `${stubBin}:${process.env.PATH}`,
+      CI_TEST_AGENT_LOG: log,
+      CI_TEST_AGENT_STATE: options.agentState ?? join(scratch, "meta-data"),
+      ...options.env
+    },
     maxBuffer: 256 * 1024 * 1024
   })
   if (result.error !== undefined) throw result.error
