@@ -1,0 +1,59 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Option } from "effect"
+import { readFileSync } from "node:fs"
+import { BuildLog, parseLogLine } from "../../src/nix/buildLog.ts"
+import { BuildProgressView, type ProgressMode } from "../../src/render/buildProgress.ts"
+import { repoRoot } from "../support/paths.ts"
+
+const replay = (mode: ProgressMode) => {
+  const log = new BuildLog()
+  const view = new BuildProgressView(mode)
+  const lines: Array<string> = []
+  const statuses: Array<string> = []
+  readFileSync(`${repoRoot}test/fixtures/nix-build-keep-going.nix-2.8.jsonl`, "utf8").split("\n").forEach((line, i) => {
+    const event = parseLogLine(line)
+    if (Option.isNone(event)) return
+    for (const change of log.apply(event.value, i * 10)) {
+      const output = view.onChange(change, log)
+      lines.push(...output.lines)
+      if (output.status !== undefined) statuses.push(output.status)
+    }
+  })
+  return { lines, statuses }
+}
+
+describe("BuildProgressView", () => {
+  it("gives each derivation its log group in Buildkite, and expands a failed one", () => {
+    const { lines } = replay("buildkite")
+    assert.deepStrictEqual(lines.map((line) => line.replace(/ after \d+ ms/, "")), [
+      "--- :nix: fail",
+      "preparing 6",
+      "error: the known failure line",
+      "failed fail: builder for '/nix/store/hygm2qhq9wp10ji9z6zvlzdlkc8na8bm-fail.drv' failed with exit code 3",
+      "^^^ +++",
+      "--- :nix: ok",
+      "building ok 6",
+      "built ok",
+      "--- :nix: slow",
+      "built slow"
+    ])
+  })
+
+  it("keeps one progress line on a terminal, with what is building", () => {
+    const { statuses, lines } = replay("terminal")
+    assert.include(statuses, "[0/2 built, 1 failed] building ok")
+    assert.strictEqual(statuses.at(-1), "[2/2 built, 1 failed]")
+    assert.deepStrictEqual(lines.slice(1), ["  preparing 6", "  error: the known failure line"])
+  })
+
+  it("prints a line per derivation where there is no terminal", () => {
+    const { lines } = replay("plain")
+    assert.deepStrictEqual(lines.map((line) => line.replace(/ after \d+ ms.*/, "")), [
+      "failed fail",
+      "  preparing 6",
+      "  error: the known failure line",
+      "built ok",
+      "built slow"
+    ])
+  })
+})
