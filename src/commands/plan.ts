@@ -159,7 +159,8 @@ const planCi: (
   const headRev = Option.getOrUndefined(flagsIn.head) ?? environment.BUILDKITE_COMMIT ?? "HEAD"
   const headPlace = Option.isSome(flagsIn.head) ? "--head" : environment.BUILDKITE_COMMIT === undefined ? "HEAD" : "BUILDKITE_COMMIT"
   const requestedBase = Option.getOrUndefined(flagsIn.base)
-  const [checkout, [headSha, previous, requested]] = yield* Effect.all([
+  const [, checkout, [headSha, previous, requested]] = yield* Effect.all([
+    nix.version,
     git.inspect(flakePath).pipe(
       Effect.mapError((error) => new PlanInputError({ place: "--flake", detail: `${flakePath} is not in a git checkout (${error.detail.trim()})` }))
     ),

@@ -6,7 +6,7 @@ import { BuildLog, type LogChange, parseLogLine } from "./buildLog.ts"
 import { FlakeEvaluationFromJson, type FlakeEvaluation } from "./FlakeEvaluation.ts"
 import { type FlakeInstallable, parseInstallable, showAttrPath } from "./installable.ts"
 import { formatNixError, summariseNixError } from "./nixError.ts"
-import { derivationOutputs, type NixVersion, parseNixVersion } from "./version.ts"
+import { derivationOutputs, type NixVersion, parseNixVersion, unsupportedReason } from "./version.ts"
 
 /**
  * Nix as `tool` uses it: evaluating a flake at a locked revision into plain data,
@@ -125,6 +125,7 @@ export class Nix extends Context.Service<Nix, {
     system: string,
     options: { readonly withActions: boolean }
   ): Effect.Effect<FlakeEvaluation, NixEvalError | NixUnavailable | NixOutputInvalid>
+  /** Nix's version; fails when it is older than the tool supports. */
   readonly version: Effect.Effect<NixVersion, NixUnavailable>
   /** Each installable (`flake#attribute`) as a derivation or an app, in order; one evaluation per flake output. */
   resolve(installables: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<Target>, NixUnavailable>
@@ -207,11 +208,14 @@ export class Nix extends Context.Service<Nix, {
 
       const version = yield* runner.run("nix", ["--version"], { timeout: "1 minute" }).pipe(
         Effect.mapError(unavailable),
-        Effect.flatMap((result) =>
-          Effect.fromNullishOr(parseNixVersion(result.stdout)).pipe(
-            Effect.mapError(() => new NixUnavailable({ detail: `cannot read a version in \`nix --version\`: ${result.stdout.trim()}` }))
-          )
-        ),
+        Effect.flatMap((result) => {
+          const parsed = parseNixVersion(result.stdout)
+          if (parsed === undefined) {
+            return Effect.fail(new NixUnavailable({ detail: `cannot read a version in \`nix --version\`: ${result.stdout.trim()}` }))
+          }
+          const unsupported = unsupportedReason(parsed)
+          return unsupported === undefined ? Effect.succeed(parsed) : Effect.fail(new NixUnavailable({ detail: unsupported }))
+        }),
         Effect.cached
       )
 
