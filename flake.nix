@@ -5,8 +5,80 @@
 
   outputs =
     { self, nixpkgs }:
+    let
+      systems = [
+        "x86_64-linux"
+        "aarch64-linux"
+        "x86_64-darwin"
+        "aarch64-darwin"
+      ];
+      forAllSystems = f: builtins.listToAttrs (map (system: { name = system; value = f system; }) systems);
+      pkgsFor = system: nixpkgs.legacyPackages.${system};
+    in
     {
-      # Builtins only: users' flakes can follow nixpkgs to nothing and still use it.
+      # Builtins only: a flake can follow nixpkgs to nothing and still use it.
       lib = import ./nix/lib.nix;
+
+      overlays.default = final: prev: { ci-tool = final.callPackage ./nix/package.nix { }; };
+
+      packages = forAllSystems (system: rec {
+        tool = (pkgsFor system).callPackage ./nix/package.nix { };
+        default = tool;
+      });
+
+      apps = forAllSystems (system: rec {
+        tool = {
+          type = "app";
+          program = "${self.packages.${system}.tool}/bin/tool";
+        };
+        default = tool;
+      });
+
+      devShells = forAllSystems (
+        system:
+        let
+          pkgs = pkgsFor system;
+        in
+        {
+          default = pkgs.mkShell {
+            packages = [
+              pkgs.nodejs_24
+              pkgs.git
+              pkgs.nix
+              pkgs.nixfmt-rfc-style
+            ];
+          };
+        }
+      );
+
+      checks = forAllSystems (
+        system:
+        let
+          pkgs = pkgsFor system;
+          failures = import ./test/nix/lib-tests.nix { lib = self.lib; };
+        in
+        {
+          tool = self.packages.${system}.tool;
+          # The library's runTests suite runs as the check is evaluated; a failure stops evaluation with the details.
+          lib-tests =
+            if failures == [ ] then
+              pkgs.runCommand "ci-lib-tests" { } "echo 'nix/lib.nix: all tests pass' > $out"
+            else
+              throw "nix/lib.nix tests failed:\n${builtins.toJSON failures}";
+        }
+      );
+
+      formatter = forAllSystems (system: (pkgsFor system).nixfmt-rfc-style);
+
+      templates.default = {
+        path = ./templates/default;
+        description = "A flake whose CI is declared with ci.lib.mkActions";
+        welcomeText = ''
+          Your flake now declares its CI in `ciActions`. Read README.md, then:
+
+              git add -A && nix flake lock
+              nix run github:denbeigh2000/ci#tool -- plan --dry-run
+        '';
+      };
     };
 }

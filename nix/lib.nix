@@ -424,6 +424,17 @@ let
       block = { type = "block"; };
     };
 
+    /**
+      The fields `mkActions` accepts, as data: docs/mkActions.md is checked against it.
+    */
+    schema = {
+      mkActions = mkActionsArgs;
+      action = actionFieldNames;
+      conditions = conditionKinds;
+      check = checkFieldNames;
+      steps = stepFieldNames;
+    };
+
     # Used by nix/ci-actions.nix for flakes that write `ciActions` as a plain attribute set.
     inherit normaliseActions;
   };
