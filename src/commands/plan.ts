@@ -54,6 +54,7 @@ const settingsFrom = (flagsIn: PlanFlags, environment: BuildkiteEnvironment, sys
   branch: Option.getOrUndefined(flagsIn.branch) ?? environment.BUILDKITE_BRANCH,
   pipelineSlug: environment.BUILDKITE_PIPELINE_SLUG,
   buildNumber: environment.BUILDKITE_BUILD_NUMBER,
+  buildId: environment.BUILDKITE_BUILD_ID,
   message: environment.BUILDKITE_MESSAGE
 })
 

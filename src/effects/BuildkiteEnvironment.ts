@@ -20,6 +20,7 @@ export const BuildkiteEnvironment = Schema.Struct({
   BUILDKITE_REPO: Variable,
   BUILDKITE_PIPELINE_SLUG: Variable,
   BUILDKITE_BUILD_NUMBER: Variable,
+  BUILDKITE_BUILD_ID: Variable,
   /** The pipeline deploys are triggered in (the design note's name). */
   BUILDKITE_PLUGIN_CICD_DEPLOY_PIPELINE_NAME: Variable,
   /** The flake reference steps run the tool from (the design note's name). */

@@ -57,6 +57,7 @@ export interface PipelineSettings {
   readonly branch: string | undefined
   readonly pipelineSlug: string | undefined
   readonly buildNumber: string | undefined
+  readonly buildId: string | undefined
   readonly message: string | undefined
 }
 
@@ -173,7 +174,13 @@ export const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings): Rend
         DENBEIGH_DEPLOY: "true",
         DENBEIGH_DEPLOY_ACTION_NAME: deploy.action,
         TOOL_TARGET: settings.toolTarget,
-        ...(settings.repo === undefined ? {} : { BUILDKITE_PLUGIN_CICD_REPO: settings.repo })
+        ...(settings.repo === undefined ? {} : { BUILDKITE_PLUGIN_CICD_REPO: settings.repo }),
+        // The CI build a deploy belongs to: the bot shows both in one message.
+        ...(settings.buildId === undefined || settings.pipelineSlug === undefined || settings.buildNumber === undefined ? {} : {
+          DENBEIGH_SOURCE_BUILD_ID: settings.buildId,
+          DENBEIGH_SOURCE_PIPELINE: settings.pipelineSlug,
+          DENBEIGH_SOURCE_BUILD_NUMBER: settings.buildNumber
+        })
       },
       meta_data: { denbeighDeploy: "true", "ci:deploy-action": deploy.action }
     }

@@ -17,6 +17,7 @@ const settings: PipelineSettings = {
   branch: "master",
   pipelineSlug: undefined,
   buildNumber: undefined,
+  buildId: undefined,
   message: undefined
 }
 
@@ -61,6 +62,20 @@ describe("renderCiPipeline", () => {
     const keys = pipeline.steps.map((step) => (typeof step === "string" ? step : step.key))
     assert.deepStrictEqual(keys, ["check-lint-bot", "check-lint-bot-2", "check-lint-bot-3", "check"])
     assert.deepStrictEqual(pipelineErrors(pipeline), [])
+  })
+
+  it("tells each deploy build which CI build triggered it, when Buildkite says", () => {
+    const deploys: CiPlan["deploys"] = [{ version: 1, action: "deployBot", steps: [] }]
+    const env = (extra: Partial<PipelineSettings>) => {
+      const step = renderCiPipeline({ ...emptyPlan, deploys }, { ...settings, ...extra }).pipeline.steps.at(-1) as { build: { env: Record<string, string> } }
+      return Object.fromEntries(Object.entries(step.build.env).filter(([key]) => key.startsWith("DENBEIGH_SOURCE_")))
+    }
+    assert.deepStrictEqual(env({ buildId: "0190c0de-0000-4000-8000-000000000007", pipelineSlug: "my-pipeline", buildNumber: "7" }), {
+      DENBEIGH_SOURCE_BUILD_ID: "0190c0de-0000-4000-8000-000000000007",
+      DENBEIGH_SOURCE_PIPELINE: "my-pipeline",
+      DENBEIGH_SOURCE_BUILD_NUMBER: "7"
+    })
+    assert.deepStrictEqual(env({ buildId: "0190c0de-0000-4000-8000-000000000007" }), {}, "all three, or none: a local dry run has none")
   })
 
   it("leaves the plugin out when none is configured", () => {
