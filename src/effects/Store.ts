@@ -1,0 +1,246 @@
+import { Context, Effect, Layer, Schema } from "effect"
+import type { DatabaseSync } from "node:sqlite"
+import type { BuildRef } from "./BuildkiteApi.ts"
+
+/**
+ * The bot's state, in one SQLite file (WAL): which Discord message shows which
+ * build, what it last showed, which builds still need refreshing, which
+ * deliveries were seen. Every change is one statement or one transaction, so a
+ * process killed at any moment leaves either the old state or the new one.
+ */
+
+export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
+  operation: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `the bot's database: ${this.operation} failed: ${this.detail}`
+  }
+}
+
+/** A build the bot shows: the root of one Discord message (a CI build; its deploys join it). */
+export interface TrackedBuild {
+  readonly id: string
+  readonly ref: BuildRef
+  readonly messageId: string | undefined
+  readonly messageCreatedAt: number | undefined
+  /** Set just before a message is posted, cleared once its id is stored: a post that may have happened. */
+  readonly postingNonce: string | undefined
+  readonly renderedHash: string | undefined
+  readonly dirty: boolean
+  /** Which mark a refresh that starts now covers. */
+  readonly dirtySeq: number
+}
+
+/** The last snapshot of a build, for never showing a finished build as running again. */
+export interface Snapshot {
+  readonly buildId: string
+  readonly rank: number
+  readonly body: string
+}
+
+export interface ApprovableJob {
+  readonly jobId: string
+  readonly rootId: string
+  readonly ref: BuildRef
+  readonly label: string
+}
+
+// Each migration runs once, in order, in a transaction with its version's record.
+const migrations: ReadonlyArray<string> = [
+  `CREATE TABLE builds (
+     id TEXT PRIMARY KEY,
+     organization TEXT NOT NULL,
+     pipeline TEXT NOT NULL,
+     number INTEGER NOT NULL,
+     message_id TEXT,
+     message_created_at INTEGER,
+     posting_nonce TEXT,
+     rendered_hash TEXT,
+     -- Marked for a refresh: dirty_seq counts marks, clean_seq the last mark a refresh covered.
+     dirty_seq INTEGER NOT NULL DEFAULT 1,
+     clean_seq INTEGER NOT NULL DEFAULT 0,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE snapshots (
+     build_id TEXT PRIMARY KEY,
+     rank INTEGER NOT NULL,
+     body TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE deliveries (
+     id TEXT PRIMARY KEY,
+     received_at INTEGER NOT NULL
+   );
+   CREATE INDEX deliveries_received_at ON deliveries (received_at);
+   CREATE TABLE approvable_jobs (
+     job_id TEXT PRIMARY KEY,
+     root_id TEXT NOT NULL,
+     organization TEXT NOT NULL,
+     pipeline TEXT NOT NULL,
+     number INTEGER NOT NULL,
+     label TEXT NOT NULL
+   );`
+]
+
+type Row = Record<string, unknown>
+
+const toTracked = (row: Row): TrackedBuild => ({
+  id: String(row.id),
+  ref: { organization: String(row.organization), pipeline: String(row.pipeline), number: Number(row.number) },
+  messageId: row.message_id === null ? undefined : String(row.message_id),
+  messageCreatedAt: row.message_created_at === null ? undefined : Number(row.message_created_at),
+  postingNonce: row.posting_nonce === null ? undefined : String(row.posting_nonce),
+  renderedHash: row.rendered_hash === null ? undefined : String(row.rendered_hash),
+  dirty: Number(row.dirty_seq) > Number(row.clean_seq),
+  dirtySeq: Number(row.dirty_seq)
+})
+
+export class Store extends Context.Service<Store, {
+  /**
+   * Record a delivery and mark its build for a refresh, together. False, and
+   * nothing changed, when the delivery was seen before.
+   */
+  accept(delivery: string | undefined, root: { readonly id: string; readonly ref: BuildRef }, now: number): Effect.Effect<boolean, StoreError>
+  /** Mark a build for a refresh. */
+  markDirty(root: { readonly id: string; readonly ref: BuildRef }, now: number): Effect.Effect<void, StoreError>
+  build(id: string): Effect.Effect<TrackedBuild | undefined, StoreError>
+  dirtyBuilds: Effect.Effect<ReadonlyArray<TrackedBuild>, StoreError>
+  startPosting(id: string, nonce: string, now: number): Effect.Effect<void, StoreError>
+  posted(id: string, messageId: string, now: number): Effect.Effect<void, StoreError>
+  /** A refresh that started at mark `seq` is done; a mark made since keeps the build dirty. */
+  rendered(id: string, hash: string, seq: number, now: number): Effect.Effect<void, StoreError>
+  snapshot(buildId: string): Effect.Effect<Snapshot | undefined, StoreError>
+  saveSnapshot(snapshot: Snapshot, now: number): Effect.Effect<void, StoreError>
+  saveApprovable(jobs: ReadonlyArray<ApprovableJob>, rootId: string): Effect.Effect<void, StoreError>
+  approvable(jobId: string): Effect.Effect<ApprovableJob | undefined, StoreError>
+  /** Forget deliveries older than this: a replay that old fails its timestamp check anyway. */
+  forgetDeliveriesBefore(time: number): Effect.Effect<void, StoreError>
+}>()("ci/effects/Store") {
+  static readonly make = (path: string) =>
+    Layer.effect(
+      Store,
+      Effect.gen(function*() {
+        const db = yield* Effect.acquireRelease(
+          Effect.tryPromise({
+            try: () => openDatabase(path),
+            catch: (error) => new StoreError({ operation: `opening ${path}`, detail: String(error) })
+          }),
+          (db) => Effect.sync(() => db.close())
+        )
+
+        const run = <A>(operation: string, f: () => A): Effect.Effect<A, StoreError> =>
+          Effect.try({ try: f, catch: (error) => new StoreError({ operation, detail: String(error) }) })
+
+        const transaction = <A>(operation: string, f: () => A) =>
+          run(operation, () => {
+            db.exec("BEGIN IMMEDIATE")
+            try {
+              const result = f()
+              db.exec("COMMIT")
+              return result
+            } catch (error) {
+              db.exec("ROLLBACK")
+              throw error
+            }
+          })
+
+        yield* transaction("migrating", () => {
+          db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
+          const applied = Number((db.prepare("SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations").get() as Row).version)
+          migrations.slice(applied).forEach((sql, i) => {
+            db.exec(sql)
+            db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(applied + i + 1, Date.now())
+          })
+        })
+
+        const upsertDirty = db.prepare(
+          `INSERT INTO builds (id, organization, pipeline, number, updated_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET dirty_seq = dirty_seq + 1, updated_at = excluded.updated_at`
+        )
+        const dirty = (root: { readonly id: string; readonly ref: BuildRef }, now: number) =>
+          upsertDirty.run(root.id, root.ref.organization, root.ref.pipeline, root.ref.number, now)
+
+        return Store.of({
+          accept: (delivery, root, now) =>
+            transaction("recording a delivery", () => {
+              if (delivery !== undefined) {
+                const inserted = db.prepare("INSERT OR IGNORE INTO deliveries (id, received_at) VALUES (?, ?)").run(delivery, now)
+                if (inserted.changes === 0) return false
+              }
+              dirty(root, now)
+              return true
+            }),
+          markDirty: (root, now) => run("marking a build", () => void dirty(root, now)),
+          build: (id) =>
+            run("reading a build", () => {
+              const row = db.prepare("SELECT * FROM builds WHERE id = ?").get(id) as Row | undefined
+              return row === undefined ? undefined : toTracked(row)
+            }),
+          dirtyBuilds: run("listing builds to refresh", () => (db.prepare("SELECT * FROM builds WHERE dirty_seq > clean_seq").all() as Array<Row>).map(toTracked)),
+          startPosting: (id, nonce, now) =>
+            run("recording a post", () => void db.prepare("UPDATE builds SET posting_nonce = ?, updated_at = ? WHERE id = ?").run(nonce, now, id)),
+          posted: (id, messageId, now) =>
+            run("recording a message", () =>
+              void db.prepare("UPDATE builds SET message_id = ?, message_created_at = ?, posting_nonce = NULL, updated_at = ? WHERE id = ?").run(
+                messageId,
+                now,
+                now,
+                id
+              )),
+          rendered: (id, hash, seq, now) =>
+            run("recording a render", () =>
+              void db.prepare("UPDATE builds SET rendered_hash = ?, clean_seq = MAX(clean_seq, ?), updated_at = ? WHERE id = ?").run(hash, seq, now, id)),
+          snapshot: (buildId) =>
+            run("reading a snapshot", () => {
+              const row = db.prepare("SELECT build_id, rank, body FROM snapshots WHERE build_id = ?").get(buildId) as Row | undefined
+              return row === undefined ? undefined : { buildId: String(row.build_id), rank: Number(row.rank), body: String(row.body) }
+            }),
+          saveSnapshot: (snapshot, now) =>
+            run("saving a snapshot", () =>
+              void db.prepare(
+                `INSERT INTO snapshots (build_id, rank, body, updated_at) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (build_id) DO UPDATE SET rank = excluded.rank, body = excluded.body, updated_at = excluded.updated_at`
+              ).run(snapshot.buildId, snapshot.rank, snapshot.body, now)),
+          saveApprovable: (jobs, rootId) =>
+            transaction("recording approvable jobs", () => {
+              db.prepare("DELETE FROM approvable_jobs WHERE root_id = ?").run(rootId)
+              const insert = db.prepare(
+                "INSERT OR REPLACE INTO approvable_jobs (job_id, root_id, organization, pipeline, number, label) VALUES (?, ?, ?, ?, ?, ?)"
+              )
+              for (const job of jobs) insert.run(job.jobId, rootId, job.ref.organization, job.ref.pipeline, job.ref.number, job.label)
+            }),
+          approvable: (jobId) =>
+            run("reading an approvable job", () => {
+              const row = db.prepare("SELECT * FROM approvable_jobs WHERE job_id = ?").get(jobId) as Row | undefined
+              return row === undefined ? undefined : {
+                jobId: String(row.job_id),
+                rootId: String(row.root_id),
+                ref: { organization: String(row.organization), pipeline: String(row.pipeline), number: Number(row.number) },
+                label: String(row.label)
+              }
+            }),
+          forgetDeliveriesBefore: (time) => run("forgetting deliveries", () => void db.prepare("DELETE FROM deliveries WHERE received_at < ?").run(time))
+        })
+      })
+    )
+}
+
+/**
+ * node:sqlite, without its warning that SQLite support is experimental in Node:
+ * the warning would be the first line of every bot's log.
+ */
+const openDatabase = async (path: string): Promise<DatabaseSync> => {
+  const emitWarning = process.emitWarning
+  process.emitWarning = ((warning: string | Error, ...rest: Array<unknown>) => {
+    if (!String(warning).includes("SQLite")) (emitWarning as (...args: Array<unknown>) => void).call(process, warning, ...rest)
+  }) as typeof process.emitWarning
+  try {
+    const { DatabaseSync } = await import("node:sqlite")
+    const db = new DatabaseSync(path)
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;")
+    return db
+  } finally {
+    process.emitWarning = emitWarning
+  }
+}

@@ -1,0 +1,103 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { DatabaseSync } from "node:sqlite"
+import { Store } from "../../src/effects/Store.ts"
+
+/** The bot's state in a real SQLite file; each `use` opens it afresh, as a restarted bot would. */
+const database = () => join(mkdtempSync(join(tmpdir(), "ci-store-")), "bot.sqlite")
+const use = <A, E>(path: string, effect: Effect.Effect<A, E, Store>) => Effect.provide(effect, Store.make(path))
+
+const root = { id: "build-1", ref: { organization: "org", pipeline: "ci", number: 7 } }
+
+describe("Store", () => {
+  it.effect("records a delivery once: the same id again changes nothing", () =>
+    use(database(), Effect.gen(function*() {
+      const store = yield* Store
+      assert.isTrue(yield* store.accept("signature:a", root, 1))
+      const first = yield* store.build(root.id)
+      assert.isFalse(yield* store.accept("signature:a", root, 2))
+      assert.deepStrictEqual(yield* store.build(root.id), first)
+      assert.isTrue(yield* store.accept(undefined, root, 3), "a delivery without an id is always taken")
+    })))
+
+  it.effect("keeps a build dirty when it is marked again during a refresh", () =>
+    use(database(), Effect.gen(function*() {
+      const store = yield* Store
+      yield* store.accept("d1", root, 1)
+      const started = yield* store.build(root.id)
+      yield* store.accept("d2", root, 2)
+      yield* store.rendered(root.id, "hash-1", started!.dirtySeq, 3)
+      assert.isTrue((yield* store.build(root.id))!.dirty, "the mark made during the refresh is not covered by it")
+      const again = yield* store.build(root.id)
+      yield* store.rendered(root.id, "hash-2", again!.dirtySeq, 4)
+      assert.isFalse((yield* store.build(root.id))!.dirty)
+      assert.deepStrictEqual(yield* store.dirtyBuilds, [])
+      yield* store.rendered(root.id, "hash-3", started!.dirtySeq, 5)
+      assert.isFalse((yield* store.build(root.id))!.dirty, "an older refresh finishing late does not undo a newer one")
+    })))
+
+  it.effect("keeps everything across a reopen: messages, posts under way, dirty builds, deliveries", () =>
+    Effect.gen(function*() {
+      const path = database()
+      const other = { id: "build-2", ref: { organization: "org", pipeline: "ci", number: 8 } }
+      yield* use(path, Effect.gen(function*() {
+        const store = yield* Store
+        yield* store.accept("d1", root, 1)
+        yield* store.startPosting(root.id, "nonce-1", 2)
+        yield* store.posted(root.id, "1100000000000000001", 3)
+        yield* store.accept("d2", other, 4)
+        yield* store.startPosting(other.id, "nonce-2", 5)
+      }))
+      yield* use(path, Effect.gen(function*() {
+        const store = yield* Store
+        const first = (yield* store.build(root.id))!
+        assert.strictEqual(first.messageId, "1100000000000000001")
+        assert.strictEqual(first.messageCreatedAt, 3)
+        assert.isUndefined(first.postingNonce)
+        const second = (yield* store.build(other.id))!
+        assert.isUndefined(second.messageId)
+        assert.strictEqual(second.postingNonce, "nonce-2", "a post that may have happened is retried with its nonce")
+        assert.deepStrictEqual((yield* store.dirtyBuilds).map((build) => build.id).sort(), ["build-1", "build-2"])
+        assert.isFalse(yield* store.accept("d1", root, 6), "a delivery seen before the restart is still known")
+      }))
+    }))
+
+  it.effect("replaces a build's approvable jobs, and forgets old deliveries", () =>
+    use(database(), Effect.gen(function*() {
+      const store = yield* Store
+      const ref = { organization: "org", pipeline: "deploy", number: 103 }
+      yield* store.saveApprovable([{ jobId: "block-1", rootId: root.id, ref, label: "Production?" }], root.id)
+      assert.deepStrictEqual(yield* store.approvable("block-1"), { jobId: "block-1", rootId: root.id, ref, label: "Production?" })
+      yield* store.saveApprovable([], root.id)
+      assert.isUndefined(yield* store.approvable("block-1"))
+
+      yield* store.accept("old", root, 1_000)
+      yield* store.accept("new", root, 5_000)
+      yield* store.forgetDeliveriesBefore(2_000)
+      assert.isTrue(yield* store.accept("old", root, 6_000))
+      assert.isFalse(yield* store.accept("new", root, 6_000))
+    })))
+
+  it.effect("migrates once, in WAL mode, and keeps its schema version", () =>
+    Effect.gen(function*() {
+      const path = database()
+      yield* use(path, Effect.void)
+      yield* use(path, Effect.void)
+      const db = new DatabaseSync(path)
+      assert.deepStrictEqual(db.prepare("SELECT version FROM schema_migrations").all().map((row) => row.version), [1])
+      assert.strictEqual(db.prepare("PRAGMA journal_mode").get()!.journal_mode, "wal")
+      db.close()
+    }))
+
+  it.effect("names the file it cannot open", () =>
+    Effect.gen(function*() {
+      const path = database()
+      writeFileSync(path, "this is not a database, and not empty either: ".repeat(100))
+      const error = yield* Effect.flip(use(path, Effect.void))
+      assert.strictEqual(error._tag, "StoreError")
+      assert.include(error.message, path)
+    }))
+})
