@@ -2,6 +2,7 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect, Layer, Runtime, Schema } from "effect"
 import { CliError, Command } from "effect/cli"
+import { bot } from "./commands/bot.ts"
 import { build } from "./commands/build.ts"
 import { check } from "./commands/check.ts"
 import { deploy } from "./commands/deploy.ts"
@@ -32,7 +33,8 @@ const root = Command.make("tool").pipe(
     plan.pipe(Command.provide(services)),
     check.pipe(Command.provide(services)),
     build.pipe(Command.provide(services)),
-    deploy.pipe(Command.provide(services))
+    deploy.pipe(Command.provide(services)),
+    bot
   ])
 )
 

@@ -49,6 +49,13 @@ describe("the flake", () => {
     assert.include(result.stdout, "build -- '.#packages.x86_64-linux.bot'")
   })
 
+  it("packages the bot's lazily loaded server and discord.js with the tool", () => {
+    // The configuration is read inside that chunk: this error means it loaded.
+    const result = nix(["run", `${flake}#tool`, ...override, "--", "bot"])
+    assert.strictEqual(result.status, 2, result.stderr)
+    assert.include(result.stderr, "error: bot configuration:\n  CI_BOT_BUILDKITE_WEBHOOK_TOKEN: is required\n")
+  })
+
   it("makes a new project with nix flake init -t, which plans", () => {
     const project = mkdtempSync(join(tmpdir(), "ci-template-"))
     execFileSync("git", ["-C", project, "init", "--quiet", "--initial-branch", "main"])

@@ -1,31 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import type { DerivationResult } from "../../src/render/results.ts"
 import { buildSummary, formatDuration } from "../../src/render/summary.ts"
-
-const result = (overrides: Partial<DerivationResult>): DerivationResult => ({
-  version: 1,
-  kind: "build",
-  target: "packages.x86_64-linux.bot",
-  installable: ".#packages.x86_64-linux.bot",
-  name: "bot",
-  drvPath: "/nix/store/00000000000000000000000000000000-bot.drv",
-  outputs: {},
-  status: "built",
-  durationMs: 1500,
-  exitCode: null,
-  signal: null,
-  error: null,
-  failedDependencies: [],
-  logTail: [],
-  logTruncated: 0,
-  logCommand: null,
-  ...overrides
-})
+import { derivationResult } from "../support/results.ts"
 
 describe("buildSummary", () => {
   it("keeps names and log lines from breaking the Markdown", () => {
     const summary = buildSummary([
-      result({ target: 'checks.x86_64-linux."a|b"', status: "failed", exitCode: 1, error: "<script>", logTail: ["```", "</details> oops"], logTruncated: 3 })
+      derivationResult({ target: 'checks.x86_64-linux."a|b"', status: "failed", exitCode: 1, error: "<script>", logTail: ["```", "</details> oops"], logTruncated: 3 })
     ], 2000)
     assert.include(summary.markdown, "| ❌ | `checks.x86_64-linux.\"a\\|b\"` | failed (exit code 1) |")
     assert.include(summary.markdown, "<summary>checks.x86_64-linux.\"a\\|b\": &lt;script></summary>")

@@ -1,0 +1,153 @@
+import { Clock, Context, Duration, Effect, Layer, Option, Schema, Scope } from "effect"
+import { createHash } from "node:crypto"
+import { Build, BuildkiteApi, BuildkiteApiError, buildRefFromUrl, type BuildRef, showBuildRef } from "../effects/BuildkiteApi.ts"
+import { Discord } from "../effects/Discord.ts"
+import { Store } from "../effects/Store.ts"
+import { renderMessage } from "../render/embed.ts"
+import { buildStatus, makeView, rank } from "./view.ts"
+
+/**
+ * Brings each build's Discord message up to date. A webhook only says "look at
+ * this build again": the refresh fetches the build (and the deploys it triggered)
+ * from the REST API and renders the message from that snapshot. Hints that arrive
+ * close together are taken together (`debounce`); one build refreshes at a time,
+ * so a slow fetch never overtakes a later one.
+ */
+
+export interface Root {
+  readonly id: string
+  readonly ref: BuildRef
+}
+
+const BuildFromJson = Schema.fromJsonString(Build)
+
+export class Refresher extends Context.Service<Refresher, {
+  /** Refresh this build's message soon: after `debounce`, and after any refresh under way. */
+  hint(root: Root): Effect.Effect<void>
+  /** Refresh every build the database says is out of date (after a restart, say). */
+  readonly resume: Effect.Effect<void>
+}>()("ci/bot/Refresher") {
+  static readonly make = (options: { readonly debounce: Duration.Input }) =>
+    Layer.effect(
+      Refresher,
+      Effect.gen(function*() {
+        const api = yield* BuildkiteApi
+        const discord = yield* Discord
+        const store = yield* Store
+        const scope = yield* Scope.Scope
+
+        /** The build as last fetched, unless that would show a finished build as unfinished again. */
+        const settled = Effect.fnUntraced(function*(build: Build) {
+          const now = yield* Clock.currentTimeMillis
+          const previous = yield* store.snapshot(build.id)
+          if (previous !== undefined && previous.rank > rank(buildStatus(build))) {
+            const stored = Schema.decodeUnknownOption(BuildFromJson)(previous.body)
+            if (Option.isSome(stored)) return stored.value
+          }
+          yield* store.saveSnapshot({ buildId: build.id, rank: rank(buildStatus(build)), body: JSON.stringify(build) }, now)
+          return build
+        })
+
+        const refresh = Effect.fn("Refresher.refresh")(function*(root: Root) {
+          const tracked = yield* store.build(root.id)
+          if (tracked === undefined) return
+          const fetched = yield* api.getBuild(root.ref).pipe(Effect.catchIf((error) => error.status === 404, (error) => Effect.succeed(error)))
+          if (fetched instanceof BuildkiteApiError) {
+            // Deleted, or never visible to this token: nothing more will come of it.
+            yield* Effect.logWarning(`${showBuildRef(root.ref)} is not in Buildkite (HTTP 404); its message stays as it was`)
+            return yield* store.rendered(root.id, tracked.renderedHash ?? "", tracked.dirtySeq, yield* Clock.currentTimeMillis)
+          }
+          const build = yield* settled(fetched)
+          const triggered = (build.jobs ?? [])
+            .flatMap((job) => (job.triggered_build === undefined || job.triggered_build === null ? [] : [buildRefFromUrl(job.triggered_build.url)]))
+            .filter((ref): ref is BuildRef => ref !== undefined)
+          // A deploy build the API cannot find is left out, not a reason to leave the message behind.
+          const found = yield* Effect.forEach(
+            triggered,
+            (ref) => api.getBuild(ref).pipe(Effect.flatMap(settled), Effect.map((deploy) => ({ ref, deploy })), Effect.catchIf((error) => error._tag === "BuildkiteApiError" && error.status === 404, () => Effect.succeed(undefined))),
+            { concurrency: 2 }
+          )
+          const deployRefs = found.flatMap((entry) => (entry === undefined ? [] : [entry.ref]))
+          const deploys = found.flatMap((entry) => (entry === undefined ? [] : [entry.deploy]))
+
+          const view = makeView(build, deploys)
+          const refs = new Map([[build.id, root.ref], ...deploys.map((deploy, i) => [deploy.id, deployRefs[i]!] as const)])
+          yield* store.saveApprovable(
+            view.approvals.map((approval) => ({ jobId: approval.jobId, rootId: root.id, ref: refs.get(approval.buildId)!, label: approval.label })),
+            root.id
+          )
+
+          const payload = renderMessage(view)
+          const hash = createHash("sha256").update(JSON.stringify(payload)).digest("hex")
+          const now = yield* Clock.currentTimeMillis
+          const post = Effect.fnUntraced(function*(nonce: string) {
+            // Recorded first: a post cut short by a crash is retried with the same nonce.
+            yield* store.startPosting(root.id, nonce, now)
+            const messageId = yield* discord.post(payload, nonce)
+            yield* store.posted(root.id, messageId, now)
+            return messageId
+          })
+          const nonce = (salt: string) => createHash("sha256").update(`${root.id}:${salt}`).digest("hex").slice(0, 25)
+
+          if (tracked.messageId === undefined) {
+            const messageId = yield* post(tracked.postingNonce ?? nonce("first"))
+            // A post retried after a crash may get back the message made the first time, showing what it showed then.
+            if (tracked.postingNonce !== undefined) yield* discord.edit(messageId, payload)
+          } else if (hash !== tracked.renderedHash) {
+            yield* discord.edit(tracked.messageId, payload).pipe(
+              // Discord refuses more edits of a message over an hour old: carry on in a new one.
+              Effect.catchIf((error) => error.editLimitReached, () => post(nonce(`after ${tracked.messageId}`))),
+              // Someone deleted the message: that is their call, not something to undo.
+              Effect.catchIf((error) => error._tag === "DiscordError" && error.messageGone, () =>
+                Effect.logWarning(`the message of ${showBuildRef(root.ref)} was deleted in Discord; it is not posted again`))
+            )
+          }
+          yield* store.rendered(root.id, hash, tracked.dirtySeq, now)
+        })
+
+        // Per build: whether a refresh is under way, whether another is wanted after
+        // it, and how many in a row have failed.
+        const state = new Map<string, { again: boolean; failures: number }>()
+
+        const worker = (root: Root): Effect.Effect<void> =>
+          Effect.gen(function*() {
+            yield* Effect.sleep(options.debounce)
+            const entry = state.get(root.id)!
+            entry.again = false
+            yield* refresh(root).pipe(
+              Effect.tap(() => Effect.sync(() => void (entry.failures = 0))),
+              Effect.catch((error) =>
+                Effect.gen(function*() {
+                  // Backing off to 5 minutes: Discord bans an address that keeps getting 401s and 429s.
+                  const wait = Duration.seconds(Math.min(5 * 2 ** entry.failures, 300))
+                  entry.failures += 1
+                  yield* Effect.logWarning(`refreshing ${showBuildRef(root.ref)} failed, trying again in ${Duration.format(wait)}: ${error.message}`)
+                  yield* Effect.sleep(wait)
+                  entry.again = true
+                })
+              )
+            )
+            if (entry.again) return yield* worker(root)
+            state.delete(root.id)
+          })
+
+        const hint = (root: Root) =>
+          Effect.suspend(() => {
+            const running = state.get(root.id)
+            if (running !== undefined) {
+              running.again = true
+              return Effect.void
+            }
+            state.set(root.id, { again: false, failures: 0 })
+            return Effect.asVoid(Effect.forkIn(worker(root), scope))
+          })
+
+        const resume = Effect.flatMap(store.dirtyBuilds, (builds) =>
+          Effect.forEach(builds, (build) => hint({ id: build.id, ref: build.ref }), { discard: true })).pipe(
+            Effect.catch((error) => Effect.logError(error.message))
+          )
+
+        return Refresher.of({ hint, resume })
+      })
+    )
+}

@@ -1,0 +1,175 @@
+import { NodeHttpServer } from "@effect/platform-node"
+import { ByteSize, Clock, Console, Effect, Layer, type Option, Redacted, Schema } from "effect"
+import { HttpIncomingMessage, HttpRouter, HttpServer, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { createServer } from "node:http"
+import { type BotConfig, readBotConfig } from "./BotConfig.ts"
+import { publicKeyFromHex, verifyInteraction } from "./interactionAuth.ts"
+import { Refresher, type Root } from "./Refresher.ts"
+import { verifyWebhook } from "./webhookAuth.ts"
+import { BuildkiteApi, buildRefFromUrl } from "../effects/BuildkiteApi.ts"
+import { Discord } from "../effects/Discord.ts"
+import { Store } from "../effects/Store.ts"
+
+/**
+ * The bot's server: Buildkite webhooks in, one Discord message per build out,
+ * and Discord's "Approve" buttons back to Buildkite. Loaded only by `tool bot`,
+ * so the other commands never load discord.js.
+ *
+ *   POST /webhooks/buildkite   authenticated, then a hint to refresh the build's message
+ *   POST /interactions         Discord's signed interactions: ping, and approvals
+ *   GET  /healthz
+ */
+
+const WebhookEnvelope = Schema.fromJsonString(
+  Schema.Struct({
+    event: Schema.String,
+    build: Schema.optionalKey(
+      Schema.Struct({
+        id: Schema.String,
+        url: Schema.String,
+        env: Schema.optionalKey(Schema.NullOr(Schema.Record(Schema.String, Schema.Unknown)))
+      })
+    )
+  })
+)
+
+const Interaction = Schema.fromJsonString(
+  Schema.Struct({
+    type: Schema.Number,
+    data: Schema.optionalKey(Schema.Struct({ custom_id: Schema.optionalKey(Schema.String) })),
+    member: Schema.optionalKey(Schema.Struct({ user: Schema.Struct({ id: Schema.String }) })),
+    user: Schema.optionalKey(Schema.Struct({ id: Schema.String }))
+  })
+)
+
+const text = (status: number, body: string) => HttpServerResponse.text(body, { status })
+const reply = (data: object) => HttpServerResponse.jsonUnsafe(data)
+const ephemeral = (content: string) => reply({ type: 4, data: { content, flags: 64, allowed_mentions: { parse: [] } } })
+
+/** The request's raw bytes, at most `limit` of them: signatures cover the bytes, not the JSON. */
+const rawBody = (request: HttpServerRequest.HttpServerRequest, limit: number) => {
+  const length = Number(request.headers["content-length"] ?? "0")
+  if (length > limit) return Effect.fail(413)
+  return request.arrayBuffer.pipe(
+    Effect.map((buffer) => new Uint8Array(buffer)),
+    Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(limit)),
+    Effect.mapError((error) => (error.reason._tag === "RequestParseError" && error.reason.reason === "BodyTooLarge" ? 413 : 400))
+  )
+}
+
+/** The build whose message an event concerns: a deploy build's is the CI build that triggered it. */
+const rootOf = (build: { readonly id: string; readonly url: string; readonly env?: Record<string, unknown> | null }): Root | undefined => {
+  const ref = buildRefFromUrl(build.url)
+  if (ref === undefined) return undefined
+  const env = (name: string) => (typeof build.env?.[name] === "string" ? (build.env[name] as string) : undefined)
+  const [sourceId, sourcePipeline, sourceNumber] = ["DENBEIGH_SOURCE_BUILD_ID", "DENBEIGH_SOURCE_PIPELINE", "DENBEIGH_SOURCE_BUILD_NUMBER"].map(env)
+  if (env("DENBEIGH_DEPLOY") === "true" && sourceId !== undefined && sourcePipeline !== undefined && /^\d+$/.test(sourceNumber ?? "")) {
+    return { id: sourceId, ref: { organization: ref.organization, pipeline: sourcePipeline, number: Number(sourceNumber) } }
+  }
+  return { id: build.id, ref }
+}
+
+const usedEvents = /^(build|job)\./
+
+const routes = (config: BotConfig) =>
+  HttpRouter.use(Effect.fnUntraced(function*(router) {
+    const store = yield* Store
+    const refresher = yield* Refresher
+    const api = yield* BuildkiteApi
+    const publicKey = config.discordPublicKey === undefined ? undefined : publicKeyFromHex(config.discordPublicKey)
+
+    // Up, with how many builds wait for their message to catch up.
+    yield* router.add("GET", "/healthz", Effect.map(store.dirtyBuilds, (builds) => reply({ ok: true, pending: builds.length })).pipe(
+      Effect.catch((error) => Effect.succeed(HttpServerResponse.jsonUnsafe({ ok: false, error: error.message }, { status: 503 })))
+    ))
+
+    yield* router.add("POST", "/webhooks/buildkite", Effect.fnUntraced(function*(request) {
+      const body = yield* rawBody(request, config.maxBodyBytes).pipe(Effect.result)
+      if (body._tag === "Failure") return text(body.failure, body.failure === 413 ? "body too large" : "unreadable body")
+      const now = yield* Clock.currentTimeMillis
+      const auth = verifyWebhook(
+        { signature: request.headers["x-buildkite-signature"], token: request.headers["x-buildkite-token"], body: body.success },
+        Redacted.value(config.webhookSecret),
+        Math.floor(now / 1000),
+        config.webhookTolerance
+      )
+      if (auth._tag === "Rejected") return text(401, auth.reason)
+
+      const envelope = yield* Schema.decodeUnknownEffect(WebhookEnvelope)(new TextDecoder().decode(body.success)).pipe(Effect.result)
+      if (envelope._tag === "Failure") return text(400, `not a Buildkite webhook: ${envelope.failure.message}`)
+      const event = envelope.success.event
+      if (event === "ping") return text(200, "pong")
+      if (!usedEvents.test(event)) return text(202, `${event}: not used`)
+      const build = envelope.success.build
+      const root = build === undefined ? undefined : rootOf(build)
+      if (root === undefined) return text(400, `${event} without a build the REST API can find`)
+
+      // A signature seen before is a replay; a token delivery repeated is a duplicate, harmless.
+      const fresh = yield* store.accept(auth.deliveryId, root, now)
+      if (!fresh) return auth.replayable ? text(401, "replayed delivery") : text(200, "duplicate")
+      yield* refresher.hint(root)
+      return text(200, "queued")
+    }, Effect.catch((error) => Effect.as(Effect.logError(error.message), text(500, "the bot could not record this delivery")))))
+
+    yield* router.add("POST", "/interactions", Effect.fnUntraced(function*(request) {
+      const body = yield* rawBody(request, 64 * 1024).pipe(Effect.result)
+      if (body._tag === "Failure") return text(body.failure, "unreadable body")
+      if (publicKey === undefined) return text(401, "interactions are not configured: set CI_BOT_DISCORD_PUBLIC_KEY")
+      if (!verifyInteraction(publicKey, request.headers["x-signature-ed25519"], request.headers["x-signature-timestamp"], body.success)) {
+        return text(401, "invalid request signature")
+      }
+      const interaction = yield* Schema.decodeUnknownEffect(Interaction)(new TextDecoder().decode(body.success)).pipe(Effect.result)
+      if (interaction._tag === "Failure") return text(400, "not an interaction")
+      const { type, data, member, user } = interaction.success
+      if (type === 1) return reply({ type: 1 })
+      const jobId = type === 3 ? /^approve:(.+)$/.exec(data?.custom_id ?? "")?.[1] : undefined
+      if (jobId === undefined) return text(400, "unknown interaction")
+
+      const userId = member?.user.id ?? user?.id
+      if (userId === undefined || !config.approvers.includes(userId)) return ephemeral("Only the configured approvers can approve deploys.")
+      const job = yield* store.approvable(jobId)
+      if (job === undefined) return ephemeral("This step is not waiting for approval any more.")
+      const unblocked = yield* api.unblockJob(job.ref, job.jobId).pipe(Effect.result)
+      if (unblocked._tag === "Failure") return ephemeral(`Buildkite did not unblock ${job.label}: ${unblocked.failure.message}`)
+      const root = { id: job.rootId, ref: (yield* store.build(job.rootId))?.ref ?? job.ref }
+      yield* store.markDirty(root, yield* Clock.currentTimeMillis)
+      yield* refresher.hint(root)
+      return reply({ type: 4, data: { content: `✅ <@${userId}> approved ${job.label}.`, allowed_mentions: { parse: [] } } })
+    }, Effect.catch((error) => Effect.as(Effect.logError(error.message), ephemeral("The bot failed; the step is unchanged.")))))
+  }))
+
+/** Everything the bot runs on, built from its configuration. */
+const botLayer = (config: BotConfig) => {
+  const services = Layer.mergeAll(
+    Store.make(config.databasePath),
+    BuildkiteApi.make({ url: config.buildkiteApiUrl, token: config.buildkiteApiToken }),
+    Discord.make({ transport: config.discord, api: config.discordApiUrl })
+  )
+  const refresher = Refresher.make({ debounce: config.debounceMillis }).pipe(Layer.provideMerge(services))
+  return HttpRouter.serve(routes(config)).pipe(
+    Layer.provideMerge(NodeHttpServer.layer(createServer, { host: config.host, port: config.port })),
+    Layer.provideMerge(refresher)
+  )
+}
+
+/** Read the configuration, then serve until the process is stopped. */
+export const serve = Effect.fnUntraced(function*(configFile: Option.Option<string>) {
+  const config = yield* readBotConfig(configFile)
+  yield* Effect.gen(function*() {
+    const refresher = yield* Refresher
+    const store = yield* Store
+    const server = yield* HttpServer.HttpServer
+    yield* Console.log(
+      `tool bot: listening on ${HttpServer.formatAddress(server.address)}, ${config.discord._tag === "Bot" ? "posting as a bot" : "posting through a webhook"}`
+    )
+    // What a previous run left to do, then what comes.
+    yield* refresher.resume
+    yield* Effect.forever(
+      Effect.sleep("10 minutes").pipe(
+        Effect.andThen(Clock.currentTimeMillis),
+        Effect.flatMap((now) => store.forgetDeliveriesBefore(now - 2 * config.webhookTolerance * 1000)),
+        Effect.catch((error) => Effect.logWarning(error.message))
+      )
+    )
+  }).pipe(Effect.provide(botLayer(config)))
+})

@@ -1,0 +1,397 @@
+import { afterEach, assert, describe, it } from "@effect/vitest"
+import { generateKeyPairSync } from "node:crypto"
+import { mkdtempSync, readdirSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { DatabaseSync } from "node:sqlite"
+import {
+  approverId,
+  BotProcess,
+  type BotOptions,
+  buttonPress,
+  discordBotToken,
+  discordWebhookToken,
+  signInteraction,
+  strangerId,
+  webhookBody,
+  webhookHeaders,
+  webhookSecret
+} from "../support/botProcess.ts"
+import { blockJobId, ciBuild, deployBuild, type Stage, stages } from "../support/ciLifecycle.ts"
+import { apiToken, FakeBuildkite } from "../support/fakeBuildkite.ts"
+import { FakeDiscord } from "../support/fakeDiscord.ts"
+
+/**
+ * `tool bot` as a real process, between a server that answers like Discord and
+ * one that answers like Buildkite's REST API: a build's whole life, delivered in
+ * order, duplicated, reversed, interrupted by SIGKILL, ends in one message.
+ */
+
+interface Delivery {
+  readonly event: string
+  readonly build: "ci" | "deploy"
+  readonly job?: string
+}
+
+/** What Buildkite sends as the build reaches each stage. */
+const deliveries: Record<Stage, ReadonlyArray<Delivery>> = {
+  scheduled: [{ event: "build.scheduled", build: "ci" }, { event: "job.scheduled", build: "ci", job: "job-check-lint" }],
+  checking: [{ event: "build.running", build: "ci" }, { event: "job.started", build: "ci", job: "job-check-lint" }],
+  building: [{ event: "job.finished", build: "ci", job: "job-check-lint" }, { event: "job.started", build: "ci", job: "job-build" }],
+  built: [{ event: "job.finished", build: "ci", job: "job-build" }],
+  deploying: [
+    { event: "job.finished", build: "ci", job: "job-trigger" },
+    { event: "build.finished", build: "ci" },
+    { event: "build.scheduled", build: "deploy" },
+    { event: "build.running", build: "deploy" },
+    { event: "job.started", build: "deploy", job: "job-deploy-enabled" }
+  ],
+  blocked: [
+    { event: "job.finished", build: "deploy", job: "job-deploy-enabled" },
+    { event: "job.finished", build: "deploy", job: "job-deploy-staging" },
+    { event: "build.finished", build: "deploy" }
+  ],
+  approved: [{ event: "job.activated", build: "deploy", job: blockJobId }, { event: "job.started", build: "deploy", job: "job-deploy-production" }],
+  finished: [{ event: "job.finished", build: "deploy", job: "job-deploy-production" }, { event: "build.finished", build: "deploy" }]
+}
+
+/** The fake API's builds at a stage, and the webhook body of a delivery then. */
+const setStage = (buildkite: FakeBuildkite, stage: Stage) => {
+  buildkite.set(ciBuild(stage))
+  if (stages.indexOf(stage) >= stages.indexOf("deploying")) buildkite.set(deployBuild(stage))
+}
+const bodyOf = (stage: Stage, delivery: Delivery) =>
+  webhookBody(delivery.event, delivery.build === "ci" ? ciBuild(stage) : deployBuild(stage), delivery.job)
+
+const secrets = [webhookSecret, apiToken, discordWebhookToken, discordBotToken]
+
+interface Setup {
+  readonly discord: FakeDiscord
+  readonly buildkite: FakeBuildkite
+  readonly database: string
+  readonly options: (extra?: Partial<BotOptions>) => BotOptions
+}
+
+const running: Array<BotProcess> = []
+const servers: Array<FakeDiscord | FakeBuildkite> = []
+
+const setup = async (): Promise<Setup> => {
+  const discord = await new FakeDiscord().start()
+  const buildkite = await new FakeBuildkite().start()
+  servers.push(discord, buildkite)
+  // Approving moves the deploy on, as Buildkite would.
+  buildkite.onUnblock = () => setStage(buildkite, "approved")
+  const database = join(mkdtempSync(join(tmpdir(), "ci-bot-")), "bot.sqlite")
+  return { discord, buildkite, database, options: (extra = {}) => ({ database, discord, buildkite, ...extra }) }
+}
+
+const start = async (options: BotOptions) => {
+  const bot = await BotProcess.start(options)
+  running.push(bot)
+  return bot
+}
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((bot) => bot.kill()))
+  await Promise.all(servers.splice(0).map((server) => server.stop()))
+})
+
+/** What the build's message shows now (the n-th message, after a follow-up). */
+const shown = (context: Setup, n = 0) => [...context.discord.messages.values()][n]!.versions.at(-1)
+
+/** Move the fake API to `stage`, deliver one webhook about it, and wait for the message. */
+const deliverAt = async (bot: BotProcess, context: Setup, stage: Stage, delivery: Delivery) => {
+  setStage(context.buildkite, stage)
+  const answer = await bot.webhook(bodyOf(stage, delivery))
+  assert.strictEqual(answer.status, 200, answer.text)
+  await bot.settled()
+}
+const fieldLines = (embed: any) => (embed.fields ?? []).flatMap((field: { value: string }) => field.value.split("\n"))
+const approveButtons = (body: any): Array<string> =>
+  (body.components ?? []).flatMap((row: any) => row.components.map((button: any) => button.custom_id))
+
+/** Approve the blocked deploy from Discord, as the configured approver. */
+const approve = async (bot: BotProcess) => {
+  const body = buttonPress(`approve:${blockJobId}`, approverId)
+  return bot.post("/interactions", body, signInteraction(body))
+}
+
+/** Every stage, its deliveries arranged by `order`, approving from Discord when the deploy blocks. */
+const lifecycle = async (
+  bot: BotProcess,
+  setup: Setup,
+  order: (deliveries: ReadonlyArray<Delivery>) => ReadonlyArray<Delivery> = (list) => list,
+  between: (stage: Stage) => Promise<void> = async () => {}
+) => {
+  for (const stage of stages) {
+    if (stage === "approved") {
+      const answer = await approve(bot)
+      assert.strictEqual(answer.status, 200, answer.text)
+    } else {
+      setStage(setup.buildkite, stage)
+    }
+    // Each delivery signed at its own time, as Buildkite signs a redelivery anew.
+    const now = Math.floor(Date.now() / 1000)
+    for (const [i, delivery] of order(deliveries[stage]).entries()) {
+      const answer = await bot.webhook(bodyOf(stage, delivery), { kind: "signature", timestamp: now - i })
+      assert.strictEqual(answer.status, 200, `${stage} ${delivery.event}: ${answer.text}`)
+    }
+    await bot.settled()
+    await between(stage)
+  }
+}
+
+/** The message a whole lifecycle delivered in order ends with. */
+const finalMessage = async () => {
+  const context = await setup()
+  const bot = await start(context.options())
+  await lifecycle(bot, context)
+  assert.strictEqual(context.discord.messages.size, 1)
+  return shown(context)
+}
+
+describe("tool bot", () => {
+  it("keeps one message per build up to date, from scheduled to deployed, approved from Discord", async () => {
+    const context = await setup()
+    const bot = await start(context.options())
+    const seen: Partial<Record<Stage, any>> = {}
+    await lifecycle(bot, context, undefined, async (stage) => {
+      seen[stage] = shown(context)
+    })
+
+    assert.strictEqual(context.discord.messages.size, 1, "one message for the build and its deploy")
+    assert.deepStrictEqual(context.discord.requests.filter((request) => request.method === "POST").length, 1)
+    assert.strictEqual(seen.scheduled.embeds[0].title, "⏳ my-pipeline #7")
+    assert.strictEqual(seen.checking.embeds[0].title, "🔄 my-pipeline #7")
+    assert.include(fieldLines(seen.built.embeds[0]), "✅ `bot` (12.0 s)")
+    assert.strictEqual(seen.blocked.embeds[1].title, "⏸️ Deploy deployBot · deploy #103")
+    assert.include(fieldLines(seen.blocked.embeds[1]), "⏸️ Continue to CI Bot: production deploy?: waiting for approval")
+    assert.deepStrictEqual(approveButtons(seen.blocked), [`approve:${blockJobId}`])
+    assert.deepStrictEqual(context.buildkite.unblocked, [blockJobId])
+
+    const final = seen.finished
+    assert.deepStrictEqual(final.embeds.map((embed: any) => embed.title), ["✅ my-pipeline #7", "✅ Deploy deployBot · deploy #103"])
+    assert.deepStrictEqual(fieldLines(final.embeds[0]), ["✅ Lint bot (4.2 s)", "✅ `bot` (12.0 s)", "✅ `deploy-bot` (12.0 s)"])
+    assert.deepStrictEqual(fieldLines(final.embeds[1]), [
+      "✅ deploy enabled",
+      "✅ CI Bot: staging deploy after 2 attempts",
+      "✅ Continue to CI Bot: production deploy?: approved by Keith Pitt",
+      "✅ CI Bot: production deploy"
+    ])
+    assert.deepStrictEqual(approveButtons(final), [], "nothing left to approve")
+    assert.deepStrictEqual(final.allowed_mentions, { parse: [] })
+    for (const secret of secrets) assert.notInclude(bot.output, secret)
+  })
+
+  it("ends with the same message when every delivery comes twice and in reverse order", async () => {
+    const expected = await finalMessage()
+    const context = await setup()
+    const bot = await start(context.options())
+    await lifecycle(bot, context, (list) => [...list, ...list].reverse())
+    assert.strictEqual(context.discord.messages.size, 1)
+    assert.deepStrictEqual(shown(context), expected)
+  })
+
+  it("never shows a finished build as running again, whatever the API answers later", async () => {
+    const context = await setup()
+    const bot = await start(context.options())
+    await deliverAt(bot, context, "finished", { event: "build.finished", build: "ci" })
+    const finished = shown(context)
+    assert.strictEqual(finished.embeds[0].title, "✅ my-pipeline #7")
+
+    // A late delivery, and an API still answering from before the build finished.
+    context.buildkite.set(deployBuild("deploying"))
+    await deliverAt(bot, context, "checking", { event: "build.running", build: "ci" })
+    assert.deepStrictEqual(shown(context), finished)
+  })
+
+  it("carries on in a new message when Discord refuses more edits of an old one (30046)", async () => {
+    const context = await setup()
+    const bot = await start(context.options())
+    await lifecycle(bot, context, undefined, async (stage) => {
+      if (stage === "built") for (const id of context.discord.messages.keys()) context.discord.old.add(id)
+    })
+    assert.strictEqual(context.discord.messages.size, 2)
+    assert.strictEqual(shown(context, 0).embeds[0].title, "🔄 my-pipeline #7", "the old message keeps what it last showed")
+    assert.deepStrictEqual(shown(context, 1).embeds.map((embed: any) => embed.title), ["✅ my-pipeline #7", "✅ Deploy deployBot · deploy #103"])
+  })
+
+  it("waits out Discord's 429s and still ends with one message", async () => {
+    const expected = await finalMessage()
+    const context = await setup()
+    context.discord.rateLimitEvery = 2
+    const bot = await start(context.options())
+    await lifecycle(bot, context)
+    assert.isAbove(context.discord.requests.length, 4)
+    assert.strictEqual(context.discord.messages.size, 1)
+    assert.deepStrictEqual(shown(context), expected)
+  })
+
+  it("loses nothing to SIGKILL at any stage: after a restart, one message, brought up to date", async () => {
+    const expected = await finalMessage()
+    const context = await setup()
+    let bot = await start(context.options({ env: { CI_BOT_DEBOUNCE_MS: "400" } }))
+    for (const stage of stages) {
+      if (stage === "approved") assert.strictEqual((await approve(bot)).status, 200)
+      else setStage(context.buildkite, stage)
+      for (const delivery of deliveries[stage]) assert.strictEqual((await bot.webhook(bodyOf(stage, delivery))).status, 200)
+      // Killed before the debounced refresh runs: the deliveries are only in the database.
+      await bot.kill()
+      bot = await start(context.options({ env: { CI_BOT_DEBOUNCE_MS: "400" } }))
+      await bot.settled()
+    }
+    assert.strictEqual(context.discord.messages.size, 1)
+    assert.deepStrictEqual(shown(context), expected)
+  })
+
+  it("loses nothing to SIGKILL at arbitrary moments while refreshing (bot transport)", async () => {
+    const expected = await finalMessage()
+    const context = await setup()
+    context.discord.postDelay = 200
+    // Seeded: the same moments every run.
+    let seed = 7
+    const random = (below: number) => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % below
+    let bot = await start(context.options({ transport: "bot" }))
+    for (const stage of stages) {
+      if (stage === "approved") assert.strictEqual((await approve(bot)).status, 200)
+      else setStage(context.buildkite, stage)
+      for (const delivery of deliveries[stage]) assert.strictEqual((await bot.webhook(bodyOf(stage, delivery))).status, 200)
+      await new Promise((resolve) => setTimeout(resolve, random(400)))
+      await bot.kill()
+      bot = await start(context.options({ transport: "bot" }))
+      await bot.settled()
+    }
+    assert.strictEqual(context.discord.messages.size, 1)
+    // The bot transport's messages differ from the webhook's in nothing the message shows.
+    assert.deepStrictEqual(shown(context), expected)
+  })
+
+  it("posts once when killed while Discord is creating the message (bot transport, nonce)", async () => {
+    const context = await setup()
+    context.discord.postDelay = 1_500
+    let bot = await start(context.options({ transport: "bot" }))
+    setStage(context.buildkite, "checking")
+    assert.strictEqual((await bot.webhook(bodyOf("checking", { event: "build.running", build: "ci" }))).status, 200)
+    // Discord has made the message, but the bot dies before it hears the id.
+    while (context.discord.messages.size === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+    await bot.kill()
+    context.discord.postDelay = 0
+    setStage(context.buildkite, "building")
+    bot = await start(context.options({ transport: "bot" }))
+    await bot.settled()
+    assert.strictEqual(context.discord.messages.size, 1, "the retried post carried the same nonce")
+    assert.strictEqual((await bot.webhook(bodyOf("building", deliveries.building[0]!))).status, 200)
+    await bot.settled()
+    assert.strictEqual(context.discord.messages.size, 1)
+    assert.include(fieldLines(shown(context).embeds[0]), "✅ Lint bot (4.2 s)")
+  })
+
+  it("refuses every unauthenticated, replayed, oversized or malformed webhook and changes nothing", async () => {
+    const context = await setup()
+    const bot = await start(context.options({ env: { CI_BOT_MAX_BODY_BYTES: "8192" } }))
+    setStage(context.buildkite, "checking")
+    const body = bodyOf("checking", { event: "build.running", build: "ci" })
+    const now = Math.floor(Date.now() / 1000)
+    const refused: Array<[string, Promise<{ status: number; text: string }>, number, string]> = [
+      ["unsigned", bot.webhook(body, { kind: "headers", headers: {} }), 401, "neither X-Buildkite-Signature nor X-Buildkite-Token"],
+      ["forged", bot.webhook(body, { kind: "signature", secret: "guessed" }), 401, "X-Buildkite-Signature does not match"],
+      ["stale", bot.webhook(body, { kind: "signature", timestamp: now - 301 }), 401, "stale"],
+      ["from the future", bot.webhook(body, { kind: "signature", timestamp: now + 301 }), 401, "stale"],
+      ["wrong token", bot.webhook(body, { kind: "token", token: "guessed" }), 401, "X-Buildkite-Token does not match"],
+      ["oversized", bot.webhook(JSON.stringify({ event: "build.running", padding: "x".repeat(9000) })), 413, "body too large"],
+      ["not JSON", bot.webhook("{ not json"), 400, "not a Buildkite webhook"],
+      ["unknown shape", bot.webhook(JSON.stringify({ hello: "world" })), 400, "not a Buildkite webhook"],
+      ["a build the API cannot name", bot.webhook(JSON.stringify({ event: "build.running", build: { id: "x", url: "https://example.com/" } })), 400, "without a build"],
+      ["a build event without a build", bot.webhook(JSON.stringify({ event: "build.running" })), 400, "without a build"],
+      ["an event not used", bot.webhook(JSON.stringify({ event: "agent.connected", agent: {} })), 202, "agent.connected: not used"]
+    ]
+    for (const [name, response, status, text] of refused) {
+      const answer = await response
+      assert.strictEqual(answer.status, status, `${name}: ${answer.text}`)
+      assert.include(answer.text, text, name)
+    }
+    const ping = await bot.webhook(JSON.stringify({ event: "ping" }))
+    assert.deepStrictEqual(ping, { status: 200, text: "pong" })
+
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    assert.deepStrictEqual(await bot.health(), { ok: true, pending: 0 })
+    assert.deepStrictEqual(context.buildkite.requests, [], "nothing fetched")
+    assert.deepStrictEqual(context.discord.requests, [], "nothing posted")
+    const db = new DatabaseSync(context.database, { readOnly: true })
+    assert.deepStrictEqual(db.prepare("SELECT COUNT(*) AS n FROM builds").get(), { n: 0 })
+    db.close()
+
+    // A genuine delivery is taken once; the same request again is a replay.
+    const signed = { kind: "headers" as const, headers: webhookHeaders(body) }
+    assert.strictEqual((await bot.webhook(body, signed)).status, 200)
+    assert.deepStrictEqual(await bot.webhook(body, signed), { status: 401, text: "replayed delivery" })
+    await bot.settled()
+    assert.strictEqual(context.discord.messages.size, 1)
+    assert.strictEqual(context.buildkite.requests.length, 1, "the replay fetched nothing")
+
+    // With the token instead, a repeated delivery is harmless: taken as a duplicate.
+    assert.strictEqual((await bot.webhook(body, { kind: "token" })).status, 200)
+    assert.deepStrictEqual(await bot.webhook(body, { kind: "token" }), { status: 200, text: "duplicate" })
+    for (const secret of secrets) assert.notInclude(bot.output, secret)
+  })
+
+  it("lets only configured approvers approve, after checking Discord's signature", async () => {
+    const context = await setup()
+    const bot = await start(context.options())
+    await deliverAt(bot, context, "blocked", { event: "build.finished", build: "deploy" })
+
+    const ping = JSON.stringify({ type: 1, id: "1", application_id: "2", token: "t", version: 1 })
+    assert.deepStrictEqual(await bot.post("/interactions", ping, signInteraction(ping)), { status: 200, text: JSON.stringify({ type: 1 }) })
+
+    const press = buttonPress(`approve:${blockJobId}`, approverId)
+    const forged = await bot.post("/interactions", press, signInteraction(press, generateKeyPairSync("ed25519").privateKey))
+    assert.strictEqual(forged.status, 401)
+    const unsigned = await bot.post("/interactions", press, {})
+    assert.strictEqual(unsigned.status, 401)
+    const tampered = await bot.post("/interactions", press.replace(approverId, strangerId), signInteraction(press))
+    assert.strictEqual(tampered.status, 401)
+
+    const strangerPress = buttonPress(`approve:${blockJobId}`, strangerId)
+    const refusal = await bot.post("/interactions", strangerPress, signInteraction(strangerPress))
+    assert.strictEqual(refusal.status, 200)
+    assert.deepStrictEqual(JSON.parse(refusal.text), {
+      type: 4,
+      data: { content: "Only the configured approvers can approve deploys.", flags: 64, allowed_mentions: { parse: [] } }
+    })
+    const unknownPress = buttonPress("approve:no-such-job", approverId)
+    const unknown = JSON.parse((await bot.post("/interactions", unknownPress, signInteraction(unknownPress))).text)
+    assert.strictEqual(unknown.data.flags, 64)
+    assert.strictEqual(unknown.data.content, "This step is not waiting for approval any more.")
+    assert.deepStrictEqual(context.buildkite.unblocked, [], "nobody has approved yet")
+
+    const approved = await approve(bot)
+    assert.deepStrictEqual(JSON.parse(approved.text), {
+      type: 4,
+      data: { content: `✅ <@${approverId}> approved Continue to CI Bot: production deploy?.`, allowed_mentions: { parse: [] } }
+    })
+    assert.deepStrictEqual(context.buildkite.unblocked, [blockJobId])
+    await bot.settled()
+    const message = shown(context)
+    assert.deepStrictEqual(approveButtons(message), [], "the button goes once the step is unblocked")
+    assert.include(fieldLines(message.embeds[1]), "✅ Continue to CI Bot: production deploy?: approved by Keith Pitt")
+  })
+
+  it("refuses interactions altogether without a public key", async () => {
+    const context = await setup()
+    const bot = await start(context.options({ env: { CI_BOT_DISCORD_PUBLIC_KEY: "" } }))
+    const body = buttonPress(`approve:${blockJobId}`, approverId)
+    const answer = await bot.post("/interactions", body, signInteraction(body))
+    assert.strictEqual(answer.status, 401)
+    assert.include(answer.text, "CI_BOT_DISCORD_PUBLIC_KEY")
+  })
+
+  it("stops on SIGTERM with the interrupted exit code, its database closed and checkpointed", async () => {
+    const context = await setup()
+    const bot = await start(context.options())
+    await deliverAt(bot, context, "checking", { event: "build.running", build: "ci" })
+    assert.includeMembers(readdirSync(join(context.database, "..")), ["bot.sqlite", "bot.sqlite-wal"])
+    assert.strictEqual(await bot.stop(), 130)
+    // SQLite folds the WAL back and removes it when the last connection closes.
+    assert.deepStrictEqual(readdirSync(join(context.database, "..")), ["bot.sqlite"])
+  })
+})

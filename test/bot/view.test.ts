@@ -1,0 +1,111 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Schema } from "effect"
+import { buildStatus, makeView, rank } from "../../src/bot/view.ts"
+import { Build } from "../../src/effects/BuildkiteApi.ts"
+import { blockJobId, checkResult, ciBuild, ciBuildId, deployBuild, deployBuildId, derivationResult, type Stage } from "../support/ciLifecycle.ts"
+import { type BuildSpec, restBuild } from "../support/fakeBuildkite.ts"
+
+const decode = Schema.decodeUnknownSync(Build)
+const rest = (spec: BuildSpec) => decode(restBuild(spec))
+const viewAt = (stage: Stage) => makeView(rest(ciBuild(stage)), ["scheduled", "checking", "building", "built"].includes(stage) ? [] : [rest(deployBuild(stage))])
+const rows = (view: ReturnType<typeof makeView>, build: number, section: string) =>
+  view.builds[build]!.sections.find((candidate) => candidate.name === section)?.rows.map((row) => `${row.status} ${row.text}`)
+
+describe("makeView", () => {
+  it("shows a scheduled build's steps from its jobs, before any result is recorded", () => {
+    const view = viewAt("scheduled")
+    assert.strictEqual(view.builds.length, 1)
+    assert.strictEqual(view.builds[0]!.status, "waiting")
+    assert.deepStrictEqual(rows(view, 0, "Checks"), ["waiting Lint bot"])
+    assert.deepStrictEqual(rows(view, 0, "Builds"), ["waiting :nix: Build 2 derivations"])
+  })
+
+  it("shows each check and derivation from its recorded result", () => {
+    const view = viewAt("built")
+    assert.deepStrictEqual(rows(view, 0, "Checks"), ["passed Lint bot (4.2 s)"])
+    assert.deepStrictEqual(rows(view, 0, "Builds"), ["passed `bot` (12.0 s)", "passed `deploy-bot` (12.0 s)"])
+    assert.deepStrictEqual(view.approvals, [])
+  })
+
+  it("joins the deploy build: its steps, the block waiting for approval, and an approval to offer", () => {
+    const view = viewAt("blocked")
+    assert.strictEqual(view.builds.length, 2)
+    assert.strictEqual(view.builds[1]!.title, "Deploy deployBot · deploy #103")
+    assert.strictEqual(view.builds[1]!.status, "blocked")
+    assert.deepStrictEqual(rows(view, 1, "Steps"), [
+      "passed deploy enabled",
+      "passed CI Bot: staging deploy after 2 attempts",
+      "blocked Continue to CI Bot: production deploy?: waiting for approval",
+      "waiting CI Bot: production deploy"
+    ])
+    assert.deepStrictEqual(view.approvals, [{ jobId: blockJobId, label: "Continue to CI Bot: production deploy?", buildId: deployBuildId }])
+  })
+
+  it("names who approved, and offers nothing once the block is passed", () => {
+    const view = viewAt("finished")
+    assert.strictEqual(view.builds[0]!.status, "passed")
+    assert.strictEqual(view.builds[1]!.status, "passed")
+    assert.include(rows(view, 1, "Steps")!, "passed Continue to CI Bot: production deploy?: approved by Keith Pitt")
+    assert.deepStrictEqual(view.approvals, [])
+  })
+
+  it("says how each failure failed", () => {
+    const spec = ciBuild("built")
+    const failing: BuildSpec = {
+      ...spec,
+      state: "failed",
+      metaData: {
+        ...spec.metaData,
+        "ci:check:lint-bot": checkResult("lint-bot", 1),
+        "ci:build:packages.x86_64-linux.bot": derivationResult("packages.x86_64-linux.bot", "failed"),
+        "ci:build:packages.x86_64-linux.deploy-bot": derivationResult("packages.x86_64-linux.deploy-bot", "dependency-failed", {
+          failedDependencies: ["bot-1.0.0"]
+        })
+      }
+    }
+    const view = makeView(rest(failing), [])
+    assert.strictEqual(view.builds[0]!.status, "failed")
+    assert.deepStrictEqual(rows(view, 0, "Checks"), ["failed Lint bot: exit code 1 (4.2 s)"])
+    assert.deepStrictEqual(rows(view, 0, "Builds"), [
+      "failed `bot`: exit code 2",
+      "skipped `deploy-bot`: bot-1.0.0 failed"
+    ])
+  })
+
+  it("falls back to the job's state when a result is unreadable, and reads quoted names", () => {
+    const spec = ciBuild("building")
+    const view = makeView(
+      rest({
+        ...spec,
+        metaData: { "ci:check:it's": "{ not json" },
+        jobs: [{ id: "quoted", label: "Check: it's", state: "failed", command: `nix run "\${TOOL_TARGET}" -- check --target '.#apps.x.y' --name 'it'\\''s'` }]
+      }),
+      []
+    )
+    assert.deepStrictEqual(rows(view, 0, "Checks"), ["failed it's"])
+  })
+
+  it("takes the details line's parts from the build", () => {
+    const build = viewAt("checking").builds[0]!
+    assert.strictEqual(build.id, ciBuildId)
+    assert.strictEqual(build.title, "my-pipeline #7")
+    assert.strictEqual(build.commit, "abcd0b72a1e580e90712cdd9eb26d3fb41cd09c8")
+    assert.strictEqual(build.branch, "main")
+    assert.strictEqual(build.message, "Bumping to version 0.2-beta.6")
+    assert.strictEqual(build.createdAt, Date.parse("2015-05-09T21:05:59.874Z") / 1000 | 0)
+    assert.deepStrictEqual(build.author, { name: "Keith Pitt", iconUrl: "https://www.gravatar.com/avatar/e14f55d3f939977cecbf51b64ff6f861" })
+  })
+})
+
+describe("rank", () => {
+  it("orders waiting before running and blocked, and those before every end", () => {
+    assert.isBelow(rank("waiting"), rank("running"))
+    assert.strictEqual(rank("running"), rank("blocked"))
+    for (const end of ["passed", "failed", "canceled", "skipped"] as const) assert.isAbove(rank(end), rank("running"))
+  })
+
+  it("reads a blocked build as blocked, and a blocked build that failed as failed", () => {
+    assert.strictEqual(buildStatus(rest(deployBuild("blocked"))), "blocked")
+    assert.strictEqual(buildStatus(rest({ ...deployBuild("blocked"), state: "failed" })), "failed")
+  })
+})

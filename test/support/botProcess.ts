@@ -1,0 +1,180 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { generateKeyPairSync, sign } from "node:crypto"
+import { readFileSync } from "node:fs"
+import { signBody } from "../../src/bot/webhookAuth.ts"
+import { apiToken, type BuildSpec, type FakeBuildkite, restBuild } from "./fakeBuildkite.ts"
+import type { FakeDiscord } from "./fakeDiscord.ts"
+import { nodeBinary, repoRoot, toolBundle } from "./paths.ts"
+
+/**
+ * `tool bot` as a real process, run from the bundle as users run it, pointed at
+ * the fake Discord and Buildkite servers; and what Buildkite and Discord would
+ * send it: signed webhooks and signed interactions.
+ */
+
+export const webhookSecret = "29b1ff5779c76bd48ba6705eb99ff970"
+export const discordWebhookId = "1100000000000000042"
+export const discordWebhookToken = "discord-webhook-token"
+export const discordBotToken = "bot-token"
+export const discordChannelId = "1100000000000000077"
+export const approverId = "80351110224678912"
+export const strangerId = "80351110224678913"
+
+/** The application's key pair, made here: Discord signs interactions with the private half. */
+export const interactionKeys = generateKeyPairSync("ed25519")
+const publicKeyHex = Buffer.from(interactionKeys.publicKey.export({ format: "jwk" }).x!, "base64url").toString("hex")
+
+const sampleEnvelope = JSON.parse(readFileSync(`${repoRoot}test/fixtures/buildkite/job.finished.reconstructed.json`, "utf8"))
+
+/** A webhook body as Buildkite sends it: the build without its jobs, and the job for job events. */
+export const webhookBody = (event: string, spec: BuildSpec, jobId?: string): string => {
+  const { jobs, ...build } = restBuild(spec)
+  const job = jobId === undefined ? undefined : jobs.find((candidate: { id: string }) => candidate.id === jobId)
+  return JSON.stringify({ event, build, ...(job === undefined ? {} : { job }), pipeline: { ...sampleEnvelope.pipeline, slug: spec.pipeline }, sender: sampleEnvelope.sender })
+}
+
+export type WebhookAuth =
+  | { readonly kind: "signature"; readonly timestamp?: number; readonly secret?: string }
+  | { readonly kind: "token"; readonly token?: string }
+  | { readonly kind: "headers"; readonly headers: Record<string, string> }
+
+export const webhookHeaders = (body: string, auth: WebhookAuth = { kind: "signature" }): Record<string, string> => {
+  switch (auth.kind) {
+    case "signature": {
+      const timestamp = String(auth.timestamp ?? Math.floor(Date.now() / 1000))
+      return { "x-buildkite-signature": `timestamp=${timestamp},signature=${signBody(auth.secret ?? webhookSecret, timestamp, new TextEncoder().encode(body))}` }
+    }
+    case "token":
+      return { "x-buildkite-token": auth.token ?? webhookSecret }
+    case "headers":
+      return auth.headers
+  }
+}
+
+/** A button press on the message, as Discord sends it to the interactions endpoint. */
+export const buttonPress = (customId: string, userId: string) =>
+  JSON.stringify({
+    id: "1100000000000000500",
+    application_id: "1100000000000000600",
+    type: 3,
+    token: "interaction-token",
+    version: 1,
+    channel_id: discordChannelId,
+    guild_id: "1100000000000000700",
+    message: { id: "1100000000000000001" },
+    data: { custom_id: customId, component_type: 2 },
+    member: { user: { id: userId, username: "someone" }, roles: [] }
+  })
+
+export const signInteraction = (body: string, privateKey = interactionKeys.privateKey, timestamp = String(Math.floor(Date.now() / 1000))) => ({
+  "x-signature-ed25519": sign(null, Buffer.concat([Buffer.from(timestamp), Buffer.from(body)]), privateKey).toString("hex"),
+  "x-signature-timestamp": timestamp
+})
+
+export interface BotOptions {
+  readonly database: string
+  readonly discord: FakeDiscord
+  readonly buildkite: FakeBuildkite
+  readonly transport?: "webhook" | "bot"
+  readonly env?: Record<string, string>
+}
+
+export const botEnv = (options: BotOptions): Record<string, string> => ({
+  CI_BOT_HOST: "127.0.0.1",
+  CI_BOT_PORT: "0",
+  CI_BOT_DATABASE: options.database,
+  CI_BOT_BUILDKITE_WEBHOOK_TOKEN: webhookSecret,
+  CI_BOT_BUILDKITE_API_URL: options.buildkite.url,
+  CI_BOT_BUILDKITE_API_TOKEN: apiToken,
+  CI_BOT_DISCORD_API_URL: options.discord.url,
+  ...(options.transport === "bot"
+    ? { CI_BOT_DISCORD_BOT_TOKEN: discordBotToken, CI_BOT_DISCORD_CHANNEL_ID: discordChannelId }
+    : { CI_BOT_DISCORD_WEBHOOK_ID: discordWebhookId, CI_BOT_DISCORD_WEBHOOK_TOKEN: discordWebhookToken }),
+  CI_BOT_DISCORD_PUBLIC_KEY: publicKeyHex,
+  CI_BOT_DISCORD_APPROVERS: approverId,
+  CI_BOT_DEBOUNCE_MS: "50",
+  ...options.env
+})
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+export class BotProcess {
+  output = ""
+  readonly child: ChildProcess
+  readonly url: string
+  private constructor(child: ChildProcess, url: string) {
+    this.child = child
+    this.url = url
+  }
+
+  get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null
+  }
+
+  /** Start `tool bot` and wait until it says where it listens. */
+  static start(options: BotOptions): Promise<BotProcess> {
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("CI_BOT_")))
+    const child = spawn(nodeBinary, [toolBundle, "bot"], { env: { ...inherited, ...botEnv(options) }, stdio: ["ignore", "pipe", "pipe"] })
+    let output = ""
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`tool bot did not start:\n${output}`)), 20_000)
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString("utf8")
+        const listening = /listening on (http:\/\/[^\s,]+)/.exec(output)
+        if (listening !== null) {
+          clearTimeout(timer)
+          const bot = new BotProcess(child, listening[1]!)
+          bot.output = output
+          child.stdout!.off("data", onData)
+          child.stderr!.off("data", onData)
+          child.stdout!.on("data", (more: Buffer) => void (bot.output += more.toString("utf8")))
+          child.stderr!.on("data", (more: Buffer) => void (bot.output += more.toString("utf8")))
+          resolve(bot)
+        }
+      }
+      child.stdout!.on("data", onData)
+      child.stderr!.on("data", onData)
+      child.on("exit", (code) => {
+        clearTimeout(timer)
+        reject(new Error(`tool bot exited with ${code} before listening:\n${output}`))
+      })
+    })
+  }
+
+  async post(path: string, body: string | Uint8Array, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+    const response = await fetch(`${this.url}${path}`, { method: "POST", body, headers: { "content-type": "application/json", ...headers } })
+    return { status: response.status, text: await response.text() }
+  }
+
+  webhook(body: string, auth?: WebhookAuth) {
+    return this.post("/webhooks/buildkite", body, webhookHeaders(body, auth))
+  }
+
+  async health(): Promise<{ ok: boolean; pending: number }> {
+    return (await fetch(`${this.url}/healthz`)).json() as Promise<{ ok: boolean; pending: number }>
+  }
+
+  /** Wait until every build's message has caught up with what the bot was told. */
+  async settled(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while ((await this.health()).pending > 0) {
+      if (Date.now() > deadline) throw new Error(`the bot did not settle:\n${this.output}`)
+      await sleep(25)
+    }
+  }
+
+  /** SIGKILL: no clean-up, no flush, as a crash or an OOM kill would leave it. */
+  async kill(): Promise<void> {
+    if (this.exited) return
+    const exited = new Promise((resolve) => this.child.once("exit", resolve))
+    this.child.kill("SIGKILL")
+    await exited
+  }
+
+  async stop(): Promise<number | null> {
+    if (this.exited) return this.child.exitCode
+    const exited = new Promise<number | null>((resolve) => this.child.once("exit", (code) => resolve(code)))
+    this.child.kill("SIGTERM")
+    return exited
+  }
+}

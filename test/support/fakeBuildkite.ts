@@ -1,0 +1,109 @@
+import { readFileSync } from "node:fs"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { LocalServer } from "./localServer.ts"
+import { repoRoot } from "./paths.ts"
+
+/**
+ * A local server that answers like Buildkite's REST API for the two calls the bot
+ * makes: get a build (with jobs and meta-data) and unblock a job. Builds are the
+ * docs' sample, as each test sets them.
+ */
+
+const sample = JSON.parse(readFileSync(`${repoRoot}test/fixtures/buildkite/rest-get-build.docs-sample.json`, "utf8"))
+
+export const apiToken = "buildkite-api-token"
+
+export interface JobSpec {
+  readonly id: string
+  readonly type?: "script" | "manual" | "trigger" | "waiter"
+  readonly label: string
+  readonly state: string
+  readonly command?: string
+  readonly triggered?: { readonly id: string; readonly pipeline: string; readonly number: number }
+  readonly unblockedBy?: string
+}
+
+export interface BuildSpec {
+  readonly id: string
+  readonly pipeline: string
+  readonly number: number
+  readonly state: string
+  readonly blocked?: boolean
+  readonly env?: Record<string, string>
+  readonly metaData?: Record<string, string>
+  readonly jobs: ReadonlyArray<JobSpec>
+}
+
+export const organization = "my-great-org"
+
+export const buildUrl = (pipeline: string, number: number) =>
+  `https://api.buildkite.com/v2/organizations/${organization}/pipelines/${pipeline}/builds/${number}`
+
+/** A REST build: the docs' sample with these fields. */
+export const restBuild = (spec: BuildSpec) => ({
+  ...sample,
+  id: spec.id,
+  number: spec.number,
+  url: buildUrl(spec.pipeline, spec.number),
+  web_url: `https://buildkite.com/${organization}/${spec.pipeline}/builds/${spec.number}`,
+  state: spec.state,
+  blocked: spec.blocked ?? false,
+  finished_at: ["passed", "failed", "canceled"].includes(spec.state) && spec.blocked !== true ? "2015-05-09T21:08:59.874Z" : null,
+  env: spec.env ?? {},
+  meta_data: spec.metaData ?? {},
+  pipeline: { ...sample.pipeline, name: spec.pipeline, slug: spec.pipeline },
+  jobs: spec.jobs.map((job) => ({
+    ...sample.jobs[0],
+    id: job.id,
+    type: job.type ?? "script",
+    name: job.label,
+    label: job.label,
+    step_key: null,
+    state: job.state,
+    command: job.type === undefined || job.type === "script" ? job.command ?? "true" : null,
+    ...(job.triggered === undefined ? {} : {
+      triggered_build: {
+        id: job.triggered.id,
+        number: job.triggered.number,
+        url: buildUrl(job.triggered.pipeline, job.triggered.number),
+        web_url: `https://buildkite.com/${organization}/${job.triggered.pipeline}/builds/${job.triggered.number}`
+      }
+    }),
+    ...(job.unblockedBy === undefined ? {} : { unblocked_by: { ...sample.creator, name: job.unblockedBy } })
+  }))
+})
+
+export class FakeBuildkite extends LocalServer {
+  readonly builds = new Map<string, BuildSpec>()
+  readonly requests: Array<{ method: string; path: string }> = []
+  readonly unblocked: Array<string> = []
+  /** Called when a job is unblocked, to move the build along. */
+  onUnblock: (jobId: string) => void = () => {}
+
+  get url(): string {
+    return this.origin
+  }
+
+  set(spec: BuildSpec): void {
+    this.builds.set(`${spec.pipeline}/${spec.number}`, spec)
+  }
+
+  protected async handle(request: IncomingMessage, response: ServerResponse) {
+    for await (const _ of request) void _
+    const path = new URL(request.url ?? "/", "http://localhost").pathname
+    this.requests.push({ method: request.method ?? "", path })
+    if (request.headers.authorization !== `Bearer ${apiToken}`) return this.send(response, 401, { message: "Authentication required" })
+    const match = /^\/v2\/organizations\/([^/]+)\/pipelines\/([^/]+)\/builds\/(\d+)(?:\/jobs\/([^/]+)\/unblock)?$/.exec(path)
+    const spec = match === null ? undefined : this.builds.get(`${match[2]}/${match[3]}`)
+    if (match === null || match[1] !== organization || spec === undefined) return this.send(response, 404, { message: "Not Found" })
+    if (request.method === "GET" && match[4] === undefined) return this.send(response, 200, restBuild(spec))
+    if (request.method === "PUT" && match[4] !== undefined) {
+      const job = spec.jobs.find((candidate) => candidate.id === match[4])
+      if (job?.type !== "manual" || job.state !== "blocked") return this.send(response, 422, { message: "This job can't be unblocked" })
+      this.unblocked.push(job.id)
+      this.onUnblock(job.id)
+      return this.send(response, 200, { id: job.id, state: "unblocked" })
+    }
+    return this.send(response, 405, { message: "Method Not Allowed" })
+  }
+}
