@@ -1,6 +1,6 @@
 import { Context, Duration, Effect, Layer, Option, Redacted, Schema, Stream } from "effect"
 import type { PlatformError } from "effect"
-import { ChildProcess, ChildProcessSpawner } from "effect/process"
+import { ChildProcess, ChildProcessSpawner, CommandLine } from "effect/process"
 
 /**
  * The one way this tool runs a program: stdout, stderr and the exit code are read
@@ -59,9 +59,7 @@ export const tailLines = (text: string, count: number): string => {
 
 /** A command line for messages: long arguments (such as a whole Nix expression) are abbreviated. */
 export const showCommand = (command: string, args: ReadonlyArray<string>): string =>
-  [command, ...args]
-    .map((arg) => (arg.length > 120 ? `<${arg.length} characters>` : /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`))
-    .join(" ")
+  CommandLine.display([command, ...args.map((arg) => (arg.length > 120 ? `<${arg.length} characters>` : arg))])
 
 export class ProcessFailed extends Schema.TaggedError<ProcessFailed>()("ProcessFailed", {
   command: Schema.String,

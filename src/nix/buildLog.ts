@@ -1,4 +1,5 @@
 import { Option, Schema } from "effect"
+import { stripVTControlCharacters } from "node:util"
 
 /**
  * `nix build --log-format internal-json`: each stderr line `@nix {...}` is an event.
@@ -38,8 +39,6 @@ export const parseLogLine = (line: string): Option.Option<NixLogEvent> =>
 const Activity = { Builds: 104, Build: 105, Substitute: 108 } as const
 const Result = { BuildLogLine: 101, Progress: 105 } as const
 
-const ansi = /\x1b\[[0-9;]*[A-Za-z]/g
-export const stripAnsi = (text: string): string => text.replace(ansi, "")
 
 // Nix 2.8 to 2.23 wording, then the "Cannot build … Reason: …" wording of later versions.
 const builderFailed = [
@@ -140,7 +139,7 @@ export class BuildLog {
       case "result": {
         const build = this.activities.get(event.id)
         if (event.type === Result.BuildLogLine && build !== undefined && typeof event.fields[0] === "string") {
-          const line = stripAnsi(event.fields[0])
+          const line = stripVTControlCharacters(event.fields[0])
           build.lines.push(line)
           build.lineCount++
           if (build.lines.length > this.logLineLimit) build.lines.shift()
@@ -158,7 +157,7 @@ export class BuildLog {
         return undefined
       }
       case "msg":
-        return event.level === 0 ? this.error(stripAnsi(event.msg).replace(/^error:\s*/, ""), at) : undefined
+        return event.level === 0 ? this.error(stripVTControlCharacters(event.msg).replace(/^error:\s*/, ""), at) : undefined
     }
   }
 

@@ -1,3 +1,5 @@
+import { stripVTControlCharacters } from "node:util"
+
 /**
  * Nix's error output, reduced to one message a user can act on. `nix/lib.nix` marks
  * where in `ciActions` it was working with "while validating `<place>`", and Nix
@@ -13,7 +15,6 @@ export interface NixErrorSummary {
   readonly position?: string
 }
 
-const ansi = /\x1b\[[0-9;]*[A-Za-z]/g
 const errorLine = /^\s*error:\s?(.*)$/
 const placeLine = /… while (?:validating|resolving) `([^`]+)`/
 const positionLine = /^\s*at (.+):(\d+):(\d+):\s*$/
@@ -43,7 +44,7 @@ const takeWhile = <A>(items: ReadonlyArray<A>, predicate: (item: A) => boolean):
  * ci library, nixpkgs) say nothing the user can fix and are left out.
  */
 export const summariseNixError = (stderr: string, flakeSource?: string): NixErrorSummary => {
-  const lines = stderr.replace(ansi, "").split("\n")
+  const lines = stripVTControlCharacters(stderr).split("\n")
 
   // Nix 2.8 prints the message first and the trace after it; later versions print
   // the trace first and the message last. The last non-empty `error:` line is the
