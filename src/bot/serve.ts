@@ -9,6 +9,7 @@ import { verifyWebhook } from "./webhookAuth.ts"
 import { BuildkiteApi, buildRefFromUrl } from "../effects/BuildkiteApi.ts"
 import { Discord } from "../effects/Discord.ts"
 import { Store } from "../effects/Store.ts"
+import { sourceBuildEnv } from "../render/pipeline.ts"
 
 /**
  * The bot's server: Buildkite webhooks in, one Discord message per build out,
@@ -62,7 +63,7 @@ const rootOf = (build: { readonly id: string; readonly url: string; readonly env
   const ref = buildRefFromUrl(build.url)
   if (ref === undefined) return undefined
   const env = (name: string) => (typeof build.env?.[name] === "string" ? (build.env[name] as string) : undefined)
-  const [sourceId, sourcePipeline, sourceNumber] = ["DENBEIGH_SOURCE_BUILD_ID", "DENBEIGH_SOURCE_PIPELINE", "DENBEIGH_SOURCE_BUILD_NUMBER"].map(env)
+  const [sourceId, sourcePipeline, sourceNumber] = [sourceBuildEnv.id, sourceBuildEnv.pipeline, sourceBuildEnv.number].map(env)
   if (env("DENBEIGH_DEPLOY") === "true" && sourceId !== undefined && sourcePipeline !== undefined && /^\d+$/.test(sourceNumber ?? "")) {
     return { id: sourceId, ref: { organization: ref.organization, pipeline: sourcePipeline, number: Number(sourceNumber) } }
   }

@@ -2,7 +2,7 @@ import { Clock, Effect, FileSystem, Option, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { BuildkiteAgent } from "../effects/BuildkiteAgent.ts"
 import { Reporter } from "../effects/Reporter.ts"
-import { Nix, type Target } from "../nix/Nix.ts"
+import { generalBuildError, Nix, type Target } from "../nix/Nix.ts"
 import { derivationsOf, outcomeOf } from "../nix/outcomes.ts"
 import { PlanInputError } from "../plan/Plan.ts"
 import { BuildProgressView, type ProgressMode } from "../render/buildProgress.ts"
@@ -68,7 +68,7 @@ const runBuild = Effect.fn("build")(function*(input: {
     (drvPath) => Effect.map(nix.requisites(drvPath), (paths) => [drvPath, paths] as const),
     { concurrency: 4 }
   ))
-  const generalError = run === undefined || run.exitCode === 0 ? undefined : run.log.errors.at(-1) ?? (run.stderrTail.trim() || undefined)
+  const generalError = run === undefined || run.exitCode === 0 ? undefined : generalBuildError(run)
   const results = targets.map((target) =>
     outcomeOf(target, { invalidBefore, invalidAfter, log: run?.log, generalError, closures })
   )

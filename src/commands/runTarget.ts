@@ -2,8 +2,9 @@ import { Clock, Console, DateTime, Effect, Runtime, Schema } from "effect"
 import { Process } from "../effects/Process.ts"
 import { Reporter } from "../effects/Reporter.ts"
 import { type FailureKind, classifyFailure } from "../nix/failures.ts"
-import { Nix } from "../nix/Nix.ts"
+import { generalBuildError, Nix } from "../nix/Nix.ts"
 import { derivationsOf } from "../nix/outcomes.ts"
+import type { AttemptOutcome } from "../plan/retries.ts"
 import { Run, runOutcome } from "../render/results.ts"
 
 /**
@@ -28,12 +29,8 @@ export class TargetFailed extends Schema.TaggedError<TargetFailed>()("TargetFail
   }
 }
 
-export interface Attempt {
+export interface Attempt extends AttemptOutcome {
   readonly run: Run
-  readonly passed: boolean
-  /** Where it failed: before the program ran, or the program itself. */
-  readonly phase: "prepare" | "program"
-  readonly kind: FailureKind
 }
 
 const outputTailLines = 50
@@ -68,7 +65,7 @@ export const runTarget = Effect.fn("runTarget")(function*(target: string, title:
     const build = yield* nix.build(derivationsOf(resolved), () => Effect.void)
     if ((yield* nix.invalidPaths(outputs)).size > 0) {
       const failed = [...build.log.builds.values()].find((entry) => entry.failure !== undefined)
-      const why = failed?.failure?.message ?? build.log.errors.at(-1) ?? (build.stderrTail.trim() || "nix build failed")
+      const why = failed?.failure?.message ?? generalBuildError(build) ?? "nix build failed"
       const lines = failed?.lines.slice(-outputTailLines) ?? []
       const attempt = yield* notRun(`${target} did not build: ${why}`, classifyFailure([why, ...build.log.errors, build.stderrTail].join("\n")))
       return { ...attempt, run: { ...attempt.run, outputTail: lines } }

@@ -89,6 +89,9 @@ export interface BuildRun {
   readonly stderrTail: string
 }
 
+/** Why a build failed outside any one derivation, as far as Nix said. */
+export const generalBuildError = (run: BuildRun): string | undefined => run.log.errors.at(-1) ?? (run.stderrTail.trim() || undefined)
+
 export interface FlakeSource {
   /** The top of the git work tree. */
   readonly repository: string

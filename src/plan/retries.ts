@@ -12,6 +12,7 @@ import type { FailureKind } from "../nix/failures.ts"
 
 export interface AttemptOutcome {
   readonly passed: boolean
+  /** Where it failed: before the program ran, or the program itself. */
   readonly phase: "prepare" | "program"
   readonly kind: FailureKind
 }

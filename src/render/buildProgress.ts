@@ -1,6 +1,6 @@
 import type { BuildLog, DerivationBuild, LogChange } from "../nix/buildLog.ts"
 import { derivationName } from "../nix/outcomes.ts"
-import { formatDuration } from "./summary.ts"
+import { formatDuration, indentedTail } from "./summary.ts"
 
 /**
  * What `tool build` shows while Nix builds. In Buildkite: a log group per
@@ -56,7 +56,7 @@ export class BuildProgressView {
       case "terminal":
         return {
           lines: change._tag === "Finished" && change.build.failure !== undefined
-            ? [ended(change.build), ...change.build.lines.slice(-20).map((line) => `  ${line}`)]
+            ? [ended(change.build), ...indentedTail(change.build.lines)]
             : [],
           ...(change._tag === "Line" ? {} : { status: this.statusLine(log) })
         }
@@ -64,7 +64,7 @@ export class BuildProgressView {
         return {
           lines: change._tag !== "Finished"
             ? []
-            : [ended(change.build), ...(change.build.failure === undefined ? [] : change.build.lines.slice(-20).map((line) => `  ${line}`))]
+            : [ended(change.build), ...(change.build.failure === undefined ? [] : indentedTail(change.build.lines))]
         }
     }
   }

@@ -131,6 +131,13 @@ export const installablesAsMetaData = (key: string, installables: ReadonlyArray<
   ]
 }
 
+/** On a deploy build: the CI build that triggered it, as the Discord bot reads it. */
+export const sourceBuildEnv = {
+  id: "DENBEIGH_SOURCE_BUILD_ID",
+  pipeline: "DENBEIGH_SOURCE_PIPELINE",
+  number: "DENBEIGH_SOURCE_BUILD_NUMBER"
+} as const
+
 export interface RenderedCiPipeline {
   readonly pipeline: Pipeline
   /** Meta-data the pipeline's steps read, to be set before it is uploaded. */
@@ -177,9 +184,9 @@ export const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings): Rend
         ...(settings.repo === undefined ? {} : { BUILDKITE_PLUGIN_CICD_REPO: settings.repo }),
         // The CI build a deploy belongs to: the bot shows both in one message.
         ...(settings.buildId === undefined || settings.pipelineSlug === undefined || settings.buildNumber === undefined ? {} : {
-          DENBEIGH_SOURCE_BUILD_ID: settings.buildId,
-          DENBEIGH_SOURCE_PIPELINE: settings.pipelineSlug,
-          DENBEIGH_SOURCE_BUILD_NUMBER: settings.buildNumber
+          [sourceBuildEnv.id]: settings.buildId,
+          [sourceBuildEnv.pipeline]: settings.pipelineSlug,
+          [sourceBuildEnv.number]: settings.buildNumber
         })
       },
       meta_data: { denbeighDeploy: "true", "ci:deploy-action": deploy.action }

@@ -15,6 +15,9 @@ export const formatDuration = (ms: number | null): string => {
   return `${minutes} min ${Math.round(seconds - minutes * 60)} s`
 }
 
+/** The last lines of a log, indented under the line that introduces them. */
+export const indentedTail = (lines: ReadonlyArray<string>): ReadonlyArray<string> => lines.slice(-20).map((line) => `  ${line}`)
+
 /** Text in a Markdown table cell: no pipes or line breaks, no HTML. */
 const cell = (text: string): string =>
   text.replace(/[\\|]/g, (c) => `\\${c}`).replace(/</g, "&lt;").replace(/\r?\n/g, " ")
@@ -52,7 +55,7 @@ export const checkSummary = (result: CheckResult): Summary => {
       `**${cell(headline)}**`,
       ...(passed ? [] : ["", details(`Last lines of ${result.target}`, result.run.outputTail, result.run.outputTruncated)])
     ].join("\n"),
-    text: [headline, ...(passed ? [] : result.run.outputTail.slice(-20).map((line) => `  ${line}`))].join("\n")
+    text: [headline, ...(passed ? [] : indentedTail(result.run.outputTail))].join("\n")
   }
 }
 
@@ -77,7 +80,7 @@ export const deploySummary = (result: DeployResult): Summary => {
     text: [
       headline,
       ...(result.attempts.length === 1 ? [] : result.attempts.map((run, i) => `  attempt ${i + 1}: ${runOutcome(run)} (${formatDuration(run.durationMs)})`)),
-      ...(passed ? [] : last.outputTail.slice(-20).map((line) => `  ${line}`))
+      ...(passed ? [] : indentedTail(last.outputTail))
     ].join("\n")
   }
 }
