@@ -1,5 +1,5 @@
 /**
-  A flake and a system, as the plain data `tool plan` decodes (`src/nix/CiActionsJson.ts`).
+  A flake and a system, as the plain data `tool plan` decodes (`src/nix/FlakeEvaluation.ts`).
 
   The tool evaluates this file with its own copy of `lib.nix`, so the shape of the
   data is always the one the tool expects, whatever version of `ci.lib` the flake
