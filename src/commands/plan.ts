@@ -90,7 +90,7 @@ const planDeploy = Effect.fnUntraced(function*(flagsIn: PlanFlags, environment: 
     Effect.mapError((error) => new PlanInputError({ place: "STEP_DATA", detail: error.message }))
   )
   const system = Option.getOrUndefined(flagsIn.system) ?? (yield* (yield* Nix).currentSystem)
-  const pipeline = renderDeployPipeline(data, settingsFrom(flagsIn, environment, system))
+  const pipeline = yield* Effect.fromResult(renderDeployPipeline(data, settingsFrom(flagsIn, environment, system)))
   yield* emit(flagsIn, environment, deployReport(data, pipeline), { pipeline, metaData: [] }, deployPlanJson(data, pipeline))
 })
 
@@ -225,7 +225,7 @@ const planCi: (
     ? [...plan.warnings, `the work tree has uncommitted changes; the plan is for commit ${head.slice(0, 12)}`]
     : plan.warnings
   const planned = { ...plan, warnings }
-  const rendered = renderCiPipeline(planned, settingsFrom(flagsIn, environment, system))
+  const rendered = yield* Effect.fromResult(renderCiPipeline(planned, settingsFrom(flagsIn, environment, system)))
   yield* emit(flagsIn, environment, ciReport(planned, rendered), rendered, ciPlanJson(planned, rendered))
 })
 

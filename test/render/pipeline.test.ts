@@ -1,13 +1,24 @@
 import { assert, describe, it } from "@effect/vitest"
+import { Result } from "effect"
 import { createHash } from "node:crypto"
 import { existsSync, readFileSync } from "node:fs"
 import { parse } from "yaml"
 import type { CiPlan } from "../../src/plan/Plan.ts"
 import type { StepData } from "../../src/plan/StepData.ts"
-import { keyMaker, type PipelineSettings, renderCiPipeline, renderDeployPipeline } from "../../src/render/pipeline.ts"
-import { pipelineDocuments, pipelineYaml } from "../../src/render/yaml.ts"
+import {
+  keyMaker,
+  type Pipeline,
+  type PipelineSettings,
+  renderCiPipeline as renderCiResult,
+  renderDeployPipeline as renderDeployResult,
+} from "../../src/render/pipeline.ts"
+import { pipelineDocument, pipelineDocuments } from "../../src/render/yaml.ts"
+import { hostileStrings } from "../support/hostile.ts"
 import { repoRoot } from "../support/paths.ts"
-import { pipelineErrors, yamlPipelineErrors } from "../support/pipelineSchema.ts"
+import { pipelineErrors, pipelinesErrors, yamlPipelineErrors } from "../support/pipelineSchema.ts"
+
+const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings) => Result.getOrThrow(renderCiResult(plan, settings))
+const renderDeployPipeline = (data: StepData, settings: PipelineSettings) => Result.getOrThrow(renderDeployResult(data, settings))
 
 const settings: PipelineSettings = {
   toolTarget: "github:denbeigh2000/ci#apps.x86_64-linux.tool",
@@ -53,7 +64,7 @@ describe("renderCiPipeline", () => {
     const { pipeline, metaData } = renderCiPipeline(emptyPlan, settings)
     assert.deepStrictEqual(pipeline, { steps: [] })
     assert.deepStrictEqual(metaData, [])
-    assert.strictEqual(pipelineYaml(pipeline).trim(), "steps: []")
+    assert.strictEqual(pipelineDocument(pipeline), "steps: []\n")
   })
 
   it("gives checks that differ only in punctuation distinct, valid keys", () => {
@@ -144,5 +155,81 @@ describe("pipelineDocuments", () => {
     const key = keyMaker()
     const keys = Array.from({ length: 50 }, () => key("deploy", "same"))
     assert.strictEqual(new Set(keys).size, 50)
+  })
+})
+
+describe("hostile text, in every place a pipeline carries it", () => {
+  const deploy = (data: Partial<StepData> = {}, run: Partial<StepData["steps"][number]> = {}, block: { label?: string; prompt?: string } = {}): StepData => ({
+    version: 1,
+    action: "deployBot",
+    steps: [
+      { type: "run", name: "staging", label: "Staging", target: ".#apps.x86_64-linux.deploy", retries: 1, ...run } as StepData["steps"][number],
+      { type: "block", label: block.label ?? null, prompt: block.prompt ?? null },
+      { type: "wait" }
+    ],
+    ...data
+  })
+  const check = (fields: Partial<CiPlan["checks"][number]> = {}) => ({
+    name: "lint",
+    displayName: "Lint",
+    target: ["apps", "x86_64-linux", "lint"],
+    actions: ["deployBot"],
+    ...fields
+  })
+  const ci = (plan: Partial<CiPlan>, extra: Partial<PipelineSettings> = {}) =>
+    renderCiPipeline(
+      { ...emptyPlan, checks: [check()], builds: [{ attrPath: ["packages", "x86_64-linux", "bot"], reasons: [] }], deploys: [deploy()], ...plan },
+      { ...settings, pipelineSlug: "ci", buildNumber: "7", buildId: "0190c0de-0000-4000-8000-000000000007", message: "Fix", ...extra }
+    ).pipeline
+  const places: ReadonlyArray<readonly [string, (text: string) => Pipeline]> = [
+    ["check name", (text) => ci({ checks: [check({ name: text })] })],
+    ["check display name", (text) => ci({ checks: [check({ displayName: text })] })],
+    ["package attribute name in a check's target", (text) => ci({ checks: [check({ target: ["packages", "x86_64-linux", text] })] })],
+    ["package attribute name in the build", (text) => ci({ builds: [{ attrPath: ["packages", "x86_64-linux", text], reasons: [] }] })],
+    ["action name", (text) => ci({ deploys: [deploy({ action: text })] })],
+    ["deploy step name in STEP_DATA", (text) => ci({ deploys: [deploy({}, { name: text })] })],
+    ["deploy step label in STEP_DATA", (text) => ci({ deploys: [deploy({}, { label: text })] })],
+    ["block label in STEP_DATA", (text) => ci({ deploys: [deploy({}, {}, { label: text })] })],
+    ["block prompt in STEP_DATA", (text) => ci({ deploys: [deploy({}, {}, { prompt: text })] })],
+    ["branch (and tag: a tag build's branch is the tag)", (text) => ci({}, { branch: text })],
+    ["commit message", (text) => ci({}, { message: `${text}\nsecond line` })],
+    ["repository", (text) => ci({}, { repo: text })],
+    ["plugin name", (text) => ci({}, { plugin: text })],
+    ["tool target", (text) => ci({}, { toolTarget: text })],
+    ["deploy pipeline slug", (text) => ci({}, { deployPipeline: text })],
+    ["pipeline slug and build number", (text) => ci({}, { pipelineSlug: text, buildNumber: text })],
+    ["build id", (text) => ci({}, { buildId: text })],
+    ["deploy pipeline: action name", (text) => renderDeployPipeline(deploy({ action: text }), settings)],
+    ["deploy pipeline: step name", (text) => renderDeployPipeline(deploy({}, { name: text }), settings)],
+    ["deploy pipeline: step label", (text) => renderDeployPipeline(deploy({}, { label: text }), settings)],
+    ["deploy pipeline: step target", (text) => renderDeployPipeline(deploy({}, { target: `.#apps.x86_64-linux.${text}` }), settings)],
+    ["deploy pipeline: block label", (text) => renderDeployPipeline(deploy({}, {}, { label: text }), settings)],
+    ["deploy pipeline: block prompt", (text) => renderDeployPipeline(deploy({}, {}, { prompt: text }), settings)]
+  ]
+  // A NUL fits in no command line (tested below); everything else must render.
+  const cases = places.flatMap(([place, render]) =>
+    hostileStrings.filter((text) => !text.includes("\0")).map((text) => ({ place, text, pipeline: render(text) }))
+  )
+
+  it(`reads back as rendered with libyaml and YAML 1.2, and validates: ${cases.length} cases`, () => {
+    const errors = pipelinesErrors(cases.map((testCase) => testCase.pipeline))
+    const failures = cases.flatMap((testCase, i) => errors[i]!.length === 0 ? [] : [`${testCase.place} ${JSON.stringify(testCase.text)}: ${errors[i]!.join("; ")}`])
+    assert.deepStrictEqual(failures, [])
+  })
+})
+
+describe("a command line cannot carry a NUL", () => {
+  it("is refused, naming the STEP_DATA step, never thrown", () => {
+    const data: StepData = { version: 1, action: "a", steps: [{ type: "wait" }, { type: "run", name: "x", label: "X", target: ".#apps.x86_64-linux.x\0y", retries: 0 }] }
+    const result = renderDeployResult(data, settings)
+    assert.isTrue(Result.isFailure(result))
+    const error = (result as Result.Failure<Pipeline, { message: string; place: string }>).failure
+    assert.strictEqual(error.place, "STEP_DATA.steps[1]")
+    assert.include(error.message, `".#apps.x86_64-linux.x\\u0000y" contains a NUL character`)
+  })
+
+  it("is refused in a check's name, naming the check", () => {
+    const result = renderCiResult({ ...emptyPlan, checks: [{ name: "a\0b", displayName: "A", target: ["apps", "x86_64-linux", "a"], actions: [] }] }, settings)
+    assert.isTrue(Result.isFailure(result))
   })
 })
