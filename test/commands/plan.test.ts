@@ -608,3 +608,96 @@ describe("tool plan: names no one means are refused at evaluation", () => {
     assert.deepStrictEqual(run.agentCalls, [])
   })
 })
+
+describe("tool plan: a deploy build runs only what the flake at its commit declares", () => {
+  const repo = newRepo()
+  repo.commit("first", { "flake.nix": flakeAt() })
+  const head = repo.commit("lib 2", { "flake.nix": flakeAt({ lib: "2", conditions: `[ { changed = [ p.app ]; } ]` }) })
+  const declared = declaredStepData
+  const deployWith = (stepData: unknown, env: Record<string, string> = {}) =>
+    runTool(["plan", ...system], {
+      cwd: repo.dir,
+      env: { BUILDKITE: "true", BUILDKITE_COMMIT: head, DENBEIGH_DEPLOY: "true", STEP_DATA: typeof stepData === "string" ? stepData : JSON.stringify(stepData), ...env }
+    })
+  const withStep = (i: number, fields: Record<string, unknown>) => ({ ...declared, steps: declared.steps.map((step, j) => (i === j ? { ...step, ...fields } : step)) })
+
+  it("is what the CI build's trigger step carries", () => {
+    const ci = planJson(repo.dir, ["--head", head])
+    assert.deepStrictEqual(ci.pipeline.steps.at(-1).build.env.STEP_DATA, JSON.stringify(declared))
+    const run = deployWith(declared)
+    assert.strictEqual(run.exitCode, 0, run.stderr)
+    assert.strictEqual(asTheAgentReadsIt(run.agentCalls.at(-1)!.stdin).steps.length, 3)
+  })
+
+  it.each([
+    {
+      name: "a target in another flake",
+      stepData: withStep(0, { target: "github:evil/evil#pwn" }),
+      error: /error: STEP_DATA: expected an installable of the checked-out flake, such as \.#apps\.x86_64-linux\.deploy\n {2}at \["steps"\]\[0\]\["target"\]/
+    },
+    {
+      name: "a target outside the checkout",
+      stepData: withStep(2, { target: "./../other#apps.x86_64-linux.deploy" }),
+      error: /error: STEP_DATA: expected an installable of the checked-out flake[^\n]*\n {2}at \["steps"\]\[2\]\["target"\]/
+    },
+    {
+      name: "another target of this flake",
+      stepData: withStep(2, { target: ".#apps.x86_64-linux.lint" }),
+      error: new RegExp(`error: STEP_DATA\\.steps\\[2\\]\\.target: the flake at ${head.slice(0, 12)} declares "\\.#apps\\.x86_64-linux\\.deploy" for "deployBot", STEP_DATA has "\\.#apps\\.x86_64-linux\\.lint"`)
+    },
+    {
+      name: "no block before production",
+      stepData: { ...declared, steps: [declared.steps[0], declared.steps[2]] },
+      error: /error: STEP_DATA\.steps\[1\]\.type: the flake at \w+ declares "block" for "deployBot", STEP_DATA has "run"/
+    },
+    {
+      name: "an extra step",
+      stepData: { ...declared, steps: [...declared.steps, { type: "run", name: "pwn", label: "pwn", target: ".#apps.x86_64-linux.lint", retries: 0 }] },
+      error: /error: STEP_DATA\.steps\[3\]: the flake at \w+ declares nothing for "deployBot", STEP_DATA has \{"type":"run","name":"pwn"/
+    },
+    {
+      name: "more retries",
+      stepData: withStep(0, { retries: 10 }),
+      error: /error: STEP_DATA\.steps\[0\]\.retries: the flake at \w+ declares 0 for "deployBot", STEP_DATA has 10/
+    },
+    {
+      name: "an action the flake does not declare",
+      stepData: { ...declared, action: "pwn" },
+      error: /error: STEP_DATA\.action: the flake at \w+ declares no action "pwn" \(its actions: deployBot\)/
+    },
+    {
+      name: "a name with a line separator",
+      stepData: withStep(0, { name: injection("\u2028") }),
+      error: /error: STEP_DATA: expected a name without control or invisible characters \(found U\+2028\)\n {2}at \["steps"\]\[0\]\["name"\]/
+    },
+    {
+      name: "a NUL in a target",
+      stepData: withStep(0, { target: ".#apps.x86_64-linux.deploy\u0000x" }),
+      error: /error: STEP_DATA: the attribute name "deploy\\u0000x" cannot be written in an installable\n {2}at \["steps"\]\[0\]\["target"\]/
+    },
+    {
+      name: "a NUL in a label",
+      stepData: withStep(0, { label: "Deploy\u0000" }),
+      error: /error: STEP_DATA: expected text without NUL characters or lone surrogates\n {2}at \["steps"\]\[0\]\["label"\]/
+    },
+    {
+      name: "a lone surrogate in a block label",
+      stepData: JSON.stringify(withStep(1, { label: "x" })).replace(`"label":"x"`, `"label":"\\ud800"`),
+      error: /error: STEP_DATA: expected text without NUL characters or lone surrogates\n {2}at \["steps"\]\[1\]\["label"\]/
+    }
+  ])("refuses $name: exit 2, naming the place, nothing uploaded", ({ stepData, error }) => {
+    const run = deployWith(stepData)
+    assert.strictEqual(run.exitCode, 2, run.stderr)
+    assert.match(run.stderr, error)
+    assert.notInclude(run.stderr, "CommandLineError")
+    assert.notMatch(run.stderr, /^\s+at .*\.(ts|js|mjs):\d+/m)
+    assert.deepStrictEqual(run.agentCalls, [])
+  })
+
+  it("refuses a deploy build for a pull request", () => {
+    const run = deployWith(declared, { BUILDKITE_PULL_REQUEST: "12" })
+    assert.strictEqual(run.exitCode, 2, run.stderr)
+    assert.include(run.stderr, "error: BUILDKITE_PULL_REQUEST: this deploy build is for pull request #12; a pull request never deploys")
+    assert.deepStrictEqual(run.agentCalls, [])
+  })
+})
