@@ -13,7 +13,7 @@ import { type Base, makePlan, PlanInputError, stepData } from "../plan/Plan.ts"
 import { checkStepData, StepDataFromJson } from "../plan/StepData.ts"
 import { type PipelineSettings, renderCiPipeline, renderDeployPipeline, type RenderedCiPipeline } from "../render/pipeline.ts"
 import { ciPlanJson, ciReport, deployPlanJson, deployReport } from "../render/report.ts"
-import { pipelineDocuments, pipelineYaml } from "../render/yaml.ts"
+import { pipelineUpload, uploadYaml } from "../render/yaml.ts"
 
 const flags = {
   flake: Flag.String("flake").pipe(
@@ -58,7 +58,11 @@ const settingsFrom = (flagsIn: PlanFlags, environment: BuildkiteEnvironment, sys
   message: environment.BUILDKITE_MESSAGE
 })
 
-/** Print the plan, then print (dry run) or upload the pipeline, after the meta-data its steps read. */
+/**
+ * Print the plan, then print (dry run) or upload the pipeline, after the meta-data
+ * its steps read. A pipeline over 500 steps is one upload whose last step uploads
+ * the next part (`pipelineUpload`), so no step ever exists ahead of its gates.
+ */
 const emit = Effect.fnUntraced(function*(
   flagsIn: PlanFlags,
   environment: BuildkiteEnvironment,
@@ -66,9 +70,10 @@ const emit = Effect.fnUntraced(function*(
   { pipeline, metaData }: RenderedCiPipeline,
   json: unknown
 ) {
+  const upload = yield* Effect.fromResult(pipelineUpload(pipeline))
   yield* Console.error(inBuildkite(environment) ? `--- :nix: Plan\n${report}` : report)
   if (flagsIn.dryRun) {
-    yield* Console.log(flagsIn.format === "json" ? JSON.stringify(json, null, 2) : pipelineYaml(pipeline))
+    yield* Console.log(flagsIn.format === "json" ? JSON.stringify(json, null, 2) : uploadYaml(upload))
     return
   }
   if (flagsIn.format === "json") yield* Console.log(JSON.stringify(json, null, 2))
@@ -77,9 +82,10 @@ const emit = Effect.fnUntraced(function*(
     return
   }
   const agent = yield* BuildkiteAgent
-  for (const entry of metaData) yield* agent.setMetaData(entry.key, entry.value)
-  yield* agent.uploadPipeline(pipelineDocuments(pipeline))
-  yield* Console.error(`uploaded ${pipeline.steps.length} steps`)
+  for (const entry of [...metaData, ...upload.parts]) yield* agent.setMetaData(entry.key, entry.value)
+  yield* agent.uploadPipeline(upload.document)
+  const parts = upload.parts.length === 0 ? "" : ` (in ${upload.parts.length + 1} parts: each part's last step uploads the next)`
+  yield* Console.error(`uploaded ${pipeline.steps.length} steps${parts}`)
 })
 
 /** The revision to plan, and where it was given. */

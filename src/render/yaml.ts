@@ -1,4 +1,6 @@
-import type { Pipeline } from "./pipeline.ts"
+import { Result } from "effect"
+import { PlanInputError } from "../plan/Plan.ts"
+import type { MetaDataEntry, Pipeline } from "./pipeline.ts"
 
 /**
  * YAML as the Buildkite agent reads it: go-yaml v3, a port of libyaml, so YAML 1.1.
@@ -90,15 +92,75 @@ export const pipelineDocument = (pipeline: Pipeline): string => documentOf(pipel
 /** Buildkite accepts at most this many jobs in one upload. */
 export const maxStepsPerUpload = 500
 
-/** The pipeline as YAML documents, each small enough for one upload. */
-export const pipelineDocuments = (pipeline: Pipeline, limit = maxStepsPerUpload): ReadonlyArray<string> => {
-  const documents: Array<string> = []
-  for (let start = 0; start < pipeline.steps.length; start += limit) {
-    documents.push(pipelineDocument({ steps: pipeline.steps.slice(start, start + limit) }))
-  }
-  return documents
+/** A later part travels in one meta-data value: Buildkite takes up to 100 KB, and this leaves room. */
+const maxPartBytes = 90_000
+
+const pipelinePartKey = (part: number) => `ci:plan:pipeline:${part}`
+
+/**
+ * The last step of every part but the last: it uploads the next part, which
+ * Buildkite inserts right after it. Placed after every gate of its part (and so of
+ * the parts before), it runs only once they have opened. `$` never appears here, so
+ * upload-time interpolation leaves it alone.
+ */
+const uploaderStep = (part: number) => ({
+  label: `Upload part ${part} of the pipeline`,
+  key: `pipeline-part-${part}`,
+  command: `set -o pipefail; buildkite-agent meta-data get ${pipelinePartKey(part)} | buildkite-agent pipeline upload`
+})
+
+export interface PipelineUpload {
+  /** What the planning job uploads: the first part. */
+  readonly document: string
+  /** The later parts, each as the meta-data its uploader reads, to be set before the first upload. */
+  readonly parts: ReadonlyArray<MetaDataEntry>
 }
 
-/** One text for reading: the documents separated by `---`. */
-export const pipelineYaml = (pipeline: Pipeline): string =>
-  pipeline.steps.length === 0 ? pipelineDocument(pipeline) : pipelineDocuments(pipeline).join("---\n")
+/**
+ * The pipeline as uploads Buildkite accepts. Up to `limits.steps` steps it is one
+ * document. Beyond, it is split into parts of at most `limits.steps` jobs, each but
+ * the last ending with the step that uploads the next (`uploaderStep`); parts after
+ * the first are meta-data, so each is at most `limits.bytes`. Several uploads from
+ * one job would each land right after that job, so whatever the order, some steps
+ * would exist before the gates meant to precede them; a chain of single uploads
+ * keeps every step behind every gate before it.
+ */
+export const pipelineUpload = (
+  pipeline: Pipeline,
+  limits: { readonly steps: number; readonly bytes: number } = { steps: maxStepsPerUpload, bytes: maxPartBytes }
+): Result.Result<PipelineUpload, PlanInputError> => {
+  if (pipeline.steps.length <= limits.steps) return Result.succeed({ document: pipelineDocument(pipeline), parts: [] })
+  const items = pipeline.steps.map(stepItem)
+  const sizes = items.map((item) => Buffer.byteLength(item))
+  const documents: Array<string> = []
+  let start = 0
+  while (start < items.length) {
+    const part = documents.length + 1
+    // `steps:\n`, then the items: the size of a part's document, counted as it grows.
+    const fits = (count: number, size: number) => count <= limits.steps && (part === 1 || 7 + size <= limits.bytes)
+    const restSize = sizes.slice(start).reduce((sum, size) => sum + size, 0)
+    if (fits(items.length - start, restSize)) {
+      documents.push(documentOf(items.slice(start)))
+      break
+    }
+    const uploader = stepItem(uploaderStep(part + 1))
+    let end = start
+    let size = Buffer.byteLength(uploader)
+    while (end < items.length && fits(end - start + 2, size + sizes[end]!)) size += sizes[end++]!
+    if (end === start) {
+      return Result.fail(
+        new PlanInputError({
+          place: `pipeline step ${start + 1}`,
+          detail: `its YAML takes ${sizes[start]} bytes, and a part after the first of a pipeline over ${limits.steps} steps travels in one meta-data value of at most ${limits.bytes} bytes`
+        })
+      )
+    }
+    documents.push(documentOf([...items.slice(start, end), uploader]))
+    start = end
+  }
+  const [document, ...later] = documents
+  return Result.succeed({ document: document!, parts: later.map((value, i) => ({ key: pipelinePartKey(i + 2), value })) })
+}
+
+/** One text for reading: every part, separated by `---`. */
+export const uploadYaml = (upload: PipelineUpload): string => [upload.document, ...upload.parts.map((part) => part.value)].join("---\n")

@@ -1,13 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
-import { execFileSync } from "node:child_process"
-import { mkdtempSync } from "node:fs"
+import { execFileSync, spawnSync } from "node:child_process"
+import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { inject } from "vitest"
 import { parse } from "yaml"
+import { runBuild } from "../support/buildkiteBuild.ts"
 import { fixtureFlake, FixtureRepo } from "../support/fixtureRepo.ts"
 import { injection } from "../support/hostile.ts"
 import { interpolatePipeline } from "../support/interpolate.ts"
+import { stubBin } from "../support/paths.ts"
 import { parseWithLibyaml, pipelineErrors, yamlPipelineErrors } from "../support/pipelineSchema.ts"
 import { runTool } from "../support/tool.ts"
 
@@ -483,6 +485,19 @@ describe("tool plan: bad input", () => {
   })
 })
 
+/** Run each part's uploading step as the agent would (`bash -e -c`), against the stand-in agent and the build's meta-data. */
+const runUploaderStep = (agentState: string) => (step: { readonly command: string }): ReadonlyArray<string> => {
+  const log = join(mkdtempSync(join(tmpdir(), "ci-uploader-")), "calls.jsonl")
+  const run = spawnSync("bash", ["-e", "-c", step.command], {
+    encoding: "utf8",
+    env: { ...process.env, PATH: `${stubBin}:${process.env.PATH}`, CI_TEST_AGENT_LOG: log, CI_TEST_AGENT_STATE: agentState }
+  })
+  assert.strictEqual(run.status, 0, run.stderr)
+  return readFileSync(log, "utf8").split("\n").filter((line) => line !== "").map((line) => JSON.parse(line))
+    .filter((call: { args: Array<string> }) => call.args.join(" ") === "pipeline upload")
+    .map((call: { stdin: string }) => call.stdin)
+}
+
 /** What the agent reads: the upload parsed by libyaml, after checking that every parser reads it alike. */
 const asTheAgentReadsIt = (upload: string, env: Record<string, string> = {}) => {
   assert.deepStrictEqual(yamlPipelineErrors(upload), [])
@@ -699,5 +714,38 @@ describe("tool plan: a deploy build runs only what the flake at its commit decla
     assert.strictEqual(run.exitCode, 2, run.stderr)
     assert.include(run.stderr, "error: BUILDKITE_PULL_REQUEST: this deploy build is for pull request #12; a pull request never deploys")
     assert.deepStrictEqual(run.agentCalls, [])
+  })
+})
+
+describe("tool plan: a pipeline over 500 steps keeps every gate ahead of what follows it", () => {
+  it("uploads 499 runs with the step that uploads the rest, then the block, then production", () => {
+    const repo = newRepo()
+    const flake = (lib: string) => fixtureFlake({
+      outputs: `packages.x86_64-linux.lib = drv "lib" [ "${lib}" ];\n      apps.x86_64-linux.deploy = app "deploy";`,
+      ciActions: `ci.lib.mkActions { inherit self; actions = {
+        deployBot = {
+          conditions = [ { changed = [ p.lib ]; } ];
+          deploySteps = builtins.genList (i: { name = "run-\${toString i}"; target = a.deploy; }) 499
+            ++ [ { type = "block"; } { name = "production"; target = a.deploy; } ];
+        };
+      }; }`
+    })
+    repo.commit("first", { "flake.nix": flake("1") })
+    const head = repo.commit("second", { "flake.nix": flake("2") })
+    const [trigger] = planJson(repo.dir, ["--head", head]).pipeline.steps.filter((step) => step.trigger !== undefined)
+    // The deploy build's environment, as the trigger step gives it once Buildkite has interpolated the upload.
+    const env = { BUILDKITE: "true", BUILDKITE_COMMIT: head, ...(interpolatePipeline(trigger, {}).value as { build: { env: Record<string, string> } }).build.env }
+    const planned = (JSON.parse(runTool(["plan", "--dry-run", "--format", "json", ...system], { cwd: repo.dir, env }).stdout) as PlanJson).pipeline.steps
+    assert.strictEqual(planned.length, 501)
+
+    const agentState = mkdtempSync(join(tmpdir(), "ci-agent-state-"))
+    const run = runTool(["plan", ...system], { cwd: repo.dir, env, agentState })
+    assert.strictEqual(run.exitCode, 0, run.stderr)
+    const uploads = run.agentCalls.filter((call) => call.args.join(" ") === "pipeline upload").map((call) => call.stdin)
+    const build = runBuild(planned, uploads, runUploaderStep(agentState))
+    assert.deepStrictEqual(build.problems, [])
+    assert.deepStrictEqual(build.uploads, [500, 2])
+    assert.deepStrictEqual(build.steps, planned)
+    assert.include(run.stderr, "uploaded 501 steps (in 2 parts: each part's last step uploads the next)")
   })
 })
