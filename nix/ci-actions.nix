@@ -68,10 +68,11 @@ let
     "devShells"
   ];
 
+  # An output's name goes into installables and pipelines: one no one means is refused.
   namesPreferred =
-    set:
+    kind: set:
     let
-      names = attrNames set;
+      names = map (lib.expectAttrName "${kind}.${system}") (attrNames set);
     in
     filter (n: n != "default") names ++ filter (n: n == "default") names;
 
@@ -104,7 +105,7 @@ let
         [ (evaluated [ kind system name ] kind (unsafeDiscardStringContext value.outPath)) ]
       else
         [ ]
-    ) (namesPreferred set)
+    ) (namesPreferred kind set)
   ) derivationKinds;
 
   formatter =
@@ -142,7 +143,7 @@ let
       ]
     else
       [ ]
-  ) (namesPreferred appSet);
+  ) (namesPreferred "apps" appSet);
 
   byProgram = listToAttrs (
     map (app: {

@@ -17,6 +17,7 @@ let
     elemAt
     filter
     foldl'
+    fromJSON
     genList
     head
     isAttrs
@@ -30,6 +31,7 @@ let
     length
     listToAttrs
     match
+    replaceStrings
     seq
     stringLength
     substring
@@ -49,14 +51,53 @@ let
   count = x: list: length (filter (y: y == x) list);
   # Force every element to weak head normal form, so the validation each one carries runs now.
   forceAll = list: foldl' (acc: x: seq x acc) list list;
+  hasInfix = infix: s: replaceStrings [ infix ] [ "" ] s != s;
 
   # end lib
+
+  # Characters no one means in a name, as src/nix/names.ts lists them (and
+  # test/nix/names.test.ts compares): C0 controls but NUL (no Nix string holds one),
+  # DEL and the C1 controls with NEL, the soft hyphen, zero-width and bidirectional
+  # marks, line and paragraph separators, word joiners, the byte order mark,
+  # interlinear annotations, U+FFFD and the noncharacters U+FFFE and U+FFFF. YAML 1.1
+  # parsers read some of them as line breaks; terminals and review tools hide the rest.
+  unmeantCharacters =
+    let
+      hexDigits = "0123456789ABCDEF";
+      digitValue = listToAttrs (genList (i: { name = substring i 1 hexDigits; value = i; }) 16);
+      fromHex = hex: foldl' (acc: i: acc * 16 + digitValue.${substring i 1 hex}) 0 (genList (i: i) (stringLength hex));
+      toHex4 = n: concatStringsSep "" (map (d: substring (n / d - n / d / 16 * 16) 1 hexDigits) [ 4096 256 16 1 ]);
+      range = first: last: genList (i: fromHex first + i) (fromHex last - fromHex first + 1);
+      codes =
+        range "0001" "001F" ++ range "007F" "009F" ++ range "00AD" "00AD" ++ range "061C" "061C" ++ range "180E" "180E"
+        ++ range "200B" "200F" ++ range "2028" "202E" ++ range "2060" "2064" ++ range "2066" "206F"
+        ++ range "FEFF" "FEFF" ++ range "FFF9" "FFFB" ++ range "FFFD" "FFFF";
+    in
+    map (code: {
+      code = "U+${toHex4 code}";
+      escape = "\\u${toHex4 code}";
+      char = fromJSON "\"\\u${toHex4 code}\"";
+    }) codes;
+  unmeantChars = map (c: c.char) unmeantCharacters;
+  unmeantNone = map (_: "") unmeantCharacters;
+
+  # A string as an error shows it: JSON, with the characters above escaped too, so a
+  # message never carries a raw line separator or a bidirectional override.
+  showString = s: replaceStrings unmeantChars (map (c: c.escape) unmeantCharacters) (toJSON s);
+
+  # The first listed character of `s` no one means in a name, as `U+2028`; null when there is none.
+  unmeantCharacter =
+    s:
+    if replaceStrings unmeantChars unmeantNone s == s then
+      null
+    else
+      (head (filter (c: hasInfix c.char s) unmeantCharacters)).code;
 
   isDerivation = v: isAttrs v && (v.type or null) == "derivation";
   isApp = v: isAttrs v && (v.type or null) == "app";
 
   # `ciActions.deployBot`, but `ciActions."deploy bot"` when a name is not an identifier.
-  attrSegment = name: if match "[a-zA-Z_][a-zA-Z0-9_'-]*" name != null then name else toJSON name;
+  attrSegment = name: if match "[a-zA-Z_][a-zA-Z0-9_'-]*" name != null then name else showString name;
   child = path: name: "${path}.${attrSegment name}";
   index = path: i: "${path}[${toString i}]";
 
@@ -64,7 +105,7 @@ let
   describe =
     v:
     if isString v then
-      (if stringLength v > 60 then toJSON (substring 0 57 v + "...") else toJSON v)
+      (if stringLength v > 60 then showString (substring 0 57 v + "...") else showString v)
     else if isInt v || isFloat v || isBool v || v == null then
       "${typeOf v} ${toJSON v}"
     else if isList v then
@@ -133,8 +174,8 @@ let
     in
     if match "[[:space:]]*" s != null then
       fail path "expected a non-empty name, got ${describe v}"
-    else if match ".*[[:cntrl:]].*" s != null then
-      fail path "expected a name without control characters (newlines, tabs), got ${describe v}"
+    else if unmeantCharacter s != null then
+      fail path "expected a name without control or invisible characters (found ${unmeantCharacter s}), got ${describe v}"
     else
       s;
   # Free text shown to people (labels, prompts): anything but blank.
@@ -150,6 +191,17 @@ let
       v
     else
       fail path "expected one of ${oneOf allowed}, got ${describe v}${if isString v then didYouMean v allowed else ""}";
+
+  # An attribute name of the flake's outputs: it goes into installables and pipelines.
+  expectAttrName =
+    path: name:
+    let
+      found = unmeantCharacter name;
+    in
+    if found == null then
+      name
+    else
+      fail (child path name) "expected an attribute name without control or invisible characters (found ${found}); rename it";
 
   # A regular expression as `builtins.match` reads it (POSIX extended, matching the
   # whole string). Nix cannot catch an invalid one, so the check carries the path
@@ -306,7 +358,7 @@ let
     let
       actions = expectSet path raw;
       normalised = genAttrs (attrNames actions) (
-        name: if name == "" then fail path "expected action names to be non-empty" else normaliseAction (child path name) actions.${name}
+        name: seq (expectName (child path name) name) (normaliseAction (child path name) actions.${name})
       );
     in
     foldl' (acc: name: seq normalised.${name} acc) normalised (attrNames normalised);
@@ -435,8 +487,9 @@ let
       steps = stepFieldNames;
     };
 
-    # Used by nix/ci-actions.nix for flakes that write `ciActions` as a plain attribute set.
-    inherit normaliseActions;
+    # Used by nix/ci-actions.nix: for flakes that write `ciActions` as a plain
+    # attribute set, and to refuse output names no one means.
+    inherit normaliseActions expectAttrName;
   };
 in
 self

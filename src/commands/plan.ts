@@ -9,11 +9,11 @@ import {
 import { BuildkiteAgent, type BuildkiteAgentError } from "../effects/BuildkiteAgent.ts"
 import { Git, type GitError } from "../effects/Git.ts"
 import { type FlakeSource, Nix, type NixEvalError, type NixOutputInvalid, type NixUnavailable } from "../nix/Nix.ts"
-import { type Base, makePlan, PlanInputError } from "../plan/Plan.ts"
-import { StepDataFromJson } from "../plan/StepData.ts"
+import { type Base, makePlan, PlanInputError, stepData } from "../plan/Plan.ts"
+import { checkStepData, StepDataFromJson } from "../plan/StepData.ts"
 import { type PipelineSettings, renderCiPipeline, renderDeployPipeline, type RenderedCiPipeline } from "../render/pipeline.ts"
 import { ciPlanJson, ciReport, deployPlanJson, deployReport } from "../render/report.ts"
-import { pipelineDocuments, pipelineYaml } from "../render/yaml.ts"
+import { pipelineUpload, uploadYaml } from "../render/yaml.ts"
 
 const flags = {
   flake: Flag.String("flake").pipe(
@@ -58,7 +58,11 @@ const settingsFrom = (flagsIn: PlanFlags, environment: BuildkiteEnvironment, sys
   message: environment.BUILDKITE_MESSAGE
 })
 
-/** Print the plan, then print (dry run) or upload the pipeline, after the meta-data its steps read. */
+/**
+ * Print the plan, then print (dry run) or upload the pipeline, after the meta-data
+ * its steps read. A pipeline over 500 steps is one upload whose last step uploads
+ * the next part (`pipelineUpload`), so no step ever exists ahead of its gates.
+ */
 const emit = Effect.fnUntraced(function*(
   flagsIn: PlanFlags,
   environment: BuildkiteEnvironment,
@@ -66,9 +70,10 @@ const emit = Effect.fnUntraced(function*(
   { pipeline, metaData }: RenderedCiPipeline,
   json: unknown
 ) {
+  const upload = yield* Effect.fromResult(pipelineUpload(pipeline))
   yield* Console.error(inBuildkite(environment) ? `--- :nix: Plan\n${report}` : report)
   if (flagsIn.dryRun) {
-    yield* Console.log(flagsIn.format === "json" ? JSON.stringify(json, null, 2) : pipelineYaml(pipeline))
+    yield* Console.log(flagsIn.format === "json" ? JSON.stringify(json, null, 2) : uploadYaml(upload))
     return
   }
   if (flagsIn.format === "json") yield* Console.log(JSON.stringify(json, null, 2))
@@ -77,20 +82,72 @@ const emit = Effect.fnUntraced(function*(
     return
   }
   const agent = yield* BuildkiteAgent
-  for (const entry of metaData) yield* agent.setMetaData(entry.key, entry.value)
-  yield* agent.uploadPipeline(pipelineDocuments(pipeline))
-  yield* Console.error(`uploaded ${pipeline.steps.length} steps`)
+  for (const entry of [...metaData, ...upload.parts]) yield* agent.setMetaData(entry.key, entry.value)
+  yield* agent.uploadPipeline(upload.document)
+  const parts = upload.parts.length === 0 ? "" : ` (in ${upload.parts.length + 1} parts: each part's last step uploads the next)`
+  yield* Console.error(`uploaded ${pipeline.steps.length} steps${parts}`)
 })
 
+/** The revision to plan, and where it was given. */
+const headRevOf = (flagsIn: PlanFlags, environment: BuildkiteEnvironment) => ({
+  rev: Option.getOrUndefined(flagsIn.head) ?? environment.BUILDKITE_COMMIT ?? "HEAD",
+  place: Option.isSome(flagsIn.head) ? "--head" : environment.BUILDKITE_COMMIT === undefined ? "HEAD" : "BUILDKITE_COMMIT"
+})
+
+/** The commit to plan and the flake's place in its checkout; `extraRevs` resolved alongside. */
+const checkoutOf = Effect.fnUntraced(function*(flagsIn: PlanFlags, environment: BuildkiteEnvironment, extraRevs: ReadonlyArray<string>) {
+  const git = yield* Git
+  const path = yield* Path.Path
+  const flakePath = path.resolve(flagsIn.flake)
+  const headRev = headRevOf(flagsIn, environment)
+  const [checkout, [headSha, ...resolved]] = yield* Effect.all([
+    git.inspect(flakePath).pipe(
+      Effect.mapError((error) => new PlanInputError({ place: "--flake", detail: `${flakePath} is not in a git checkout (${error.detail.trim()})` }))
+    ),
+    git.resolveCommits(flakePath, [headRev.rev, ...extraRevs])
+  ], { concurrency: "unbounded" })
+  const repository = checkout.toplevel
+  const head = yield* Effect.fromOption(
+    headSha!,
+    () => new PlanInputError({ place: headRev.place, detail: `${headRev.rev} is not a commit in ${repository}` })
+  )
+  const flakeDir = path.relative(repository, flakePath) || "."
+  const source = (rev: string): FlakeSource => ({ repository, flakeDir, rev, shallow: checkout.shallow })
+  return { repository, shallow: checkout.shallow, head, flakeDir, source, resolved }
+})
+
+/**
+ * Deploy mode: `STEP_DATA` names an action and its steps, but whoever starts a deploy
+ * build can set it. So it is decoded strictly (names, text, targets of the checked-out
+ * flake), the flake at the build's commit is evaluated as `tool plan` evaluates any
+ * head, and the pipeline is rendered from what the flake declares for the action, only
+ * when STEP_DATA says exactly that.
+ */
 const planDeploy = Effect.fnUntraced(function*(flagsIn: PlanFlags, environment: BuildkiteEnvironment) {
   if (environment.STEP_DATA === undefined) {
     return yield* new PlanInputError({ place: "STEP_DATA", detail: "DENBEIGH_DEPLOY is true but STEP_DATA is not set; a deploy build is started by the CI pipeline's trigger step" })
   }
-  const data = yield* Schema.decodeUnknownEffect(StepDataFromJson)(environment.STEP_DATA).pipe(
+  const pullRequest = pullRequestOf(environment)
+  if (pullRequest !== undefined) {
+    return yield* new PlanInputError({ place: "BUILDKITE_PULL_REQUEST", detail: `this deploy build is for pull request #${pullRequest}; a pull request never deploys` })
+  }
+  const given = yield* Schema.decodeUnknownEffect(StepDataFromJson)(environment.STEP_DATA).pipe(
     Effect.mapError((error) => new PlanInputError({ place: "STEP_DATA", detail: error.message }))
   )
-  const system = Option.getOrUndefined(flagsIn.system) ?? (yield* (yield* Nix).currentSystem)
-  const pipeline = renderDeployPipeline(data, settingsFrom(flagsIn, environment, system))
+  const nix = yield* Nix
+  const [system, checkout] = yield* Effect.all([
+    Option.match(flagsIn.system, { onNone: () => nix.currentSystem, onSome: Effect.succeed }),
+    checkoutOf(flagsIn, environment, [])
+  ], { concurrency: "unbounded" })
+  const evaluation = yield* nix.evaluate(checkout.source(checkout.head), system, { withActions: true })
+  const actions = evaluation.actions ?? {}
+  const action = Object.hasOwn(actions, given.action) ? actions[given.action] : undefined
+  const data = yield* Effect.fromResult(checkStepData(
+    given,
+    action === undefined ? undefined : stepData(checkout.flakeDir, given.action, action),
+    { commit: checkout.head, actions: Object.keys(actions) }
+  ))
+  const pipeline = yield* Effect.fromResult(renderDeployPipeline(data, settingsFrom(flagsIn, environment, system)))
   yield* emit(flagsIn, environment, deployReport(data, pipeline), { pipeline, metaData: [] }, deployPlanJson(data, pipeline))
 })
 
@@ -147,7 +204,6 @@ const planCi: (
 ) => Effect.Effect<void, PlanCiError, Git | Nix | Path.Path | BuildkiteAgent> = Effect.fnUntraced(function*(flagsIn, environment) {
   const git = yield* Git
   const nix = yield* Nix
-  const path = yield* Path.Path
 
   // Everything that does not wait on something else starts at once: the evaluations
   // dominate, and each step before them adds to the wall time of every plan.
@@ -156,25 +212,12 @@ const planCi: (
   const systemCheck = Option.isSome(flagsIn.system) ? undefined : yield* Effect.forkChild(nix.currentSystem)
   const system = Option.getOrUndefined(flagsIn.system) ?? guessSystem() ?? (yield* Fiber.join(systemCheck!))
 
-  const flakePath = path.resolve(flagsIn.flake)
-  const headRev = Option.getOrUndefined(flagsIn.head) ?? environment.BUILDKITE_COMMIT ?? "HEAD"
-  const headPlace = Option.isSome(flagsIn.head) ? "--head" : environment.BUILDKITE_COMMIT === undefined ? "HEAD" : "BUILDKITE_COMMIT"
   const requestedBase = Option.getOrUndefined(flagsIn.base)
-  const [, checkout, [headSha, previous, requested]] = yield* Effect.all([
+  const [, { repository, shallow, head, flakeDir, source, resolved: [previous, requested] }] = yield* Effect.all([
     nix.version,
-    git.inspect(flakePath).pipe(
-      Effect.mapError((error) => new PlanInputError({ place: "--flake", detail: `${flakePath} is not in a git checkout (${error.detail.trim()})` }))
-    ),
-    git.resolveCommits(flakePath, [headRev, `${headRev}^`, ...(requestedBase === undefined ? [] : [requestedBase])])
+    checkoutOf(flagsIn, environment, [`${headRevOf(flagsIn, environment).rev}^`, ...(requestedBase === undefined ? [] : [requestedBase])])
   ], { concurrency: "unbounded" })
-  const repository = checkout.toplevel
-  const head = yield* Effect.fromOption(
-    headSha!,
-    () => new PlanInputError({ place: headPlace, detail: `${headRev} is not a commit in ${repository}` })
-  )
-  const flakeDir = path.relative(repository, flakePath) || "."
   const tag = Option.getOrUndefined(flagsIn.tag) ?? environment.BUILDKITE_TAG
-  const source = (rev: string): FlakeSource => ({ repository, flakeDir, rev, shallow: checkout.shallow })
 
   const evaluateBase = (commit: BaseCommit): Effect.Effect<Base> => {
     if (commit._tag === "Unavailable") return Effect.succeed(commit)
@@ -189,7 +232,7 @@ const planCi: (
 
   const [headEvaluation, base, remoteBranches, localBranch, dirty] = yield* Effect.all([
     nix.evaluate(source(head), system, { withActions: true }),
-    chooseBase(repository, checkout.shallow, head, {
+    chooseBase(repository, shallow, head, {
       requested: requestedBase === undefined ? Option.none() : Option.some([requestedBase, requested!] as const),
       previous: previous!
     }, environment).pipe(Effect.flatMap(evaluateBase)),
@@ -225,7 +268,7 @@ const planCi: (
     ? [...plan.warnings, `the work tree has uncommitted changes; the plan is for commit ${head.slice(0, 12)}`]
     : plan.warnings
   const planned = { ...plan, warnings }
-  const rendered = renderCiPipeline(planned, settingsFrom(flagsIn, environment, system))
+  const rendered = yield* Effect.fromResult(renderCiPipeline(planned, settingsFrom(flagsIn, environment, system)))
   yield* emit(flagsIn, environment, ciReport(planned, rendered), rendered, ciPlanJson(planned, rendered))
 })
 

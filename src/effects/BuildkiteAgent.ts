@@ -35,10 +35,10 @@ export const metaDataValue = (value: string): string => {
 
 export class BuildkiteAgent extends Context.Service<BuildkiteAgent, {
   /**
-   * Upload pipeline documents, each within Buildkite's 500-jobs-per-upload limit.
-   * Each upload lands right after the uploading job, so they are sent last first.
+   * Upload one pipeline document (at most 500 jobs): its steps land right after the
+   * uploading job. A longer pipeline chains its parts (`pipelineUpload` in src/render/yaml.ts).
    */
-  uploadPipeline(documents: ReadonlyArray<string>): Effect.Effect<void, BuildkiteAgentError>
+  uploadPipeline(document: string): Effect.Effect<void, BuildkiteAgentError>
   setMetaData(key: string, value: string): Effect.Effect<void, BuildkiteAgentError>
   getMetaData(key: string): Effect.Effect<string, BuildkiteAgentError>
   annotate(
@@ -57,9 +57,8 @@ export class BuildkiteAgent extends Context.Service<BuildkiteAgent, {
           Effect.mapError((error: ProcessError) => new BuildkiteAgentError({ operation, detail: error.message }))
         )
 
-      const uploadPipeline = Effect.fn("BuildkiteAgent.uploadPipeline")(function*(documents: ReadonlyArray<string>) {
-        for (const document of [...documents].reverse()) yield* agent("pipeline upload", ["pipeline", "upload"], document)
-      })
+      const uploadPipeline = (document: string) =>
+        agent("pipeline upload", ["pipeline", "upload"], document).pipe(Effect.asVoid, Effect.withSpan("BuildkiteAgent.uploadPipeline"))
 
       // Values go on stdin: no limit on argument length, and nothing in `ps`.
       const setMetaData = (key: string, value: string) =>

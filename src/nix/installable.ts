@@ -1,13 +1,17 @@
 import type { AttrPath } from "./FlakeEvaluation.ts"
+import { unmeantCharacter } from "./names.ts"
 
 /**
  * Attribute paths as Nix reads them on a command line: `packages.x86_64-linux.bot`,
  * with a segment quoted (`packages.x86_64-linux."bot.v2"`) when it holds a dot.
  */
 
-/** Segments Nix cannot read back from an installable: a double quote cannot be escaped in one. */
+/**
+ * Segments an installable cannot carry: a double quote cannot be escaped in one, and
+ * a character no one means in a name (`names.ts`) is refused wherever names are.
+ */
 export const unrepresentableSegment = (attrPath: AttrPath): string | undefined =>
-  attrPath.find((segment) => segment.includes(`"`) || segment === "")
+  attrPath.find((segment) => segment.includes(`"`) || segment === "" || unmeantCharacter(segment) !== undefined)
 
 const showSegment = (segment: string): string => (segment.includes(".") ? `"${segment}"` : segment)
 

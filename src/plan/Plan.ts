@@ -256,7 +256,8 @@ const discoverBuilds = (
   return [...builds.values()].sort((a, b) => order(a.attrPath) - order(b.attrPath))
 }
 
-const stepData = (flakeDir: string, name: string, action: Action): StepData => ({
+/** What an action declares for its deploy build: the STEP_DATA its trigger step carries. */
+export const stepData = (flakeDir: string, name: string, action: Action): StepData => ({
   version: 1,
   action: name,
   steps: action.deploySteps.map((step) => {

@@ -12,12 +12,15 @@
 export const escapeInterpolation = (text: string): string =>
   text.replace(/(\\*)\$/g, (_, backslashes: string) => `${backslashes}${backslashes.length % 2 === 1 ? "\\" : ""}$$`)
 
-/** Escape every string in a pipeline (values, not keys: keys are this tool's own names). */
+/**
+ * Escape every string in a pipeline, keys included: the agent interpolates map keys
+ * too (go-pipeline's `interpolateMap`), and a plugin's name comes from the environment.
+ */
 export const escapePipeline = <A>(value: A): A => {
   if (typeof value === "string") return escapeInterpolation(value) as A
   if (Array.isArray(value)) return value.map(escapePipeline) as A
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, escapePipeline(inner)])) as A
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [escapeInterpolation(key), escapePipeline(inner)])) as A
   }
   return value
 }

@@ -1,7 +1,7 @@
 import { Result } from "effect"
 import { CommandLine } from "effect/process"
 import { installable } from "../nix/installable.ts"
-import type { CiPlan } from "../plan/Plan.ts"
+import { type CiPlan, PlanInputError } from "../plan/Plan.ts"
 import type { StepData } from "../plan/StepData.ts"
 import { escapePipeline } from "./interpolation.ts"
 
@@ -61,10 +61,18 @@ export interface PipelineSettings {
   readonly message: string | undefined
 }
 
-const quote = (word: string): string => Result.getOrThrow(CommandLine.quote(word))
-
-/** `nix run "${TOOL_TARGET}" -- <args>`: the shell expands TOOL_TARGET from the step's env at run time. */
-const toolCommand = (args: ReadonlyArray<string>): string => `nix run "\${TOOL_TARGET}" -- ${args.map(quote).join(" ")}`
+/**
+ * Shell-quoted words after `nix run "${TOOL_TARGET}" --` (the shell expands TOOL_TARGET
+ * from the step's env at run time). A NUL fits in no command line: refused, naming `place`.
+ */
+const toolCommand = (place: string, args: ReadonlyArray<string>): Result.Result<string, PlanInputError> =>
+  Result.map(
+    Result.all(args.map((word) =>
+      Result.mapError(CommandLine.quote(word), () =>
+        new PlanInputError({ place, detail: `${JSON.stringify(word)} contains a NUL character, which no command line can carry` }))
+    )),
+    (words) => `nix run "\${TOOL_TARGET}" -- ${words.join(" ")}`
+  )
 
 /** Step keys: readable, unique, and within the schema's `^[a-zA-Z0-9_\-:.,]+$`, 100 characters. */
 export const keyMaker = () => {
@@ -144,91 +152,100 @@ export interface RenderedCiPipeline {
   readonly metaData: ReadonlyArray<MetaDataEntry>
 }
 
-export const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings): RenderedCiPipeline => {
-  const key = keyMaker()
-  const checks = plan.checks.map((check) =>
-    commandStep(settings, {
-      label: `Check: ${check.displayName}`,
-      key: key("check", check.name),
-      command: toolCommand(["check", "--target", installable(plan.flakeDir, check.target), "--name", check.name])
-    }, managedEnv("check", false))
-  )
-  const installables = plan.builds.map((build) => installable(plan.flakeDir, build.attrPath))
-  const inline = toolCommand(["build", "--", ...installables])
-  const viaMetaData = Buffer.byteLength(inline) > inlineInstallablesLimit
-  const builds = plan.builds.length === 0 ? [] : [
-    commandStep(settings, {
-      label: `:nix: Build ${plan.builds.length} ${plan.builds.length === 1 ? "derivation" : "derivations"}`,
-      key: key("build", "nix"),
-      command: viaMetaData ? toolCommand(["build", "--from-meta-data", plannedBuildsKey]) : inline
-    }, managedEnv("build", false))
-  ]
-  const source = [settings.pipelineSlug, settings.buildNumber].every((part) => part !== undefined)
-    ? ` from ${settings.pipelineSlug}#${settings.buildNumber}`
-    : ""
-  const triggers = plan.deploys.map((deploy): TriggerStep => ({
-    trigger: settings.deployPipeline,
-    label: `:rocket: Deploy ${deploy.action}`,
-    key: key("deploy", deploy.action),
-    async: true,
-    build: {
-      message: `Deploy ${deploy.action}${source}${settings.message === undefined ? "" : `: ${firstLine(settings.message)}`}`,
-      commit: plan.head,
-      ...(settings.branch === undefined ? {} : { branch: settings.branch }),
-      env: {
-        STEP_DATA: JSON.stringify(deploy),
-        DENBEIGH_MANAGED: "true",
-        DENBEIGH_DEPLOY: "true",
-        DENBEIGH_DEPLOY_ACTION_NAME: deploy.action,
-        TOOL_TARGET: settings.toolTarget,
-        ...(settings.repo === undefined ? {} : { BUILDKITE_PLUGIN_CICD_REPO: settings.repo }),
-        // The CI build a deploy belongs to: the bot shows both in one message.
-        ...(settings.buildId === undefined || settings.pipelineSlug === undefined || settings.buildNumber === undefined ? {} : {
-          [sourceBuildEnv.id]: settings.buildId,
-          [sourceBuildEnv.pipeline]: settings.pipelineSlug,
-          [sourceBuildEnv.number]: settings.buildNumber
-        })
-      },
-      meta_data: { denbeighDeploy: "true", "ci:deploy-action": deploy.action }
+export const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings): Result.Result<RenderedCiPipeline, PlanInputError> =>
+  Result.gen(function*() {
+    const key = keyMaker()
+    const checks: Array<Step> = []
+    for (const check of plan.checks) {
+      const place = `check ${JSON.stringify(check.name)}`
+      checks.push(commandStep(settings, {
+        label: `Check: ${check.displayName}`,
+        key: key("check", check.name),
+        command: yield* toolCommand(place, ["check", "--target", installable(plan.flakeDir, check.target), "--name", check.name])
+      }, managedEnv("check", false)))
     }
-  }))
-  return {
-    pipeline: escapePipeline({ steps: inStages([checks, builds, triggers]) }),
-    metaData: viaMetaData ? installablesAsMetaData(plannedBuildsKey, installables) : []
-  }
-}
-
-export const renderDeployPipeline = (data: StepData, settings: PipelineSettings): Pipeline => {
-  const key = keyMaker()
-  const env = { ...managedEnv("deploy", true), DENBEIGH_DEPLOY_ACTION_NAME: data.action }
-  const steps = data.steps.map((step, i): Step => {
-    switch (step.type) {
-      case "wait":
-        return "wait"
-      case "block": {
-        const next = data.steps.slice(i + 1).find((later) => later.type === "run")
-        return {
-          block: step.label ?? (next?.type === "run" ? `Continue to ${next.label}?` : "Continue the deploy?"),
-          key: key("block", String(i)),
-          ...(step.prompt === null ? {} : { prompt: step.prompt })
-        }
+    const installables = plan.builds.map((build) => installable(plan.flakeDir, build.attrPath))
+    const buildPlace = "the build step"
+    const inline = yield* toolCommand(buildPlace, ["build", "--", ...installables])
+    const viaMetaData = Buffer.byteLength(inline) > inlineInstallablesLimit
+    const builds = plan.builds.length === 0 ? [] : [
+      commandStep(settings, {
+        label: `:nix: Build ${plan.builds.length} ${plan.builds.length === 1 ? "derivation" : "derivations"}`,
+        key: key("build", "nix"),
+        command: viaMetaData ? yield* toolCommand(buildPlace, ["build", "--from-meta-data", plannedBuildsKey]) : inline
+      }, managedEnv("build", false))
+    ]
+    const source = [settings.pipelineSlug, settings.buildNumber].every((part) => part !== undefined)
+      ? ` from ${settings.pipelineSlug}#${settings.buildNumber}`
+      : ""
+    const triggers = plan.deploys.map((deploy): TriggerStep => ({
+      trigger: settings.deployPipeline,
+      label: `:rocket: Deploy ${deploy.action}`,
+      key: key("deploy", deploy.action),
+      async: true,
+      build: {
+        message: `Deploy ${deploy.action}${source}${settings.message === undefined ? "" : `: ${firstLine(settings.message)}`}`,
+        commit: plan.head,
+        ...(settings.branch === undefined ? {} : { branch: settings.branch }),
+        env: {
+          STEP_DATA: JSON.stringify(deploy),
+          DENBEIGH_MANAGED: "true",
+          DENBEIGH_DEPLOY: "true",
+          DENBEIGH_DEPLOY_ACTION_NAME: deploy.action,
+          TOOL_TARGET: settings.toolTarget,
+          ...(settings.repo === undefined ? {} : { BUILDKITE_PLUGIN_CICD_REPO: settings.repo }),
+          // The CI build a deploy belongs to: the bot shows both in one message.
+          ...(settings.buildId === undefined || settings.pipelineSlug === undefined || settings.buildNumber === undefined ? {} : {
+            [sourceBuildEnv.id]: settings.buildId,
+            [sourceBuildEnv.pipeline]: settings.pipelineSlug,
+            [sourceBuildEnv.number]: settings.buildNumber
+          })
+        },
+        meta_data: { denbeighDeploy: "true", "ci:deploy-action": deploy.action }
       }
-      case "run":
-        return commandStep(settings, {
-          label: step.label,
-          key: key("deploy", step.name),
-          command: toolCommand([
-            "deploy",
-            "--target",
-            step.target,
-            "--name",
-            step.name,
-            ...(step.retries > 0 ? ["--retries", String(step.retries)] : [])
-          ])
-        }, env)
+    }))
+    return {
+      pipeline: escapePipeline({ steps: inStages([checks, builds, triggers]) }),
+      metaData: viaMetaData ? installablesAsMetaData(plannedBuildsKey, installables) : []
     }
   })
-  return escapePipeline({ steps })
-}
 
-const firstLine = (text: string): string => text.split("\n", 1)[0]!.trim()
+export const renderDeployPipeline = (data: StepData, settings: PipelineSettings): Result.Result<Pipeline, PlanInputError> =>
+  Result.gen(function*() {
+    const key = keyMaker()
+    const env = { ...managedEnv("deploy", true), DENBEIGH_DEPLOY_ACTION_NAME: data.action }
+    const steps: Array<Step> = []
+    for (const [i, step] of data.steps.entries()) {
+      switch (step.type) {
+        case "wait":
+          steps.push("wait")
+          break
+        case "block": {
+          const next = data.steps.slice(i + 1).find((later) => later.type === "run")
+          steps.push({
+            block: step.label ?? (next?.type === "run" ? `Continue to ${next.label}?` : "Continue the deploy?"),
+            key: key("block", String(i)),
+            ...(step.prompt === null ? {} : { prompt: step.prompt })
+          })
+          break
+        }
+        case "run":
+          steps.push(commandStep(settings, {
+            label: step.label,
+            key: key("deploy", step.name),
+            command: yield* toolCommand(`STEP_DATA.steps[${i}]`, [
+              "deploy",
+              "--target",
+              step.target,
+              "--name",
+              step.name,
+              ...(step.retries > 0 ? ["--retries", String(step.retries)] : [])
+            ])
+          }, env))
+      }
+    }
+    return escapePipeline({ steps })
+  })
+
+/** The subject line: up to the first line break of any kind YAML or a terminal knows. */
+const firstLine = (text: string): string => text.split(/\r\n|[\n\r\v\f\u0085\u2028\u2029]/, 1)[0]!.trim()

@@ -140,7 +140,7 @@ const cases: ReadonlyArray<{ readonly name: string; readonly ciActions: string; 
   {
     name: "a name with a newline",
     ciActions: deployBot(`checks = [ { name = "lint\\nbot"; target = a.lint; } ];`),
-    error: `ciActions.deployBot.checks[0].name: expected a name without control characters (newlines, tabs), got "lint\\nbot"`
+    error: `ciActions.deployBot.checks[0].name: expected a name without control or invisible characters (found U+000A), got "lint\\nbot"`
   },
   {
     name: "an action that is a list",

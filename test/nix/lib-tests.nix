@@ -132,6 +132,30 @@ let
       expected = [ "one" "two" ];
     };
 
+    # Names no one means: a line separator (U+2028), a paragraph separator (U+2029), NEL
+    # (U+0085), a tab, a bidirectional override (U+202E), a byte order mark (U+FEFF).
+    testNamesNoOneMeansAreRefused =
+      let
+        refused = name: [
+          (builtins.tryEval (forSystem { a.checks = [ { inherit name; target = self.apps.x86_64-linux.deploy; } ]; })).success
+          (builtins.tryEval (forSystem { a.deploySteps = [ { inherit name; target = self.apps.x86_64-linux.deploy; } ]; })).success
+          (builtins.tryEval (forSystem { ${name} = { }; })).success
+          (builtins.tryEval (lib.expectAttrName "packages.x86_64-linux" name)).success
+        ];
+      in
+      {
+        expr = map (escape: refused (builtins.fromJSON ''"lint${escape}bot"'')) [ "\\u2028" "\\u2029" "\\u0085" "\\t" "\\u202e" "\\ufeff" ];
+        expected = map (_: [ false false false false ]) [ 1 2 3 4 5 6 ];
+      };
+
+    testOrdinaryNamesAreAccepted = {
+      expr = map (name: [
+        (map (c: c.name) (forSystem { a.checks = [ { inherit name; target = self.apps.x86_64-linux.deploy; } ]; }).a.checks)
+        (lib.expectAttrName "packages.x86_64-linux" name)
+      ]) [ "1_000" "yes" "deploy bot" "déployer" "🚀" ];
+      expected = map (name: [ [ name ] name ]) [ "1_000" "yes" "deploy bot" "déployer" "🚀" ];
+    };
+
     testInvalidActionsFailToEvaluate = {
       expr = (builtins.tryEval (forSystem { a.deploySteps = [ { type = "comand"; } ]; })).success;
       expected = false;

@@ -20,7 +20,7 @@ describe("nix/lib.nix", () => {
   it("evaluates with builtins alone: no nixpkgs, no inputs", () => {
     const result = evalNix(`builtins.attrNames (import ./nix/lib.nix)`)
     assert.strictEqual(result.status, 0, result.stderr)
-    assert.deepStrictEqual(JSON.parse(result.stdout), ["conditions", "mkActions", "normaliseActions", "schema", "steps"])
+    assert.deepStrictEqual(JSON.parse(result.stdout), ["conditions", "expectAttrName", "mkActions", "normaliseActions", "schema", "steps"])
   })
 
   it("gives the flake's lib output without fetching nixpkgs", () => {

@@ -1,13 +1,26 @@
 import { assert, describe, it } from "@effect/vitest"
+import { Result } from "effect"
 import { createHash } from "node:crypto"
 import { existsSync, readFileSync } from "node:fs"
 import { parse } from "yaml"
 import type { CiPlan } from "../../src/plan/Plan.ts"
 import type { StepData } from "../../src/plan/StepData.ts"
-import { keyMaker, type PipelineSettings, renderCiPipeline, renderDeployPipeline } from "../../src/render/pipeline.ts"
-import { pipelineDocuments, pipelineYaml } from "../../src/render/yaml.ts"
+import {
+  keyMaker,
+  type Pipeline,
+  type PipelineSettings,
+  renderCiPipeline as renderCiResult,
+  renderDeployPipeline as renderDeployResult,
+  type Step
+} from "../../src/render/pipeline.ts"
+import { maxStepsPerUpload, pipelineDocument, pipelineUpload, uploadYaml } from "../../src/render/yaml.ts"
+import { runBuild } from "../support/buildkiteBuild.ts"
+import { hostileStrings } from "../support/hostile.ts"
 import { repoRoot } from "../support/paths.ts"
-import { pipelineErrors, yamlPipelineErrors } from "../support/pipelineSchema.ts"
+import { pipelineErrors, pipelinesErrors, yamlPipelineErrors } from "../support/pipelineSchema.ts"
+
+const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings) => Result.getOrThrow(renderCiResult(plan, settings))
+const renderDeployPipeline = (data: StepData, settings: PipelineSettings) => Result.getOrThrow(renderDeployResult(data, settings))
 
 const settings: PipelineSettings = {
   toolTarget: "github:denbeigh2000/ci#apps.x86_64-linux.tool",
@@ -53,7 +66,7 @@ describe("renderCiPipeline", () => {
     const { pipeline, metaData } = renderCiPipeline(emptyPlan, settings)
     assert.deepStrictEqual(pipeline, { steps: [] })
     assert.deepStrictEqual(metaData, [])
-    assert.strictEqual(pipelineYaml(pipeline).trim(), "steps: []")
+    assert.strictEqual(pipelineDocument(pipeline), "steps: []\n")
   })
 
   it("gives checks that differ only in punctuation distinct, valid keys", () => {
@@ -131,18 +144,165 @@ describe("renderDeployPipeline", () => {
   })
 })
 
-describe("pipelineDocuments", () => {
-  it("splits more steps than one upload takes, keeping their order", () => {
-    const steps = Array.from({ length: 1201 }, (_, i) => ({ label: `s${i}`, key: `k${i}`, command: "true", env: {} }))
-    const documents = pipelineDocuments({ steps })
-    assert.deepStrictEqual(documents.map((document) => parse(document).steps.length), [500, 500, 201])
-    assert.strictEqual(parse(documents[2]!).steps[200].key, "k1200")
-    assert.deepStrictEqual(yamlPipelineErrors(documents.join("---\n")), [])
-  })
-
+describe("keyMaker", () => {
   it("makes keys that stay unique across many names", () => {
     const key = keyMaker()
     const keys = Array.from({ length: 50 }, () => key("deploy", "same"))
     assert.strictEqual(new Set(keys).size, 50)
+  })
+})
+
+describe("hostile text, in every place a pipeline carries it", () => {
+  const deploy = (data: Partial<StepData> = {}, run: Partial<StepData["steps"][number]> = {}, block: { label?: string; prompt?: string } = {}): StepData => ({
+    version: 1,
+    action: "deployBot",
+    steps: [
+      { type: "run", name: "staging", label: "Staging", target: ".#apps.x86_64-linux.deploy", retries: 1, ...run } as StepData["steps"][number],
+      { type: "block", label: block.label ?? null, prompt: block.prompt ?? null },
+      { type: "wait" }
+    ],
+    ...data
+  })
+  const check = (fields: Partial<CiPlan["checks"][number]> = {}) => ({
+    name: "lint",
+    displayName: "Lint",
+    target: ["apps", "x86_64-linux", "lint"],
+    actions: ["deployBot"],
+    ...fields
+  })
+  const ci = (plan: Partial<CiPlan>, extra: Partial<PipelineSettings> = {}) =>
+    renderCiPipeline(
+      { ...emptyPlan, checks: [check()], builds: [{ attrPath: ["packages", "x86_64-linux", "bot"], reasons: [] }], deploys: [deploy()], ...plan },
+      { ...settings, pipelineSlug: "ci", buildNumber: "7", buildId: "0190c0de-0000-4000-8000-000000000007", message: "Fix", ...extra }
+    ).pipeline
+  const places: ReadonlyArray<readonly [string, (text: string) => Pipeline]> = [
+    ["check name", (text) => ci({ checks: [check({ name: text })] })],
+    ["check display name", (text) => ci({ checks: [check({ displayName: text })] })],
+    ["package attribute name in a check's target", (text) => ci({ checks: [check({ target: ["packages", "x86_64-linux", text] })] })],
+    ["package attribute name in the build", (text) => ci({ builds: [{ attrPath: ["packages", "x86_64-linux", text], reasons: [] }] })],
+    ["action name", (text) => ci({ deploys: [deploy({ action: text })] })],
+    ["deploy step name in STEP_DATA", (text) => ci({ deploys: [deploy({}, { name: text })] })],
+    ["deploy step label in STEP_DATA", (text) => ci({ deploys: [deploy({}, { label: text })] })],
+    ["block label in STEP_DATA", (text) => ci({ deploys: [deploy({}, {}, { label: text })] })],
+    ["block prompt in STEP_DATA", (text) => ci({ deploys: [deploy({}, {}, { prompt: text })] })],
+    ["branch (and tag: a tag build's branch is the tag)", (text) => ci({}, { branch: text })],
+    ["commit message", (text) => ci({}, { message: `${text}\nsecond line` })],
+    ["repository", (text) => ci({}, { repo: text })],
+    ["plugin name", (text) => ci({}, { plugin: text })],
+    ["tool target", (text) => ci({}, { toolTarget: text })],
+    ["deploy pipeline slug", (text) => ci({}, { deployPipeline: text })],
+    ["pipeline slug and build number", (text) => ci({}, { pipelineSlug: text, buildNumber: text })],
+    ["build id", (text) => ci({}, { buildId: text })],
+    ["deploy pipeline: action name", (text) => renderDeployPipeline(deploy({ action: text }), settings)],
+    ["deploy pipeline: step name", (text) => renderDeployPipeline(deploy({}, { name: text }), settings)],
+    ["deploy pipeline: step label", (text) => renderDeployPipeline(deploy({}, { label: text }), settings)],
+    ["deploy pipeline: step target", (text) => renderDeployPipeline(deploy({}, { target: `.#apps.x86_64-linux.${text}` }), settings)],
+    ["deploy pipeline: block label", (text) => renderDeployPipeline(deploy({}, {}, { label: text }), settings)],
+    ["deploy pipeline: block prompt", (text) => renderDeployPipeline(deploy({}, {}, { prompt: text }), settings)]
+  ]
+  // A NUL fits in no command line (tested below); everything else must render.
+  const cases = places.flatMap(([place, render]) =>
+    hostileStrings.filter((text) => !text.includes("\0")).map((text) => ({ place, text, pipeline: render(text) }))
+  )
+
+  it(`reads back as rendered with libyaml and YAML 1.2, and validates: ${cases.length} cases`, () => {
+    const errors = pipelinesErrors(cases.map((testCase) => testCase.pipeline))
+    const failures = cases.flatMap((testCase, i) => errors[i]!.length === 0 ? [] : [`${testCase.place} ${JSON.stringify(testCase.text)}: ${errors[i]!.join("; ")}`])
+    assert.deepStrictEqual(failures, [])
+  })
+})
+
+describe("a command line cannot carry a NUL", () => {
+  it("is refused, naming the STEP_DATA step, never thrown", () => {
+    const data: StepData = { version: 1, action: "a", steps: [{ type: "wait" }, { type: "run", name: "x", label: "X", target: ".#apps.x86_64-linux.x\0y", retries: 0 }] }
+    const result = renderDeployResult(data, settings)
+    assert.isTrue(Result.isFailure(result))
+    const error = (result as Result.Failure<Pipeline, { message: string; place: string }>).failure
+    assert.strictEqual(error.place, "STEP_DATA.steps[1]")
+    assert.include(error.message, `".#apps.x86_64-linux.x\\u0000y" contains a NUL character`)
+  })
+
+  it("is refused in a check's name, naming the check", () => {
+    const result = renderCiResult({ ...emptyPlan, checks: [{ name: "a\0b", displayName: "A", target: ["apps", "x86_64-linux", "a"], actions: [] }] }, settings)
+    assert.isTrue(Result.isFailure(result))
+  })
+})
+
+describe("a pipeline over 500 steps", () => {
+  const run = (i: number, label = `run ${i}`): Step => ({ label, key: `run-${i}`, command: "true", env: {} })
+  const block = (i: number): Step => ({ block: `Continue past ${i}?`, key: `block-${i}` })
+  const pipelineOf = (length: number, gates: ReadonlyMap<number, Step>): Pipeline => ({
+    steps: Array.from({ length }, (_, i) => gates.get(i) ?? run(i))
+  })
+  const partKey = (command: string) => /meta-data get (\S+) \| buildkite-agent pipeline upload$/.exec(command)?.[1]
+
+  /** Upload as the planning job would, then run each part's last step as Buildkite would. */
+  const build = (pipeline: Pipeline) => {
+    const upload = Result.getOrThrow(pipelineUpload(pipeline))
+    const parts = new Map(upload.parts.map((part) => [part.key, part.value]))
+    return { upload, run: runBuild(pipeline.steps, [upload.document], (step) => [parts.get(partKey(step.command)!)!]) }
+  }
+
+  it("is one upload up to 500 steps", () => {
+    const upload = Result.getOrThrow(pipelineUpload(pipelineOf(maxStepsPerUpload, new Map())))
+    assert.deepStrictEqual(upload.parts, [])
+    assert.strictEqual(parse(upload.document).steps.length, 500)
+  })
+
+  it("never has production without its block before it: 499 runs, a block, then production", () => {
+    const pipeline = pipelineOf(501, new Map([[499, block(499)], [500, run(500, "production")]]))
+    const { upload, run: result } = build(pipeline)
+    assert.deepStrictEqual(result.problems, [])
+    assert.deepStrictEqual(result.steps, pipeline.steps)
+    assert.deepStrictEqual(result.uploads, [500, 2])
+    // The first upload ends with the step that uploads the rest, after all 499 runs.
+    const first = parse(upload.document).steps
+    assert.deepStrictEqual(first.at(-1), { label: "Upload part 2 of the pipeline", key: "pipeline-part-2", command: "set -o pipefail; buildkite-agent meta-data get ci:plan:pipeline:2 | buildkite-agent pipeline upload" })
+    assert.deepStrictEqual(parse(upload.parts[0]!.value).steps, [block(499), run(500, "production")])
+    assert.deepStrictEqual(yamlPipelineErrors(uploadYaml(upload)), [])
+  })
+
+  it("would open the gate early if the planning job uploaded every part itself, last first (as before)", () => {
+    // The check above can fail: the old way, all documents from one job, breaks it.
+    const pipeline = pipelineOf(501, new Map([[499, block(499)], [500, run(500, "production")]]))
+    const documents = [pipeline.steps.slice(0, 500), pipeline.steps.slice(500)].map((steps) => pipelineDocument({ steps }))
+    const result = runBuild(pipeline.steps, [...documents].reverse(), () => [])
+    assert.match(result.problems[0] ?? "", /^after upload 1, the build holds .*production.* at step 0/)
+  })
+
+  // A gate just before, at and after every boundary of 500, and of the parts (499 steps and their uploader).
+  const positions = [500, 1000, 1500].flatMap((boundary) => Array.from({ length: 8 }, (_, i) => boundary - 4 + i))
+  const gates = [
+    ["a block", block],
+    ["a wait", () => "wait" as const]
+  ] as const
+  it.each(positions.flatMap((position) => gates.map(([kind, gate]) => ({ position, kind, gate }))))(
+    "keeps $kind at step $position ahead of every step after it",
+    ({ position, gate }) => {
+      const pipeline = pipelineOf(1600, new Map([[position, gate(position)], [position + 1, run(position + 1, "production")]]))
+      const { upload, run: result } = build(pipeline)
+      assert.deepStrictEqual(result.problems, [])
+      assert.deepStrictEqual(result.steps, pipeline.steps)
+      assert.isTrue(result.uploads.every((count) => count <= 500))
+      assert.strictEqual(upload.parts.length, 3)
+    }
+  )
+
+  it("keeps each later part within one meta-data value", () => {
+    // Steps of about 1 KB: the parts after the first are cut by size, not by count.
+    const pipeline = pipelineOf(800, new Map([[650, block(650)]]).set(0, run(0)))
+    const large: Pipeline = { steps: pipeline.steps.map((step, i) => (typeof step === "string" || "block" in step ? step : run(i, `run ${i} ${"x".repeat(1000)}`))) }
+    const { upload, run: result } = build(large)
+    assert.deepStrictEqual(result.problems, [])
+    assert.deepStrictEqual(result.steps, large.steps)
+    assert.isAbove(upload.parts.length, 3)
+    for (const part of upload.parts) assert.isAtMost(Buffer.byteLength(part.value), 90_000)
+  })
+
+  it("refuses a step too large for any later part, naming it", () => {
+    const pipeline = pipelineOf(600, new Map([[550, run(550, "x".repeat(100_000))]]))
+    const result = pipelineUpload(pipeline)
+    assert.isTrue(Result.isFailure(result))
+    assert.match((result as Result.Failure<unknown, { message: string }>).failure.message, /^pipeline step 551: its YAML takes \d+ bytes/)
   })
 })

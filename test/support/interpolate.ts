@@ -81,7 +81,7 @@ export const interpolate = (input: string, env: Readonly<Record<string, string>>
   return { text: expression(""), expansions }
 }
 
-/** Interpolate every string in a parsed pipeline. */
+/** Interpolate every string in a parsed pipeline, map keys included, as go-pipeline does. */
 export const interpolatePipeline = (value: unknown, env: Readonly<Record<string, string>>): { value: unknown; expansions: Array<string> } => {
   const expansions: Array<string> = []
   const walk = (inner: unknown): unknown => {
@@ -92,7 +92,7 @@ export const interpolatePipeline = (value: unknown, env: Readonly<Record<string,
     }
     if (Array.isArray(inner)) return inner.map(walk)
     if (inner !== null && typeof inner === "object") {
-      return Object.fromEntries(Object.entries(inner).map(([key, item]) => [key, walk(item)]))
+      return Object.fromEntries(Object.entries(inner).map(([key, item]) => [walk(key), walk(item)]))
     }
     return inner
   }
