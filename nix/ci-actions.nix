@@ -35,6 +35,7 @@ let
     elemAt
     filter
     genList
+    getContext
     isAttrs
     isString
     length
@@ -79,15 +80,18 @@ let
   outputsOf = kind: let set = flake.${kind}.${system} or null; in if isAttrs set then set else { };
 
   # A standard output, with its identity evaluated on its own: one that fails to
-  # evaluate is reported, not fatal, so the rest of the plan still stands.
+  # evaluate is reported, not fatal, so the rest of the plan still stands. The
+  # derivation's path comes with its output path, at no extra cost (for `tool why`).
   evaluated =
-    attrPath: kind: identity:
+    attrPath: kind: value:
     let
-      result = tryEval identity;
+      result = tryEval (unsafeDiscardStringContext value.outPath);
+      drv = tryEval (if value ? drvPath then unsafeDiscardStringContext value.drvPath else null);
     in
     {
       inherit attrPath kind;
       storePath = if result.success then result.value else null;
+      drvPath = if drv.success then drv.value else null;
     };
 
   derivationOutputs = concatMap (
@@ -102,7 +106,7 @@ let
         recognised = tryEval (isDerivation value);
       in
       if !recognised.success || recognised.value then
-        [ (evaluated [ kind system name ] kind (unsafeDiscardStringContext value.outPath)) ]
+        [ (evaluated [ kind system name ] kind value) ]
       else
         [ ]
     ) (namesPreferred kind set)
@@ -112,7 +116,7 @@ let
     let
       value = flake.formatter.${system} or null;
     in
-    if isDerivation value then [ (evaluated [ "formatter" system ] "formatter" (unsafeDiscardStringContext value.outPath)) ] else [ ];
+    if isDerivation value then [ (evaluated [ "formatter" system ] "formatter" value) ] else [ ];
 
   byStorePath = listToAttrs (
     map (output: {
@@ -129,6 +133,9 @@ let
       recognised = tryEval (isApp value);
       program = tryEval (unsafeDiscardStringContext value.program);
       storePath = if program.success then programStorePath program.value else null;
+      # The derivation whose output holds the program, when its string context names one.
+      context = getContext value.program;
+      drvs = tryEval (filter (path: context.${path} ? outputs) (attrNames context));
     in
     if !recognised.success || recognised.value then
       [
@@ -137,6 +144,7 @@ let
           kind = "apps";
           inherit storePath;
           program = if program.success then program.value else null;
+          drvPath = if drvs.success && length drvs.value == 1 then builtins.head drvs.value else null;
           # The derivation output that provides the program, when the flake exposes one.
           derivation = if storePath != null && byStorePath ? ${storePath} then byStorePath.${storePath}.attrPath else null;
         }

@@ -7,10 +7,12 @@ import { build } from "./commands/build.ts"
 import { check } from "./commands/check.ts"
 import { deploy } from "./commands/deploy.ts"
 import { plan } from "./commands/plan.ts"
+import { why } from "./commands/why.ts"
 import { BuildkiteAgent } from "./effects/BuildkiteAgent.ts"
 import { Git } from "./effects/Git.ts"
 import { Process } from "./effects/Process.ts"
 import { ExitCode } from "./exitCode.ts"
+import { Derivations } from "./nix/Derivations.ts"
 import { Nix } from "./nix/Nix.ts"
 
 declare const CI_VERSION: string | undefined
@@ -34,6 +36,7 @@ const root = Command.make("tool").pipe(
     check.pipe(Command.provide(services)),
     build.pipe(Command.provide(services)),
     deploy.pipe(Command.provide(services)),
+    why.pipe(Command.provide(Layer.merge(services, Derivations.layer))),
     bot
   ])
 )

@@ -27,6 +27,8 @@ export class Git extends Context.Service<Git, {
   currentBranch(directory: string): Effect.Effect<Option.Option<string>, GitError>
   /** Whether tracked files differ from HEAD. */
   isDirty(directory: string): Effect.Effect<boolean, GitError>
+  /** A file's text at a commit (`path` from the top of the work tree); none when the commit has no such file. */
+  fileAt(directory: string, commit: string, path: string): Effect.Effect<Option.Option<string>, GitError>
 }>()("ci/effects/Git") {
   static readonly layer = Layer.effect(
     Git,
@@ -96,7 +98,12 @@ export class Git extends Context.Service<Git, {
         return result.stdout.trim() !== ""
       })
 
-      return Git.of({ inspect, resolveCommits, mergeBase, remoteBranchesContaining, currentBranch, isDirty })
+      const fileAt = Effect.fn("Git.fileAt")(function*(directory: string, commit: string, path: string) {
+        const result = yield* git("cat-file", directory, ["cat-file", "blob", `${commit}:${path}`], { allowFailure: true })
+        return result.exitCode === 0 ? Option.some(result.stdout) : Option.none()
+      })
+
+      return Git.of({ inspect, resolveCommits, mergeBase, remoteBranchesContaining, currentBranch, isDirty, fileAt })
     })
   )
 }

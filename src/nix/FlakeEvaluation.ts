@@ -16,6 +16,11 @@ export const Output = Schema.Struct({
   kind: OutputKind,
   /** The output path (for an app, the store path its program is in); null when it failed to evaluate. */
   storePath: Schema.NullOr(Schema.String),
+  /**
+   * The store derivation (for an app, the one behind its program); null when it failed to
+   * evaluate. ci-actions.nix always emits it; optional so that evaluations made by hand may omit it.
+   */
+  drvPath: Schema.optionalKey(Schema.NullOr(Schema.String)),
   program: Schema.optionalKey(Schema.NullOr(Schema.String)),
   /** For an app: the derivation output that provides its program, when the flake exposes one. */
   derivation: Schema.optionalKey(Schema.NullOr(AttrPath))
