@@ -200,7 +200,7 @@ export class Nix extends Context.Service<Nix, {
           const sourcePath = yield* flakeSourcePath(source)
           return yield* new NixEvalError({
             flakeRef: ref,
-            summary: formatNixError(summariseNixError(result.stderr, sourcePath)),
+            summary: formatNixError(summariseNixError(result.stderr, { storePath: sourcePath, repository: source.repository, rev: source.rev })),
             stderr: result.stderr
           })
         }
