@@ -159,6 +159,38 @@ describe("tool build", () => {
   })
 })
 
+describe("tool build when Nix fails outside a builder", () => {
+  const repo = FixtureRepo.create(inject("ciSnapshot"))
+  repo.commit("fixture", {
+    "flake.nix": fixtureFlake({
+      outputs: `
+      packages.x86_64-linux = {
+        # Another system's derivation: Nix will not build it here, and says why.
+        foreign = builtins.derivation { name = "foreign"; system = "aarch64-linux"; builder = "/bin/sh"; args = [ "-c" "echo ${salt} > $out" ]; };
+        # Its builder kills the Nix running it, as the kernel's OOM killer might.
+        killer = sh "killer" "echo ${salt}; kill -9 $PPID; sleep 10";
+      };`
+    })
+  })
+
+  it("names a derivation Nix would not build, with Nix's message whole", () => {
+    const run = runTool(["build", "--", installable("foreign")], { cwd: repo.dir, env: { BUILDKITE: "true" } })
+    assert.strictEqual(run.exitCode, 1, run.stderr)
+    const foreign = resultOf(run, "packages.x86_64-linux.foreign")
+    assert.strictEqual(foreign.status, "failed")
+    assert.include(nixErrors([foreign.drvPath!]), foreign.error)
+    assert.include(foreign.error ?? "", foreign.drvPath!)
+  })
+
+  it("says that Nix itself was killed, rather than that nothing was built", () => {
+    const run = runTool(["build", "--", installable("killer")], { cwd: repo.dir, env: { BUILDKITE: "true" } })
+    assert.strictEqual(run.exitCode, 1, run.stderr)
+    const killer = resultOf(run, "packages.x86_64-linux.killer")
+    assert.strictEqual(killer.status, "failed")
+    assert.strictEqual(killer.error, "nix build was killed by SIGKILL")
+  })
+})
+
 describe("a build list too long for one command line", () => {
   const repo = FixtureRepo.create(inject("ciSnapshot"))
   // 400 packages with long names: about 44 KB of installables, beyond what the command line takes.
