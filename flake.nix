@@ -30,6 +30,7 @@
         tool = {
           type = "app";
           program = "${self.packages.${system}.tool}/bin/tool";
+          meta.description = "Plan, check, build and deploy a flake's CI on Buildkite";
         };
         default = tool;
       });
@@ -45,7 +46,7 @@
               pkgs.nodejs_24
               pkgs.git
               pkgs.nix
-              pkgs.nixfmt-rfc-style
+              pkgs.nixfmt
             ];
           };
         }
@@ -68,7 +69,8 @@
         }
       );
 
-      formatter = forAllSystems (system: (pkgsFor system).nixfmt-rfc-style);
+      # `nix fmt`: nixfmt over every .nix file in the tree.
+      formatter = forAllSystems (system: (pkgsFor system).nixfmt-tree);
 
       templates.default = {
         path = ./templates/default;

@@ -1,9 +1,10 @@
-# The `tool` command as a Nix package: the esbuild bundle of src/, run by Node 24,
-# with nix and git on its PATH and its own nix/ files beside it.
+# The `tool` command as a Nix package: the committed esbuild bundle (dist/), run by
+# Node 24, with nix and git first on its PATH and its own nix/ files beside it.
+# Nothing comes from npm at install time: `npm run build` makes dist/ and the
+# project commits it (docs/packaging.md), so this needs only nixpkgs' own Node.
 {
   lib,
-  buildNpmPackage,
-  importNpmLock,
+  stdenvNoCC,
   nodejs_24,
   makeWrapper,
   nix,
@@ -11,51 +12,31 @@
 }:
 let
   root = ../.;
-  # Only what the build reads: a change to docs or tests does not rebuild the tool.
+  packageJson = builtins.fromJSON (builtins.readFile ../package.json);
+in
+stdenvNoCC.mkDerivation (finalAttrs: {
+  pname = "ci-tool";
+  inherit (packageJson) version;
+
+  # Only what is installed: a change to src/, docs or tests does not rebuild the package.
   src = builtins.path {
-    name = "ci-source";
+    name = "ci-tool-source";
     path = root;
     filter =
       path: type:
-      let
-        relative = lib.removePrefix (toString root + "/") (toString path);
-        top = builtins.head (builtins.split "/" relative);
-      in
-      builtins.elem top [
-        "package.json"
-        "package-lock.json"
-        "scripts"
-        "src"
+      builtins.elem (builtins.head (builtins.split "/" (lib.removePrefix (toString root + "/") (toString path)))) [
+        "dist"
         "nix"
+        "package.json"
       ];
   };
-  packageJson = builtins.fromJSON (builtins.readFile ../package.json);
-in
-buildNpmPackage {
-  pname = "ci-tool";
-  inherit (packageJson) version;
-  inherit src;
-  nodejs = nodejs_24;
-
-  # Dependencies straight from package-lock.json: no hash to keep up to date by hand.
-  npmDeps = importNpmLock { npmRoot = src; };
-  npmConfigHook = importNpmLock.npmConfigHook;
-  # The `node` devDependency downloads a Node binary when installed; the bundle needs none of it.
-  npmFlags = [ "--ignore-scripts" ];
-  dontNpmRebuild = true;
 
   nativeBuildInputs = [ makeWrapper ];
 
-  # Not `npm run build`: node_modules/.bin/node, the devDependency, is not installed.
-  buildPhase = ''
-    runHook preBuild
-    ${nodejs_24}/bin/node scripts/build.mjs
-    runHook postBuild
-  '';
-
+  # package.json is the project's own: it tells Node that dist/*.js are ES modules.
   installPhase = ''
     runHook preInstall
-    mkdir -p $out/lib/ci $out/bin
+    mkdir -p $out/lib/ci
     cp -r dist nix package.json $out/lib/ci/
     makeWrapper ${nodejs_24}/bin/node $out/bin/tool \
       --add-flags $out/lib/ci/dist/tool.mjs \
@@ -64,9 +45,20 @@ buildNpmPackage {
     runHook postInstall
   '';
 
+  doInstallCheck = true;
+  installCheckPhase = ''
+    runHook preInstallCheck
+    version="$($out/bin/tool --version)"
+    if [ "$version" != "tool v${finalAttrs.version}" ]; then
+      echo "tool --version printed '$version', expected 'tool v${finalAttrs.version}'" >&2
+      exit 1
+    fi
+    runHook postInstallCheck
+  '';
+
   meta = {
     description = "Nix-first CI/CD on Buildkite: plan, check, build and deploy a flake";
     homepage = "https://github.com/denbeigh2000/ci";
     mainProgram = "tool";
   };
-}
+})

@@ -1,23 +1,38 @@
-// Bundles the CLI for Node: dist/tool.mjs, a loader that turns on Node's compile
+// Bundles the CLI for Node: <outdir>/tool.mjs, a loader that turns on Node's compile
 // cache, then imports the bundle. One file, its compiled code cached, starts in
 // about 0.09 s; Node loading effect's modules one by one takes about 0.45 s.
 // `tool bot`'s server (discord.js and all) is a chunk of its own, loaded only by it.
+//
+//   node scripts/build.mjs             dist/: the committed bundle the Nix package installs
+//   node scripts/build.mjs --outdir D  D/: the tests' and bin/tool's bundle of the working tree
+//
+// The same sources and package-lock.json give the same bytes, wherever and whenever
+// this runs: CI rebuilds dist/ in a clean clone and fails if any tracked file changed.
+// What decides the output is pinned: esbuild's exact version (package-lock.json), the
+// options below, and the version from package.json; no path, time or environment
+// reaches it.
 import { build } from "esbuild"
-import { readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises"
+import { readdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises"
+import { isAbsolute, join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
+import { parseArgs } from "node:util"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
-const dist = `${root}dist`
-const { version } = JSON.parse(await readFile(`${root}package.json`, "utf8"))
+const { values } = parseArgs({ options: { outdir: { type: "string", default: "dist" } } })
+const outdir = isAbsolute(values.outdir) ? values.outdir : join(root, values.outdir)
+const { version } = JSON.parse(await readFile(join(root, "package.json"), "utf8"))
 
 // Every file gets a name from its content, so a process still running an older
 // bundle never meets a newer file under the same name; the loader, written last
 // and renamed into place, says which bundle is current.
 const result = await build({
-  entryPoints: { cli: `${root}src/cli.ts` },
-  // Output paths in the metafile are relative to this, wherever the build is run from.
+  entryPoints: { cli: join(root, "src/cli.ts") },
+  // Paths in the metafile are relative to this, wherever the build is run from.
   absWorkingDir: root,
-  outdir: dist,
+  // Module paths appear in the bundle relative to the root: a node_modules that is a
+  // symlink (a second checkout sharing the first one's) must not change them.
+  preserveSymlinks: true,
+  outdir,
   entryNames: "[name]-[hash]",
   chunkNames: "chunks/[name]-[hash]",
   bundle: true,
@@ -28,21 +43,28 @@ const result = await build({
   target: "node22",
   minifyWhitespace: true,
   minifySyntax: true,
+  // Licence comments stay, in one place at the end of each file, in a fixed order.
+  legalComments: "eof",
   define: { CI_VERSION: JSON.stringify(version) },
   // Some dependencies are CommonJS and call require() for Node built-ins.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   logLevel: "warning"
 })
-const outputs = Object.keys(result.metafile.outputs).map((path) => path.replace(/^dist\//, ""))
+const outputs = Object.keys(result.metafile.outputs).map((path) => relative(outdir, join(root, path)))
 const entry = outputs.find((path) => /^cli-[A-Z0-9]+\.js$/i.test(path))
-const loader = `${dist}/tool.${process.pid}.tmp`
+const loader = join(outdir, `tool.${process.pid}.tmp`)
 await writeFile(loader, `import { enableCompileCache } from "node:module"\nenableCompileCache?.()\nawait import("./${entry}")\n`)
-await rename(loader, `${dist}/tool.mjs`)
+await rename(loader, join(outdir, "tool.mjs"))
 
-// Bundles an hour old that the current one does not use go.
+// Whatever this build did not write goes, and with it any directory left empty: the
+// directory holds exactly this build, so a rebuild of the same sources changes nothing.
 const current = new Set([...outputs, "tool.mjs"])
-for (const file of await readdir(dist, { recursive: true })) {
-  const path = `${dist}/${file}`
-  const info = await stat(path)
-  if (info.isFile() && !current.has(file) && Date.now() - info.mtimeMs > 3_600_000) await rm(path)
+const entries = await readdir(outdir, { recursive: true, withFileTypes: true })
+for (const file of entries.filter((entry) => !entry.isDirectory())) {
+  const path = relative(outdir, join(file.parentPath, file.name))
+  if (!current.has(path)) await rm(join(outdir, path))
+}
+for (const directory of entries.filter((entry) => entry.isDirectory()).reverse()) {
+  const path = join(directory.parentPath, directory.name)
+  if ((await readdir(path)).length === 0) await rmdir(path)
 }

@@ -68,7 +68,7 @@ const runBuild = Effect.fn("build")(function*(input: {
     (drvPath) => Effect.map(nix.requisites(drvPath), (paths) => [drvPath, paths] as const),
     { concurrency: 4 }
   ))
-  const generalError = run === undefined || run.exitCode === 0 ? undefined : generalBuildError(run)
+  const generalError = run === undefined ? undefined : generalBuildError(run)
   const results = targets.map((target) =>
     outcomeOf(target, { invalidBefore, invalidAfter, log: run?.log, generalError, closures })
   )

@@ -37,12 +37,14 @@ interface Ending {
   readonly signal: string | undefined
 }
 
-// Effect reports a process a signal ended as a failure to get its exit code.
+// Effect reports a process a signal ended as a failure to get its exit code, the
+// signal named in the failure's cause.
 const ending = (exitCode: Effect.Effect<number, PlatformError.PlatformError>): Effect.Effect<Ending, PlatformError.PlatformError> =>
   exitCode.pipe(
     Effect.map((code): Ending => ({ exitCode: code, signal: undefined })),
     Effect.catch((error) => {
-      const signal = /receipt of signal: '(\w+)'/.exec(error.message)?.[1]
+      const said = [error.message, error.cause instanceof Error ? error.cause.message : ""].join("\n")
+      const signal = /receipt of signal: '(\w+)'/.exec(said)?.[1]
       return signal === undefined ? Effect.fail(error) : Effect.succeed<Ending>({ exitCode: null, signal })
     })
   )

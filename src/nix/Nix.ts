@@ -84,13 +84,28 @@ const storePathOf = (path: string): string => /^\/nix\/store\/[^/]+/.exec(path)?
 export interface BuildRun {
   /** Null when a signal ended Nix. */
   readonly exitCode: number | null
+  /** The signal that ended Nix itself (the OOM killer's SIGKILL, say), if one did. */
+  readonly signal?: string | undefined
   readonly log: BuildLog
   /** Nix's plain (non-JSON) stderr, for failures outside any derivation. */
   readonly stderrTail: string
 }
 
-/** Why a build failed outside any one derivation, as far as Nix said. */
-export const generalBuildError = (run: BuildRun): string | undefined => run.log.errors.at(-1) ?? (run.stderrTail.trim() || undefined)
+/**
+ * Why a build failed outside any one derivation: how Nix ended if a signal ended it,
+ * then every error it gave that no derivation's build claimed, whole and in order
+ * (else the end of its plain stderr), else its exit code. Undefined only when Nix
+ * exited 0 and said nothing.
+ */
+export const generalBuildError = (run: BuildRun): string | undefined => {
+  const said = run.log.errors.length > 0 ? run.log.errors.join("\n") : run.stderrTail.trim()
+  const ended = run.signal !== undefined
+    ? `nix build was killed by ${run.signal}`
+    : run.exitCode !== 0 && said === ""
+    ? `nix build exited with code ${run.exitCode}`
+    : undefined
+  return [ended, said].filter((part) => part !== undefined && part !== "").join(": ") || undefined
+}
 
 export interface FlakeSource {
   /** The top of the git work tree. */
@@ -200,7 +215,7 @@ export class Nix extends Context.Service<Nix, {
           const sourcePath = yield* flakeSourcePath(source)
           return yield* new NixEvalError({
             flakeRef: ref,
-            summary: formatNixError(summariseNixError(result.stderr, sourcePath)),
+            summary: formatNixError(summariseNixError(result.stderr, { storePath: sourcePath, repository: source.repository, rev: source.rev })),
             stderr: result.stderr
           })
         }
@@ -339,7 +354,7 @@ export class Nix extends Context.Service<Nix, {
             })
         }).pipe(Effect.mapError(unavailable))
         log.close(yield* Clock.currentTimeMillis)
-        return { exitCode: result.exitCode, log, stderrTail: plain.slice(-20).join("\n") }
+        return { exitCode: result.exitCode, signal: result.signal, log, stderrTail: plain.slice(-20).join("\n") }
       })
 
       const invalidPaths = Effect.fn("Nix.invalidPaths")(function*(paths: ReadonlyArray<string>) {

@@ -11,6 +11,12 @@ import { stripVTControlCharacters } from "node:util"
  * build's end is taken from the first of: its activity stopping, or the progress
  * count rising while it was the only build running (always the case with the
  * default of one build at a time).
+ *
+ * Later versions stop a build's activity as soon as it ends, but name a failed one
+ * only afterwards, often when the whole build ends. A build whose activity stops
+ * while Nix's progress counts a running build's failure not yet named is taken to
+ * have failed, so it is shown as failed at once; Nix's message replaces the
+ * placeholder when it comes.
  */
 
 const Field = Schema.Union([Schema.String, Schema.Number])
@@ -97,6 +103,9 @@ export class BuildLog {
   progress: Progress = { done: 0, expected: 0, running: 0, failed: 0 }
   private readonly activities = new Map<number, DerivationBuild>()
   private buildsActivity: number | undefined
+  /** Running builds Nix's progress counted as failed, and started builds known to have failed. */
+  private runningFailures = 0
+  private failures = 0
 
   constructor(logLineLimit = 2000) {
     this.logLineLimit = logLineLimit
@@ -134,7 +143,12 @@ export class BuildLog {
       }
       case "stop": {
         const build = this.activities.get(event.id)
-        return build === undefined ? undefined : this.finish(build, at)
+        if (build === undefined) return undefined
+        if (build.finishedAt === undefined && build.failure === undefined && this.runningFailures > this.failures) {
+          build.failure = { message: "the builder failed; Nix says why when the build ends" }
+          this.failures++
+        }
+        return this.finish(build, at)
       }
       case "result": {
         const build = this.activities.get(event.id)
@@ -149,6 +163,9 @@ export class BuildLog {
           const [done, expected, running, failed] = event.fields.map(Number)
           const previous = this.progress
           this.progress = { done: done ?? 0, expected: expected ?? 0, running: running ?? 0, failed: failed ?? 0 }
+          // Builds that stopped running without being counted done, as far as they account for new failures.
+          const stopped = previous.running - this.progress.running - (this.progress.done - previous.done)
+          this.runningFailures += Math.max(0, Math.min(this.progress.failed - previous.failed, stopped))
           const unfinished = this.unfinished()
           const finished = this.progress.done > previous.done && unfinished.length === 1 ? this.finish(unfinished[0]!, at) : undefined
           const progress: LogChange = { _tag: "Progress", progress: this.progress }
@@ -184,6 +201,7 @@ export class BuildLog {
 
   private fail(drvPath: string, failure: BuildFailure, at: number): LogChange | undefined {
     const build = this.builds.get(drvPath)
+    if (build !== undefined && build.failure === undefined) this.failures++
     if (build === undefined) {
       // A failure before the build started (a fixed-output hash mismatch reported late, say).
       const created: DerivationBuild = { drvPath, startedAt: at, finishedAt: undefined, failure, lines: [], lineCount: 0 }

@@ -39,11 +39,33 @@ const takeWhile = <A>(items: ReadonlyArray<A>, predicate: (item: A) => boolean):
 }
 
 /**
- * @param flakeSource the store path the flake's source was copied to: positions
- * inside it are shown relative to the repository; positions in other sources (the
- * ci library, nixpkgs) say nothing the user can fix and are left out.
+ * Where the flake being evaluated is, to tell its positions from others': Nix before
+ * 2.2x shows a position in the store path its source was copied to; later versions
+ * show `«git+file:///repo?ref=…&rev=…»/flake.nix`.
  */
-export const summariseNixError = (stderr: string, flakeSource?: string): NixErrorSummary => {
+export interface FlakeOrigin {
+  readonly storePath?: string | undefined
+  readonly repository: string
+  readonly rev: string
+}
+
+/** A file's path relative to the flake's repository, if it is in the flake's own source. */
+const inFlake = (file: string, origin: FlakeOrigin): string | undefined => {
+  if (origin.storePath !== undefined && file.startsWith(`${origin.storePath}/`)) return file.slice(origin.storePath.length + 1)
+  const shown = /^«(git\+file:[^»]+)»\/(.+)$/.exec(file)
+  if (shown === null) return undefined
+  const url = URL.parse(shown[1]!)
+  return url !== null && decodeURIComponent(url.pathname) === origin.repository && url.searchParams.get("rev") === origin.rev
+    ? shown[2]
+    : undefined
+}
+
+/**
+ * @param origin the flake evaluated: positions inside its source are shown relative
+ * to the repository; positions in other sources (the ci library, nixpkgs) say
+ * nothing the user can fix and are left out.
+ */
+export const summariseNixError = (stderr: string, origin?: FlakeOrigin): NixErrorSummary => {
   const lines = stripVTControlCharacters(stderr).split("\n")
 
   // Nix 2.8 prints the message first and the trace after it; later versions print
@@ -75,12 +97,12 @@ export const summariseNixError = (stderr: string, flakeSource?: string): NixErro
     .reduce<string | undefined>((longest, p) => (longest === undefined || p.length > longest.length ? p : longest), undefined)
 
   const position = block.map((line) => positionLine.exec(line)).find((match) => match !== null)
-  const inFlake = position !== undefined && flakeSource !== undefined && position[1]!.startsWith(`${flakeSource}/`)
+  const file = position === undefined || origin === undefined ? undefined : inFlake(position[1]!, origin)
 
   return {
     message,
     ...(place === undefined ? {} : { place }),
-    ...(inFlake ? { position: `${position[1]!.slice(flakeSource.length + 1)}:${position[2]}:${position[3]}` } : {})
+    ...(file === undefined ? {} : { position: `${file}:${position![2]}:${position![3]}` })
   }
 }
 

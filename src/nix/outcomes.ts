@@ -69,7 +69,9 @@ export const outcomeOf = (target: Target, seen: Observations): DerivationResult 
   }
   if (outputs.every((output) => !seen.invalidBefore.has(output))) return { ...common, status: "cached", durationMs: null }
 
-  const build = derivationsOf(target).map((drv) => seen.log?.builds.get(drv)).find((found) => found !== undefined)
+  const derivations = derivationsOf(target)
+  const builds = derivations.flatMap((drv) => seen.log?.builds.get(drv) ?? [])
+  const build = builds.find((found) => found.failure !== undefined) ?? builds[0]
   const durationMs = build?.finishedAt === undefined ? null : Math.max(0, build.finishedAt - build.startedAt)
   if (outputs.every((output) => !seen.invalidAfter.has(output))) {
     const substituted = outputs.some((output) => seen.log?.substituted.has(output))
@@ -90,8 +92,8 @@ export const outcomeOf = (target: Target, seen: Observations): DerivationResult 
       logCommand: `nix log ${build.drvPath}`
     }
   }
-  const failedDependencies = (seen.closures.get(drvPath ?? "") ?? [])
-    .filter((path) => path !== drvPath && seen.log?.builds.get(path)?.failure !== undefined)
+  const failedDependencies = [...new Set(derivations.flatMap((drv) => seen.closures.get(drv) ?? []))]
+    .filter((path) => !derivations.includes(path) && seen.log?.builds.get(path)?.failure !== undefined)
     .map(derivationName)
   if (failedDependencies.length > 0) {
     return {
@@ -102,11 +104,14 @@ export const outcomeOf = (target: Target, seen: Observations): DerivationResult 
       error: `${failedDependencies.length === 1 ? "a dependency" : `${failedDependencies.length} dependencies`} failed: ${failedDependencies.join(", ")}`
     }
   }
+  // Nix said why, but not as a builder's failure: a derivation it would not build
+  // here (another system's, say), or a reason outside any derivation.
+  const mentioned = seen.log?.errors.filter((message) => derivations.some((drv) => message.includes(drv))) ?? []
   return {
     ...common,
     status: "failed",
     durationMs,
-    error: seen.generalError ?? "nix build did not produce its outputs",
+    error: mentioned.length > 0 ? mentioned.join("\n") : seen.generalError ?? "nix build did not produce its outputs",
     ...tail(build)
   }
 }

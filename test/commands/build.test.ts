@@ -7,6 +7,7 @@ import { join } from "node:path"
 import { inject } from "vitest"
 import { BuildSummary, DerivationResult } from "../../src/render/results.ts"
 import { fixtureFlake, FixtureRepo } from "../support/fixtureRepo.ts"
+import { nixErrors } from "../support/nixErrors.ts"
 import { runTool, type ToolRun } from "../support/tool.ts"
 
 /**
@@ -72,7 +73,9 @@ describe("tool build", () => {
   it("says why a derivation failed, with its log and how to see the rest", () => {
     const fail = resultOf(run, "packages.x86_64-linux.fail")
     assert.strictEqual(fail.exitCode, 3)
-    assert.match(fail.error ?? "", /^builder for '\/nix\/store\/[0-9a-z]{32}-fail\.drv' failed with exit code 3$/)
+    // Nix's own message, whole, in whatever words this version of Nix uses.
+    assert.include(nixErrors([fail.drvPath!]), fail.error)
+    assert.include(fail.error ?? "", fail.drvPath!)
     assert.deepStrictEqual(fail.logTail, [`preparing ${salt}`, "error: the known failure line"])
     assert.strictEqual(fail.logCommand, `nix log ${fail.drvPath}`)
     assert.match(fail.drvPath ?? "", /^\/nix\/store\/[0-9a-z]{32}-fail\.drv$/)
@@ -103,7 +106,10 @@ describe("tool build", () => {
     assert.include(annotation.stdin, "| ❌ | `packages.x86_64-linux.fail` | failed (exit code 3) |")
     assert.include(annotation.stdin, "| ⛔ | `packages.x86_64-linux.dependent` | dependency failed: fail |")
     assert.include(annotation.stdin, "| 💾 | `packages.x86_64-linux.prebuilt` | cached |")
-    assert.match(annotation.stdin, /<details><summary>packages\.x86_64-linux\.fail: builder for [^<]*<\/summary>\n\n```\npreparing [^\n]*\nerror: the known failure line\n```\n\nWhole log: `nix log \/nix\/store\/[^`]*`\n<\/details>/)
+    const fail = resultOf(run, "packages.x86_64-linux.fail")
+    // A table cell's text: the error on one line.
+    const summary = `<details><summary>packages.x86_64-linux.fail: ${fail.error?.replace(/\r?\n/g, " ")}</summary>`
+    assert.include(annotation.stdin, `${summary}\n\n\`\`\`\npreparing ${salt}\nerror: the known failure line\n\`\`\`\n\nWhole log: \`nix log ${fail.drvPath}\`\n</details>`)
   })
 
   it("gives each built derivation a log group, and expands a failed one", () => {
@@ -150,6 +156,38 @@ describe("tool build", () => {
     const nothing = runTool(["build"], { cwd: repo.dir })
     assert.strictEqual(nothing.exitCode, 2)
     assert.include(nothing.stderr, "error: tool build: nothing to build")
+  })
+})
+
+describe("tool build when Nix fails outside a builder", () => {
+  const repo = FixtureRepo.create(inject("ciSnapshot"))
+  repo.commit("fixture", {
+    "flake.nix": fixtureFlake({
+      outputs: `
+      packages.x86_64-linux = {
+        # Another system's derivation: Nix will not build it here, and says why.
+        foreign = builtins.derivation { name = "foreign"; system = "aarch64-linux"; builder = "/bin/sh"; args = [ "-c" "echo ${salt} > $out" ]; };
+        # Its builder kills the Nix running it, as the kernel's OOM killer might.
+        killer = sh "killer" "echo ${salt}; kill -9 $PPID; sleep 10";
+      };`
+    })
+  })
+
+  it("names a derivation Nix would not build, with Nix's message whole", () => {
+    const run = runTool(["build", "--", installable("foreign")], { cwd: repo.dir, env: { BUILDKITE: "true" } })
+    assert.strictEqual(run.exitCode, 1, run.stderr)
+    const foreign = resultOf(run, "packages.x86_64-linux.foreign")
+    assert.strictEqual(foreign.status, "failed")
+    assert.include(nixErrors([foreign.drvPath!]), foreign.error)
+    assert.include(foreign.error ?? "", foreign.drvPath!)
+  })
+
+  it("says that Nix itself was killed, rather than that nothing was built", () => {
+    const run = runTool(["build", "--", installable("killer")], { cwd: repo.dir, env: { BUILDKITE: "true" } })
+    assert.strictEqual(run.exitCode, 1, run.stderr)
+    const killer = resultOf(run, "packages.x86_64-linux.killer")
+    assert.strictEqual(killer.status, "failed")
+    assert.strictEqual(killer.error, "nix build was killed by SIGKILL")
   })
 })
 

@@ -1,8 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { execFileSync, spawnSync } from "node:child_process"
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
+import { randomUUID } from "node:crypto"
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { inject } from "vitest"
 import { FixtureRepo } from "../support/fixtureRepo.ts"
 import { nixpkgsStandIn } from "../support/nixpkgsStandIn.ts"
@@ -13,40 +14,94 @@ import { runTool } from "../support/tool.ts"
 /**
  * The flake as users meet it: `nix run …#tool`, the template, `nix flake check`,
  * default.nix. nixpkgs cannot be fetched here, so it is overridden with a stand-in
- * built from this machine's Node, npm, git and Nix (test/nixpkgs-stand-in; what it
- * cannot prove is in docs/packaging.md).
+ * built from this machine's bash, coreutils, Node, git and Nix (test/nixpkgs-stand-in;
+ * what it cannot prove is in docs/packaging.md).
  */
-
-const standIn = nixpkgsStandIn()
-const override = ["--override-input", "nixpkgs", `path:${standIn}`]
-const flake = `git+file://${repoRoot.replace(/\/$/, "")}`
-const nix = (args: ReadonlyArray<string>, options: { cwd?: string; env?: Record<string, string> } = {}) =>
-  spawnSync("nix", args, { cwd: options.cwd ?? repoRoot, encoding: "utf8", env: { ...process.env, ...options.env }, maxBuffer: 64 * 1024 * 1024 })
 
 const gitCommitAll = (dir: string, message: string) => {
   execFileSync("git", ["-C", dir, "add", "--all"])
-  execFileSync("git", ["-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "--quiet", "--message", message])
+  execFileSync("git", ["-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false", "commit", "--quiet", "--message", message])
+}
+
+/**
+ * This repository as a clone of the working tree would be once dist/ is rebuilt:
+ * its files (committed or not, as git sees them) with the bundle globalSetup built
+ * from the working tree's src/ as dist/. The package is then the working tree's,
+ * whether or not dist/ was rebuilt and committed yet.
+ */
+const checkout = (() => {
+  const dir = join(mkdtempSync(join(tmpdir(), "ci-checkout-")), "ci")
+  const listed = execFileSync("git", ["-C", repoRoot, "ls-files", "-z", "--cached", "--others", "--exclude-standard"], { encoding: "utf8" })
+  for (const file of listed.split("\0")) {
+    if (file === "" || file.startsWith("dist/") || !existsSync(join(repoRoot, file))) continue
+    mkdirSync(dirname(join(dir, file)), { recursive: true })
+    cpSync(join(repoRoot, file), join(dir, file))
+  }
+  cpSync(join(repoRoot, "build"), join(dir, "dist"), { recursive: true })
+  execFileSync("git", ["-C", dir, "init", "--quiet"])
+  gitCommitAll(dir, "checkout")
+  return dir
+})()
+
+const standIn = nixpkgsStandIn()
+const override = ["--override-input", "nixpkgs", `path:${standIn}`]
+const flake = `git+file://${checkout}`
+const nix = (args: ReadonlyArray<string>, options: { cwd?: string; env?: Record<string, string> } = {}) =>
+  spawnSync("nix", args, { cwd: options.cwd ?? checkout, encoding: "utf8", env: { ...process.env, ...options.env }, maxBuffer: 64 * 1024 * 1024 })
+
+/** examples/basic in a new repository, locking `ci` to this run's library. */
+const exampleRepo = () => {
+  const repo = join(mkdtempSync(join(tmpdir(), "ci-example-")), "repo")
+  cpSync(join(repoRoot, "examples/basic"), repo, { recursive: true })
+  execFileSync("git", ["-C", repo, "init", "--quiet", "--initial-branch", "master"])
+  execFileSync("git", ["-C", repo, "add", "--all"])
+  execFileSync("nix", ["flake", "lock", "--override-input", "ci", `path:${inject("ciSnapshot")}`], { cwd: repo, stdio: "ignore" })
+  gitCommitAll(repo, "example")
+  return repo
 }
 
 describe("the flake", () => {
   it("runs the tool: nix run .#tool -- --version", () => {
     const result = nix(["run", `${flake}#tool`, ...override, "--", "--version"])
     assert.strictEqual(result.status, 0, result.stderr)
-    const { version } = JSON.parse(execFileSync("cat", [join(repoRoot, "package.json")], { encoding: "utf8" }))
+    const { version } = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8"))
     assert.strictEqual(result.stdout.trim(), `tool v${version}`)
   })
 
   it("plans the bundled example with the packaged tool", () => {
-    const repo = join(mkdtempSync(join(tmpdir(), "ci-example-")), "repo")
-    cpSync(join(repoRoot, "examples/basic"), repo, { recursive: true })
-    execFileSync("git", ["-C", repo, "init", "--quiet", "--initial-branch", "master"])
-    execFileSync("git", ["-C", repo, "add", "--all"])
-    execFileSync("nix", ["flake", "lock", "--override-input", "ci", `path:${inject("ciSnapshot")}`], { cwd: repo, stdio: "ignore" })
-    gitCommitAll(repo, "example")
-    const result = nix(["run", `${flake}#tool`, ...override, "--", "plan", "--dry-run", "--branch", "master"], { cwd: repo })
+    const result = nix(["run", `${flake}#tool`, ...override, "--", "plan", "--dry-run", "--branch", "master"], { cwd: exampleRepo() })
     assert.strictEqual(result.status, 0, result.stderr)
     assert.deepStrictEqual(yamlPipelineErrors(result.stdout), [])
     assert.include(result.stdout, "build -- '.#packages.x86_64-linux.bot'")
+  })
+
+  it("builds the tool from nothing with npm unavailable, and plans with it", () => {
+    // npm is `false` and its cache empty: nothing may come from npm at install time.
+    const bin = mkdtempSync(join(tmpdir(), "ci-no-npm-"))
+    for (const program of ["npm", "npx"]) {
+      writeFileSync(join(bin, program), "#!/bin/sh\nexec false\n")
+      chmodSync(join(bin, program), 0o755)
+    }
+    const env = { PATH: `${bin}:${process.env.PATH}`, npm_config_cache: mkdtempSync(join(tmpdir(), "ci-empty-npm-cache-")) }
+    assert.strictEqual(spawnSync("npm", ["--version"], { env: { ...process.env, ...env } }).status, 1)
+
+    // A stand-in of its own: every derivation is new, so the tool is built here, not found.
+    const fresh = ["--override-input", "nixpkgs", `path:${nixpkgsStandIn({ nonce: randomUUID() })}`]
+    const outPath = nix(["eval", "--raw", `${flake}#packages.x86_64-linux.tool.outPath`, ...fresh], { env })
+    assert.strictEqual(outPath.status, 0, outPath.stderr)
+    assert.notStrictEqual(spawnSync("nix-store", ["--check-validity", outPath.stdout]).status, 0, "the tool was already built")
+    const result = join(mkdtempSync(join(tmpdir(), "ci-tool-")), "result")
+    const build = nix(["build", "--out-link", result, `${flake}#tool`, ...fresh], { env })
+    assert.strictEqual(build.status, 0, build.stderr)
+
+    const plan = spawnSync(join(result, "bin/tool"), ["plan", "--dry-run", "--branch", "master"], {
+      cwd: exampleRepo(),
+      encoding: "utf8",
+      env: { ...process.env, ...env }
+    })
+    assert.strictEqual(plan.status, 0, plan.stderr)
+    assert.deepStrictEqual(yamlPipelineErrors(plan.stdout), [])
+    assert.include(plan.stdout, "build -- '.#packages.x86_64-linux.bot'")
   })
 
   it("packages the bot's lazily loaded server and discord.js with the tool", () => {
@@ -88,7 +143,7 @@ describe("the flake", () => {
 
   it("has every output, for every system", () => {
     const evaluate = (attribute: string, apply: string) => {
-      const result = nix(["eval", "--json", `${flake}#${attribute}`, ...override, "--apply", apply])
+      const result = nix(["eval", "--json", "--impure", `${flake}#${attribute}`, ...override, "--apply", apply])
       assert.strictEqual(result.status, 0, result.stderr)
       return JSON.parse(result.stdout)
     }
@@ -100,15 +155,26 @@ describe("the flake", () => {
     assert.deepStrictEqual(evaluate("apps.x86_64-darwin", "builtins.attrNames"), ["default", "tool"])
     assert.deepStrictEqual(evaluate("checks.x86_64-linux", "builtins.attrNames"), ["lib-tests", "tool"])
     assert.strictEqual(evaluate("templates.default", "t: t.description"), "A flake whose CI is declared with ci.lib.mkActions")
-    assert.isTrue(evaluate("overlays.default", "builtins.isFunction"))
+    const pkgs = `(builtins.getFlake "path:${standIn}").legacyPackages.x86_64-linux`
+    assert.strictEqual(evaluate("overlays.default", `overlay: (overlay ${pkgs} ${pkgs}).ci-tool.name`), "ci-tool-0.1.0")
+    // Current Nix warns of an app without meta.description.
+    const bySystem = (apply: string) => `outputs: builtins.mapAttrs (system: ${apply}) outputs`
+    for (const system of systems) {
+      assert.deepStrictEqual(evaluate("apps", bySystem("builtins.mapAttrs (name: app: app.meta.description)"))[system], {
+        default: "Plan, check, build and deploy a flake's CI on Buildkite",
+        tool: "Plan, check, build and deploy a flake's CI on Buildkite"
+      })
+    }
+    assert.deepStrictEqual(evaluate("devShells", bySystem("shells: builtins.isString shells.default.drvPath")), Object.fromEntries(systems.map((system) => [system, true])))
+    assert.deepStrictEqual(evaluate("formatter", bySystem("formatter: formatter.name")), Object.fromEntries(systems.map((system) => [system, "nixfmt-tree"])))
   })
 
   it("gives users without flakes the same library and tool in default.nix", () => {
     const pkgs = `(builtins.getFlake "path:${standIn}").legacyPackages.x86_64-linux`
-    const lib = spawnSync("nix-instantiate", ["--eval", "--json", "--strict", "--expr", `(import ${repoRoot}default.nix { pkgs = ${pkgs}; }).lib.steps.wait`], { encoding: "utf8" })
+    const lib = spawnSync("nix-instantiate", ["--eval", "--json", "--strict", "--expr", `(import ${checkout}/default.nix { pkgs = ${pkgs}; }).lib.steps.wait`], { encoding: "utf8" })
     assert.strictEqual(lib.status, 0, lib.stderr)
     assert.deepStrictEqual(JSON.parse(lib.stdout), { type: "wait" })
-    const tool = spawnSync("nix-build", ["--no-out-link", `${repoRoot}default.nix`, "-A", "tool", "--arg", "pkgs", pkgs], { encoding: "utf8" })
+    const tool = spawnSync("nix-build", ["--no-out-link", `${checkout}/default.nix`, "-A", "tool", "--arg", "pkgs", pkgs], { encoding: "utf8" })
     assert.strictEqual(tool.status, 0, tool.stderr)
     assert.strictEqual(execFileSync(`${tool.stdout.trim()}/bin/tool`, ["--version"], { encoding: "utf8" }).trim().split(" ")[0], "tool")
   })

@@ -50,6 +50,38 @@ describe("BuildLog on Nix 2.8's internal-json output", () => {
   })
 })
 
+describe("BuildLog on Nix 2.34's internal-json output", () => {
+  // The same build on Nix 2.34.8: a build's activity stops when it ends, and a failed
+  // one is named only after that (and again when everything ends).
+  const log = new BuildLog()
+  // Whether each build had failed when it was shown as finished: what a live view prints.
+  const finished: Array<[string, boolean]> = []
+  readFileSync(`${repoRoot}test/fixtures/nix-build-keep-going.nix-2.34.jsonl`, "utf8").split("\n").forEach((line, i) => {
+    const event = parseLogLine(line)
+    if (Option.isNone(event)) return
+    for (const change of log.apply(event.value, i)) {
+      if (change._tag === "Finished") finished.push([change.build.drvPath.replace(/^.*-/, ""), change.build.failure !== undefined])
+    }
+  })
+
+  it("shows a failed build as failed when it ends, before Nix names it", () => {
+    assert.deepStrictEqual(finished, [["fail.drv", true], ["ok.drv", false], ["slow.drv", false]])
+  })
+
+  it("records the builder's failure, exit code and log once Nix names it", () => {
+    const fail = drv("fail", log)!
+    assert.strictEqual(fail.failure?.exitCode, 3)
+    assert.match(fail.failure!.message, /^Cannot build '\/nix\/store\/[0-9a-z]{32}-fail\.drv'\.\n\s+Reason: builder failed with exit code 3\./)
+    assert.deepStrictEqual(fail.lines, ["preparing 6", "error: the known failure line"])
+    assert.isUndefined(drv("ok", log)!.failure)
+    assert.isUndefined(drv("slow", log)!.failure)
+  })
+
+  it("records which derivation a failed dependency stopped", () => {
+    assert.deepStrictEqual([...log.dependencyFailures.entries()].map(([path, count]) => [path.replace(/^.*-/, ""), count]), [["dependent.drv", 1]])
+  })
+})
+
 describe("BuildLog on the wording of later Nix versions", () => {
   const event = (payload: object) => `@nix ${JSON.stringify(payload)}`
   it("reads “Cannot build … Reason: …”", () => {

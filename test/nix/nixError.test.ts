@@ -4,7 +4,7 @@ import { formatNixError, summariseNixError } from "../../src/nix/nixError.ts"
 import { repoRoot } from "../support/paths.ts"
 
 const sample = (name: string) => readFileSync(`${repoRoot}test/fixtures/nix-errors/${name}`, "utf8")
-const flakeSource = "/nix/store/kablkmp3nz8h2gg65hyr3hn6mblg1xby-source"
+const flakeSource = { storePath: "/nix/store/kablkmp3nz8h2gg65hyr3hn6mblg1xby-source", repository: "/tmp/repo", rev: "0".repeat(40) }
 
 describe("summariseNixError", () => {
   it("names the ciActions place and the user's line for an error in the user's code (Nix 2.8)", () => {
@@ -26,6 +26,19 @@ describe("summariseNixError", () => {
       place: "ciActions.deployBot.checks[0].target",
       position: "flake.nix:12:48"
     })
+  })
+
+  it("finds the user's line where Nix 2.34 shows it, in the flake's locked reference", () => {
+    const origin = { repository: "/tmp/pe/r", rev: "e5974ec93284bc2a624d45d9831250f5068799e0" }
+    assert.deepStrictEqual(summariseNixError(sample("missing-attribute.nix-2.34.txt"), origin), {
+      message: "attribute 'lnit' missing (did you mean lint?)",
+      place: "ciActions.deployBot.checks[0].target",
+      position: "flake.nix:5:72"
+    })
+    // The same position in another repository, or at another revision, is not the flake's.
+    for (const other of [{ ...origin, repository: "/tmp/pe" }, { ...origin, rev: "f".repeat(40) }]) {
+      assert.isUndefined(summariseNixError(sample("missing-attribute.nix-2.34.txt"), other).position)
+    }
   })
 
   it("leaves out positions outside the flake's source, such as the ci library's", () => {

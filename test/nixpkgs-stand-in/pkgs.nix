@@ -1,102 +1,210 @@
-# A STAND-IN for nixpkgs: each attribute imitates the nixpkgs one closely enough for
-# ci's flake (nix/package.nix) and its template, built from the host's Node, npm,
-# git and Nix. It proves their build and install steps and their wrappers; what it
-# cannot prove is written down in docs/packaging.md.
+# A STAND-IN for nixpkgs: only the attributes ci's flake (nix/package.nix, its devShell,
+# checks and formatter) and its template use, each imitating the nixpkgs one closely
+# enough to fail where it would fail: an attribute nixpkgs has but this lacks is an
+# evaluation error, not a quiet success. Built from the host's bash, coreutils, Node,
+# git and Nix. What it cannot prove is written down in docs/packaging.md.
 { system, host }:
 let
-  inherit (builtins) attrNames concatStringsSep functionArgs intersectAttrs isFunction listToAttrs map stringLength substring;
+  inherit (builtins)
+    attrNames
+    concatStringsSep
+    functionArgs
+    intersectAttrs
+    isFunction
+    listToAttrs
+    map
+    removeAttrs
+    stringLength
+    substring
+    ;
 
-  lib = {
+  lib = rec {
     makeBinPath = paths: concatStringsSep ":" (map (path: "${path}/bin") paths);
-    removePrefix = prefix: text:
-      let length = stringLength prefix; in
-      if substring 0 length text == prefix then substring length (stringLength text - length) text else text;
-    genAttrs = names: f: listToAttrs (map (name: { inherit name; value = f name; }) names);
+    hasPrefix = prefix: text: substring 0 (stringLength prefix) text == prefix;
+    removePrefix =
+      prefix: text:
+      if hasPrefix prefix text then
+        substring (stringLength prefix) (stringLength text - stringLength prefix) text
+      else
+        text;
+    escapeShellArg = arg: "'${builtins.replaceStrings [ "'" ] [ "'\\''" ] (toString arg)}'";
+    genAttrs =
+      names: f:
+      listToAttrs (
+        map (name: {
+          inherit name;
+          value = f name;
+        }) names
+      );
   };
 
-  # A derivation built by a bash script with the host's coreutils (no sandbox on these machines).
-  shell = name: env: script: builtins.derivation ({
-    inherit name system;
-    builder = host.bash;
-    args = [ "-e" "-c" script ];
-    PATH = host.path;
-  } // env);
+  # Makes this instance's derivations differ from any other's: a test that needs a
+  # cold build of the tool gets one, however warm the store is.
+  nonce = host.nonce or "";
 
-  # The host's programs, under a store path.
-  hostPrograms = name: programs: shell name { } ''
-    mkdir -p $out/bin
-    ${concatStringsSep "\n" (map (program: "ln -s ${programs.${program}} $out/bin/${program}") (attrNames programs))}
-  '';
+  # The host's programs, under a store path. The script ends in a builtin: bash never
+  # becomes `ln` itself, which would close its output before exiting and be killed
+  # for it (see setup.sh).
+  hostPrograms =
+    name: programs:
+    builtins.derivation {
+      inherit name system nonce;
+      builder = host.bash;
+      PATH = "/usr/bin:/bin";
+      args = [
+        "-e"
+        "-c"
+        ''
+          mkdir -p $out/bin
+          ${concatStringsSep "\n" (
+            map (program: "ln -s ${programs.${program}} $out/bin/${program}") (attrNames programs)
+          )}
+          exit 0
+        ''
+      ];
+    };
 
-  # nixpkgs' makeWrapper, for the flags nix/package.nix uses: --add-flags, --prefix VAR : VALUE, --set VAR VALUE.
-  makeWrapper = shell "make-wrapper-stand-in" { } ''
-    mkdir -p $out/bin
-    cat > $out/bin/makeWrapper <<'SCRIPT'
-    #!/bin/bash
-    set -e
-    program=$1 wrapper=$2; shift 2
-    lines=() flags=""
-    while [ $# -gt 0 ]; do
-      case $1 in
-        --add-flags) flags="$flags $2"; shift 2 ;;
-        --prefix) lines+=("export $2=\"$4\''${$2:+$3\$$2}\""); shift 4 ;;
-        --set) lines+=("export $2=\"$3\""); shift 3 ;;
-        *) echo "makeWrapper stand-in: unsupported $1" >&2; exit 1 ;;
-      esac
-    done
-    { echo "#!/bin/bash"; printf '%s\n' "''${lines[@]}"; echo "exec \"$program\"$flags \"\$@\""; } > "$wrapper"
-    chmod +x "$wrapper"
-    SCRIPT
-    chmod +x $out/bin/makeWrapper
-  '';
+  # What stdenv puts on every build's PATH: coreutils, findutils, diffutils, sed,
+  # grep, awk, tar, gzip, bzip2, xz, make, patch and bash. Not npm, not node.
+  stdenvTools = hostPrograms "stdenv-tools-stand-in" host.stdenvPrograms;
 
-  nodejs_24 = hostPrograms "nodejs-24-stand-in" { node = host.node; };
+  # nixpkgs' stdenvNoCC.mkDerivation: the attributes become the builder's
+  # environment, except meta and passthru; a function gets the final attributes.
+  mkDerivation =
+    argument:
+    let
+      attrs = if isFunction argument then argument attrs else argument;
+      name = attrs.name or "${attrs.pname}-${attrs.version}";
+      drv = builtins.derivation (
+        removeAttrs attrs [
+          "meta"
+          "passthru"
+        ]
+        // {
+          inherit name system stdenvTools nonce;
+          builder = host.bash;
+          args = [
+            "-e"
+            ./setup.sh
+          ];
+        }
+      );
+    in
+    drv // (attrs.passthru or { }) // { meta = attrs.meta or { }; };
+
+  # nixpkgs' makeWrapper is a setup hook, not a program: it defines the shell
+  # function, for the flags nix/package.nix uses, and dies on any other as nixpkgs'
+  # does ("makeWrapper doesn't understand the arg").
+  makeWrapper = mkDerivation {
+    name = "make-wrapper-hook-stand-in";
+    buildCommand = ''
+      mkdir -p $out/nix-support
+      cat > $out/nix-support/setup-hook <<'HOOK'
+      makeWrapper() {
+        local original="$1" wrapper="$2" flags="" lines=()
+        shift 2
+        if [ ! -f "$original" ] || [ ! -x "$original" ]; then
+          echo "Cannot wrap '$original' because it is not an executable file" >&2
+          exit 1
+        fi
+        while [ $# -gt 0 ]; do
+          case "$1" in
+            --add-flags) flags="$flags $2"; shift 2 ;;
+            --prefix) lines+=("export $2=\"$4\''${$2:+$3\$$2}\""); shift 4 ;;
+            --set) lines+=("export $2=\"$3\""); shift 3 ;;
+            *) echo "makeWrapper doesn't understand the arg $1" >&2; exit 1 ;;
+          esac
+        done
+        mkdir -p "$(dirname "$wrapper")"
+        {
+          echo "#! ${host.bash} -e"
+          printf '%s\n' "''${lines[@]}"
+          echo "exec \"$original\"$flags \"\$@\""
+        } > "$wrapper"
+        chmod +x "$wrapper"
+      }
+      HOOK
+    '';
+  };
+
+  # A program that fails as its nixpkgs counterpart would here, saying why.
+  unavailable =
+    name: program: why:
+    mkDerivation {
+      inherit name;
+      buildCommand = ''
+        mkdir -p $out/bin
+        cat > $out/bin/${program} <<EOF
+        #!${host.bash}
+        echo ${lib.escapeShellArg "${program} (stand-in): ${why}"} >&2
+        exit 1
+        EOF
+        chmod +x $out/bin/${program}
+      '';
+      meta.mainProgram = program;
+    };
 
   pkgs = {
-    inherit lib system makeWrapper nodejs_24;
+    inherit lib system makeWrapper;
 
-    callPackage = fn: overrides:
-      let f = if isFunction fn then fn else import fn; in
+    callPackage =
+      fn: overrides:
+      let
+        f = if isFunction fn then fn else import fn;
+      in
       f (intersectAttrs (functionArgs f) pkgs // overrides);
 
-    nix = hostPrograms "nix-stand-in" { nix = "${host.nixBin}/nix"; nix-store = "${host.nixBin}/nix-store"; nix-instantiate = "${host.nixBin}/nix-instantiate"; };
-    git = hostPrograms "git-stand-in" { git = host.git; };
-    nixfmt-rfc-style = shell "nixfmt-stand-in" { } "mkdir -p $out/bin; printf '#!/bin/sh\\nexit 0\\n' > $out/bin/nixfmt; chmod +x $out/bin/nixfmt";
-
-    # nixpkgs' importNpmLock fetches every package in package-lock.json; this one
-    # leaves them to the host's npm cache, which `npm ci` filled.
-    importNpmLock = {
-      __functor = _: { npmRoot }: { inherit npmRoot; };
-      npmConfigHook = "stand-in";
+    stdenvNoCC = {
+      inherit mkDerivation;
     };
 
-    # nixpkgs' buildNpmPackage, reduced to its phases: copy the source, npm ci
-    # (offline, from the host's cache), then the package's buildPhase and installPhase.
-    buildNpmPackage = args: builtins.derivation {
-      name = "${args.pname}-${args.version}";
-      inherit system;
-      builder = host.bash;
-      inherit (args) src buildPhase installPhase;
-      npmFlags = concatStringsSep " " (args.npmFlags or [ ]);
-      PATH = "${makeWrapper}/bin:${args.nodejs or nodejs_24}/bin:${host.path}";
-      npm_config_cache = host.npmCache;
-      args = [ "-e" "-c" ''
-        export HOME=$TMPDIR
-        runHook() { :; }
-        cp -r $src/. source && chmod -R u+w source && cd source
-        ${host.npm} ci --offline --no-audit --no-fund $npmFlags
-        eval "$buildPhase"
-        eval "$installPhase"
-      '' ];
+    # nodejs_24 has node and npm. Here npm fails as it would in nixpkgs' sandbox,
+    # which has no network to install from.
+    nodejs_24 =
+      hostPrograms "nodejs-24-stand-in" {
+        node = host.node;
+        npm = "${unavailable "npm-stand-in" "npm" "a Nix build has no network to install packages from"}/bin/npm";
+      }
+      // {
+        meta.mainProgram = "node";
+      };
+
+    nix = hostPrograms "nix-stand-in" host.nixPrograms // {
+      meta.mainProgram = "nix";
+    };
+    git = hostPrograms "git-stand-in" { git = host.git; } // {
+      meta.mainProgram = "git";
     };
 
-    mkShell = args: shell "stand-in-shell" { } "echo 'a shell with: ${concatStringsSep " " (map toString (args.packages or [ ]))}' > $out";
-    runCommand = name: env: script: shell name env script;
-    writeShellScriptBin = name: text: shell name { inherit text; } ''
-      mkdir -p $out/bin
-      { echo "#!${host.bash}"; echo "$text"; } > $out/bin/${name}
-      chmod +x $out/bin/${name}
-    '';
+    # No nixfmt on these machines: both build, neither can format.
+    nixfmt = unavailable "nixfmt-stand-in" "nixfmt" "cannot format on a machine without nixpkgs";
+    nixfmt-tree = unavailable "nixfmt-tree" "treefmt" "cannot format on a machine without nixpkgs";
+
+    # nixpkgs' mkShell is a derivation for `nix develop` that refuses to build.
+    mkShell =
+      args:
+      mkDerivation {
+        name = args.name or "nix-shell";
+        packages = args.packages or [ ];
+        buildCommand = ''
+          echo "This derivation is not meant to be built, aborting" >&2
+          exit 1
+        '';
+      };
+
+    runCommand = name: env: buildCommand: mkDerivation (env // { inherit name buildCommand; });
+
+    writeShellScriptBin =
+      name: text:
+      mkDerivation {
+        inherit name text;
+        buildCommand = ''
+          mkdir -p $out/bin
+          { echo "#!${host.bash}"; echo "$text"; } > $out/bin/${name}
+          chmod +x $out/bin/${name}
+        '';
+        meta.mainProgram = name;
+      };
   };
 in
 pkgs

@@ -16,6 +16,9 @@ declare module "vitest" {
  * Once per run: Nix settings for a machine with no daemon and no binary cache, the
  * bundled CLI, and a snapshot of the library that fixture flakes lock as `ci`
  * (the work tree as it is, so tests see uncommitted changes).
+ *
+ * The bundle goes to build/, which git ignores: the tests run the working tree's
+ * src/, and never touch dist/, the committed bundle CI checks against a fresh build.
  */
 export default function setup(project: TestProject) {
   process.env.NIX_CONFIG = [
@@ -25,7 +28,7 @@ export default function setup(project: TestProject) {
     "substituters ="
   ].filter((line) => line !== undefined && line !== "").join("\n")
 
-  execFileSync(join(repoRoot, "node_modules/.bin/node"), [join(repoRoot, "scripts/build.mjs")], { stdio: "inherit" })
+  execFileSync(join(repoRoot, "node_modules/.bin/node"), [join(repoRoot, "scripts/build.mjs"), "--outdir", "build"], { stdio: "inherit" })
 
   const snapshot = mkdtempSync(join(tmpdir(), "ci-lib-"))
   for (const entry of ["flake.nix", "flake.lock", "nix"]) {
