@@ -6,18 +6,21 @@ import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import {
   approverId,
+  bodyOf,
   BotProcess,
   type BotOptions,
   buttonPress,
+  type Delivery,
+  deliveries,
   discordBotToken,
   discordWebhookToken,
+  setStage,
   signInteraction,
   strangerId,
-  webhookBody,
   webhookHeaders,
   webhookSecret
 } from "../support/botProcess.ts"
-import { blockJobId, ciBuild, deployBuild, type Stage, stages } from "../support/ciLifecycle.ts"
+import { blockJobId, deployBuild, type Stage, stages } from "../support/ciLifecycle.ts"
 import { apiToken, FakeBuildkite } from "../support/fakeBuildkite.ts"
 import { FakeDiscord } from "../support/fakeDiscord.ts"
 
@@ -26,42 +29,6 @@ import { FakeDiscord } from "../support/fakeDiscord.ts"
  * one that answers like Buildkite's REST API: a build's whole life, delivered in
  * order, duplicated, reversed, interrupted by SIGKILL, ends in one message.
  */
-
-interface Delivery {
-  readonly event: string
-  readonly build: "ci" | "deploy"
-  readonly job?: string
-}
-
-/** What Buildkite sends as the build reaches each stage. */
-const deliveries: Record<Stage, ReadonlyArray<Delivery>> = {
-  scheduled: [{ event: "build.scheduled", build: "ci" }, { event: "job.scheduled", build: "ci", job: "job-check-lint" }],
-  checking: [{ event: "build.running", build: "ci" }, { event: "job.started", build: "ci", job: "job-check-lint" }],
-  building: [{ event: "job.finished", build: "ci", job: "job-check-lint" }, { event: "job.started", build: "ci", job: "job-build" }],
-  built: [{ event: "job.finished", build: "ci", job: "job-build" }],
-  deploying: [
-    { event: "job.finished", build: "ci", job: "job-trigger" },
-    { event: "build.finished", build: "ci" },
-    { event: "build.scheduled", build: "deploy" },
-    { event: "build.running", build: "deploy" },
-    { event: "job.started", build: "deploy", job: "job-deploy-enabled" }
-  ],
-  blocked: [
-    { event: "job.finished", build: "deploy", job: "job-deploy-enabled" },
-    { event: "job.finished", build: "deploy", job: "job-deploy-staging" },
-    { event: "build.finished", build: "deploy" }
-  ],
-  approved: [{ event: "job.activated", build: "deploy", job: blockJobId }, { event: "job.started", build: "deploy", job: "job-deploy-production" }],
-  finished: [{ event: "job.finished", build: "deploy", job: "job-deploy-production" }, { event: "build.finished", build: "deploy" }]
-}
-
-/** The fake API's builds at a stage, and the webhook body of a delivery then. */
-const setStage = (buildkite: FakeBuildkite, stage: Stage) => {
-  buildkite.set(ciBuild(stage))
-  if (stages.indexOf(stage) >= stages.indexOf("deploying")) buildkite.set(deployBuild(stage))
-}
-const bodyOf = (stage: Stage, delivery: Delivery) =>
-  webhookBody(delivery.event, delivery.build === "ci" ? ciBuild(stage) : deployBuild(stage), delivery.job)
 
 const secrets = [webhookSecret, apiToken, discordWebhookToken, discordBotToken]
 

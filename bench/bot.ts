@@ -1,0 +1,265 @@
+/**
+ * bench/bot: how fast `tool bot` answers Buildkite's webhooks while it keeps 60
+ * builds' messages up to date, and how much memory it takes doing so.
+ *
+ * The load: 60 pushes (a CI build and its deploy each, as in test/support/ciLifecycle.ts),
+ * 630 signed deliveries in all, each push moving from scheduled to finished in the
+ * fake REST API as its deliveries go out, sent by 16 concurrent senders; the fake
+ * Discord answers every fifth request with a 429. Scenarios: `steady`, and `kills`
+ * (the bot SIGKILLed and restarted after each quarter of the deliveries; a delivery
+ * cut off is sent again, as Buildkite would, and counted once).
+ *
+ * Each scenario runs the bot as users do (the bundle), the floor (bench/bot-floor.ts:
+ * the signature check and the committed delivery alone), and with --baseline DIR
+ * another checkout's bundle (built there with `node scripts/build.mjs`), in turn,
+ * BENCH_ROUNDS times (default 3); medians are compared. Per run: webhook latency
+ * p50 and p99 as the sender sees it, deliveries answered per second, the bot's peak
+ * RSS (VmHWM), and the time from the last answer until /healthz reports nothing
+ * pending. Each run also checks the outcome: one message per push, each ending in
+ * its finished state.
+ *
+ *   node bench/bot.ts [--baseline DIR] [--scenario steady|kills] [--only bot|floor|baseline]
+ *   BENCH_ROUNDS=3 BENCH_DEBOUNCE_MS=1000 BENCH_NODE_ARGS="--cpu-prof"
+ */
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { parseArgs } from "node:util"
+import { fileURLToPath } from "node:url"
+import { type Stage } from "../test/support/ciLifecycle.ts"
+import { bodyOf, BotProcess, type BotOptions, deliveries, setStage, webhookHeaders } from "../test/support/botProcess.ts"
+import { FakeBuildkite } from "../test/support/fakeBuildkite.ts"
+import { FakeDiscord } from "../test/support/fakeDiscord.ts"
+
+const root = fileURLToPath(new URL("..", import.meta.url))
+const { values: flags } = parseArgs({
+  options: { baseline: { type: "string" }, scenario: { type: "string", multiple: true }, only: { type: "string", multiple: true } }
+})
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
+const debounce = process.env.BENCH_DEBOUNCE_MS ?? "1000"
+const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "")
+const pushes = 60
+const total = 630
+const senders = 16
+
+interface Variant {
+  readonly name: string
+  readonly bundle: string
+}
+const variants: ReadonlyArray<Variant> = [
+  { name: "floor", bundle: join(root, "bench/bot-floor.ts") },
+  ...(flags.baseline === undefined ? [] : [{ name: "baseline", bundle: join(flags.baseline, "dist/tool.mjs") }]),
+  { name: "bot", bundle: join(root, "dist/tool.mjs") }
+].filter((variant) => flags.only === undefined || flags.only.includes(variant.name))
+const scenarios = (flags.scenario ?? ["steady", "kills"]).map((name) => ({ name, kills: name === "kills" ? 3 : 0 }))
+
+// A push's life without approvals (the fake API moves past the block by itself).
+const path: ReadonlyArray<Stage> = ["scheduled", "checking", "building", "built", "deploying", "blocked", "finished"]
+
+/** The deliveries in the order they are sent: the pushes' lives interleaved, 10 or 11 deliveries each. */
+const schedule = () => {
+  const lives = Array.from({ length: pushes }, (_, push) => {
+    const count = Math.floor(total / pushes) + (push < total % pushes ? 1 : 0)
+    return Array.from({ length: count }, (_, j) => {
+      const stage = path[Math.round((j * (path.length - 1)) / (count - 1))]!
+      const options = deliveries[stage]
+      return { push, stage, delivery: options[j % options.length]! }
+    })
+  })
+  return Array.from({ length: Math.max(...lives.map((life) => life.length)) }, (_, j) => lives.flatMap((life) => life[j] ?? []))
+    .flat()
+}
+
+const peakRss = (pid: number | undefined): number => {
+  try {
+    return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024
+  } catch {
+    return 0
+  }
+}
+
+/** CPU time the process has used, all its threads, in seconds: steadier than latency on a busy machine. */
+const cpuSeconds = (pid: number | undefined): number => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ")
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return 0
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const percentile = (values: ReadonlyArray<number>, p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((values.length * p) / 100))]!
+const median = (values: ReadonlyArray<number>) => percentile(values, 50)
+
+interface Result {
+  readonly p50: number
+  readonly p99: number
+  readonly max: number
+  readonly perSecond: number
+  readonly rssMiB: number
+  readonly cpuSeconds: number
+  readonly drainSeconds: number
+  readonly resent: number
+  readonly problems: ReadonlyArray<string>
+}
+
+const run = async (variant: Variant, kills: number): Promise<Result> => {
+  const discord = await new FakeDiscord().start()
+  const buildkite = await new FakeBuildkite().start()
+  discord.rateLimitEvery = 5
+  const dir = mkdtempSync(join(tmpdir(), "ci-bench-bot-"))
+  const options: BotOptions = {
+    database: join(dir, "bot.sqlite"),
+    discord,
+    buildkite,
+    transport: "bot",
+    bundle: variant.bundle,
+    nodeArgs: nodeArgs.map((arg) => arg.replace("{dir}", dir)),
+    env: { CI_BOT_DEBOUNCE_MS: debounce }
+  }
+  let bot = await BotProcess.start(options)
+  let up = Promise.resolve(bot)
+  let peak = 0
+  let cpu = 0
+  const reached = new Map<number, number>()
+  const queue = schedule()
+  const killAfter = Array.from({ length: kills }, (_, k) => Math.floor(((k + 1) * queue.length) / (kills + 1)))
+  const latencies: Array<number> = []
+  let next = 0
+  let answered = 0
+  let resent = 0
+
+  const restart = () => {
+    up = (async () => {
+      peak = Math.max(peak, peakRss(bot.child.pid))
+      cpu += cpuSeconds(bot.child.pid)
+      await bot.kill()
+      bot = await BotProcess.start(options)
+      return bot
+    })()
+  }
+
+  const sender = async () => {
+    while (next < queue.length) {
+      const { push, stage, delivery } = queue[next]!
+      next += 1
+      // The API moves on before Buildkite tells anyone; never back.
+      if ((reached.get(push) ?? -1) < path.indexOf(stage)) {
+        reached.set(push, path.indexOf(stage))
+        setStage(buildkite, stage, push)
+      }
+      // Each its own body, as Buildkite's differ in their timestamps: one signature, one delivery.
+      const body = bodyOf(stage, delivery, push).replace(/^\{/, `{"bench_delivery":${next},`)
+      for (;;) {
+        const current = await up
+        const started = performance.now()
+        try {
+          const response = await fetch(`${current.url}/webhooks/buildkite`, {
+            method: "POST",
+            body,
+            headers: { "content-type": "application/json", ...webhookHeaders(body) }
+          })
+          const text = await response.text()
+          if (response.status !== 200) throw new Error(`${variant.name}: HTTP ${response.status}: ${text}`)
+          latencies.push(performance.now() - started)
+          break
+        } catch (error) {
+          // Cut off by a kill: sent again, re-signed, once the bot is back.
+          if (!current.child.killed) throw error
+          resent += 1
+          await sleep(1000)
+        }
+      }
+      answered += 1
+      if (killAfter.includes(answered)) restart()
+    }
+  }
+
+  const started = performance.now()
+  await Promise.all(Array.from({ length: senders }, sender))
+  const sent = performance.now()
+  const current = await up
+  while ((await current.health()).pending > 0) await sleep(25)
+  const drained = performance.now()
+  peak = Math.max(peak, peakRss(current.child.pid))
+  cpu += cpuSeconds(current.child.pid)
+  await current.stop()
+  writeFileSync(join(dir, "output.log"), current.output)
+
+  const problems: Array<string> = []
+  if (variant.name !== "floor") {
+    const titles = [...discord.messages.values()].map((message) => message.versions.at(-1).embeds?.[0]?.title ?? "")
+    if (titles.length !== pushes) problems.push(`${titles.length} messages for ${pushes} pushes`)
+    const unfinished = titles.filter((title) => !title.startsWith("✅"))
+    if (unfinished.length > 0) problems.push(`${unfinished.length} messages not finished: ${unfinished.slice(0, 3).join(", ")}`)
+  }
+  await Promise.all([discord.stop(), buildkite.stop()])
+  if (nodeArgs.length === 0) rmSync(dir, { recursive: true, force: true })
+  else console.log(`${variant.name}: kept ${dir} (the last bot's output, and what ${nodeArgs.join(" ")} wrote)`)
+  return {
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    max: Math.max(...latencies),
+    perSecond: (queue.length / (sent - started)) * 1000,
+    rssMiB: peak / 1024 / 1024,
+    cpuSeconds: cpu,
+    drainSeconds: (drained - sent) / 1000,
+    resent,
+    problems
+  }
+}
+
+// The bundle as this checkout's sources are now.
+execFileSync(process.execPath, [join(root, "scripts/build.mjs")], { stdio: "inherit" })
+console.log(
+  `bench/bot: ${pushes} pushes, ${total} signed deliveries, ${senders} senders, Discord 429 every 5th request, debounce ${debounce} ms; ` +
+    `${rounds} rounds, medians`
+)
+let failed = false
+for (const scenario of scenarios) {
+  const results = new Map<string, Array<Result>>(variants.map((variant) => [variant.name, []]))
+  for (let round = 0; round < rounds; round++) {
+    for (const variant of variants) {
+      const result = await run(variant, scenario.kills)
+      results.get(variant.name)!.push(result)
+      for (const problem of result.problems) {
+        failed = true
+        console.log(`${scenario.name} ${variant.name} round ${round + 1}: WRONG OUTCOME: ${problem}`)
+      }
+    }
+  }
+  console.log(`\n${scenario.name}${scenario.kills > 0 ? ` (SIGKILL and restart ${scenario.kills} times)` : ""}`)
+  console.log("variant    p50 (ms)  p99 (ms)  max (ms)  deliveries/s  peak RSS (MiB)  drain (s)  CPU (s)  resent")
+  const summary = new Map<string, Record<string, number>>()
+  for (const [name, list] of results) {
+    const row = {
+      p50: median(list.map((r) => r.p50)),
+      p99: median(list.map((r) => r.p99)),
+      max: median(list.map((r) => r.max)),
+      perSecond: median(list.map((r) => r.perSecond)),
+      rss: median(list.map((r) => r.rssMiB)),
+      drain: median(list.map((r) => r.drainSeconds)),
+      cpu: median(list.map((r) => r.cpuSeconds)),
+      resent: median(list.map((r) => r.resent))
+    }
+    summary.set(name, row)
+    console.log(
+      `${name.padEnd(9)}${row.p50.toFixed(1).padStart(10)}${row.p99.toFixed(1).padStart(10)}${row.max.toFixed(1).padStart(10)}${
+        row.perSecond.toFixed(0).padStart(14)
+      }${row.rss.toFixed(0).padStart(16)}${row.drain.toFixed(2).padStart(11)}${row.cpu.toFixed(2).padStart(9)}${String(row.resent).padStart(8)}`
+    )
+  }
+  const bot = summary.get("bot")
+  for (const other of ["floor", "baseline"]) {
+    const against = summary.get(other)
+    if (bot === undefined || against === undefined) continue
+    console.log(
+      `bot/${other}: p50 ${(bot.p50! / against.p50!).toFixed(2)}  p99 ${(bot.p99! / against.p99!).toFixed(2)}  deliveries/s ${
+        (bot.perSecond! / against.perSecond!).toFixed(2)
+      }  CPU ${(bot.cpu! / against.cpu!).toFixed(2)}${other === "baseline" ? `  peak RSS ${(bot.rss! / against.rss!).toFixed(2)}  drain ${(bot.drain! / against.drain!).toFixed(2)}` : ""}`
+    )
+  }
+}
+if (failed) process.exitCode = 1
