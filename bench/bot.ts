@@ -10,21 +10,22 @@
  * cut off is sent again, as Buildkite would, and counted once).
  *
  * Each scenario runs the bot as users do (the bundle), the floor (bench/bot-floor.ts:
- * the signature check and the committed delivery alone), and with --baseline DIR
- * another checkout's bundle (built there with `node scripts/build.mjs`), in turn,
+ * the signature check and the committed delivery alone), and with each --baseline DIR
+ * another checkout's bundle (named by its directory) (built there with `node scripts/build.mjs`), in turn,
  * BENCH_ROUNDS times (default 3); medians are compared. Per run: webhook latency
  * p50 and p99 as the sender sees it, deliveries answered per second, the bot's peak
  * RSS (VmHWM), and the time from the last answer until /healthz reports nothing
  * pending. Each run also checks the outcome: one message per push, each ending in
  * its finished state.
  *
- *   node bench/bot.ts [--baseline DIR] [--scenario steady|kills] [--only bot|floor|baseline]
- *   BENCH_ROUNDS=3 BENCH_DEBOUNCE_MS=1000 BENCH_NODE_ARGS="--cpu-prof"
+ *   node bench/bot.ts [--baseline DIR ...] [--scenario steady|kills] [--only bot|floor|NAME]
+ *   BENCH_ROUNDS=3 BENCH_DEBOUNCE_MS=1000 BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir={dir}"
+ *   BENCH_BOT=src/cli.ts (the sources, for a profile with their names)
  */
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { basename, join, resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { fileURLToPath } from "node:url"
 import { type Stage } from "../test/support/ciLifecycle.ts"
@@ -34,7 +35,7 @@ import { FakeDiscord } from "../test/support/fakeDiscord.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const { values: flags } = parseArgs({
-  options: { baseline: { type: "string" }, scenario: { type: "string", multiple: true }, only: { type: "string", multiple: true } }
+  options: { baseline: { type: "string", multiple: true }, scenario: { type: "string", multiple: true }, only: { type: "string", multiple: true } }
 })
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const debounce = process.env.BENCH_DEBOUNCE_MS ?? "1000"
@@ -49,8 +50,8 @@ interface Variant {
 }
 const variants: ReadonlyArray<Variant> = [
   { name: "floor", bundle: join(root, "bench/bot-floor.ts") },
-  ...(flags.baseline === undefined ? [] : [{ name: "baseline", bundle: join(flags.baseline, "dist/tool.mjs") }]),
-  { name: "bot", bundle: join(root, "dist/tool.mjs") }
+  ...(flags.baseline ?? []).map((dir) => ({ name: basename(resolve(dir)), bundle: join(dir, "dist/tool.mjs") })),
+  { name: "bot", bundle: process.env.BENCH_BOT ?? join(root, "dist/tool.mjs") }
 ].filter((variant) => flags.only === undefined || flags.only.includes(variant.name))
 const scenarios = (flags.scenario ?? ["steady", "kills"]).map((name) => ({ name, kills: name === "kills" ? 3 : 0 }))
 
@@ -231,7 +232,7 @@ for (const scenario of scenarios) {
     }
   }
   console.log(`\n${scenario.name}${scenario.kills > 0 ? ` (SIGKILL and restart ${scenario.kills} times)` : ""}`)
-  console.log("variant    p50 (ms)  p99 (ms)  max (ms)  deliveries/s  peak RSS (MiB)  drain (s)  CPU (s)  resent")
+  console.log("variant         p50 (ms)  p99 (ms)  max (ms)  deliveries/s  peak RSS (MiB)  drain (s)  CPU (s)  resent")
   const summary = new Map<string, Record<string, number>>()
   for (const [name, list] of results) {
     const row = {
@@ -246,19 +247,19 @@ for (const scenario of scenarios) {
     }
     summary.set(name, row)
     console.log(
-      `${name.padEnd(9)}${row.p50.toFixed(1).padStart(10)}${row.p99.toFixed(1).padStart(10)}${row.max.toFixed(1).padStart(10)}${
+      `${name.padEnd(14)}${row.p50.toFixed(1).padStart(10)}${row.p99.toFixed(1).padStart(10)}${row.max.toFixed(1).padStart(10)}${
         row.perSecond.toFixed(0).padStart(14)
       }${row.rss.toFixed(0).padStart(16)}${row.drain.toFixed(2).padStart(11)}${row.cpu.toFixed(2).padStart(9)}${String(row.resent).padStart(8)}`
     )
   }
   const bot = summary.get("bot")
-  for (const other of ["floor", "baseline"]) {
+  for (const other of summary.keys()) {
     const against = summary.get(other)
-    if (bot === undefined || against === undefined) continue
+    if (bot === undefined || against === undefined || other === "bot") continue
     console.log(
       `bot/${other}: p50 ${(bot.p50! / against.p50!).toFixed(2)}  p99 ${(bot.p99! / against.p99!).toFixed(2)}  deliveries/s ${
         (bot.perSecond! / against.perSecond!).toFixed(2)
-      }  CPU ${(bot.cpu! / against.cpu!).toFixed(2)}${other === "baseline" ? `  peak RSS ${(bot.rss! / against.rss!).toFixed(2)}  drain ${(bot.drain! / against.drain!).toFixed(2)}` : ""}`
+      }  CPU ${(bot.cpu! / against.cpu!).toFixed(2)}${other !== "floor" ? `  peak RSS ${(bot.rss! / against.rss!).toFixed(2)}  drain ${(bot.drain! / against.drain!).toFixed(2)}` : ""}`
     )
   }
 }
