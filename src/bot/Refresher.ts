@@ -39,12 +39,13 @@ export class Refresher extends Context.Service<Refresher, {
         /** The build as last fetched, unless that would show a finished build as unfinished again. */
         const settled = Effect.fnUntraced(function*(build: Build) {
           const now = yield* Clock.currentTimeMillis
-          const previous = yield* store.snapshot(build.id)
-          if (previous !== undefined && previous.rank > rank(buildStatus(build))) {
-            const stored = Schema.decodeUnknownOption(BuildFromJson)(previous.body)
-            if (Option.isSome(stored)) return stored.value
-          }
-          yield* store.saveSnapshot({ buildId: build.id, rank: rank(buildStatus(build)), body: JSON.stringify(build) }, now)
+          const snapshot = { buildId: build.id, rank: rank(buildStatus(build)), body: JSON.stringify(build) }
+          const further = yield* store.settle(snapshot, now)
+          if (further === undefined) return build
+          const stored = Schema.decodeUnknownOption(BuildFromJson)(further)
+          if (Option.isSome(stored)) return stored.value
+          // Kept by a version of the bot that read builds differently: this one replaces it.
+          yield* store.saveSnapshot(snapshot, now)
           return build
         })
 
