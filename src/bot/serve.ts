@@ -1,6 +1,6 @@
 import { NodeHttpServer } from "@effect/platform-node"
 import { ByteSize, Clock, Console, Effect, Layer, type Option, Redacted, Schema } from "effect"
-import { HttpIncomingMessage, HttpRouter, HttpServer, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpIncomingMessage, HttpMiddleware, HttpRouter, HttpServer, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { createServer } from "node:http"
 import { type BotConfig, readBotConfig } from "./BotConfig.ts"
 import { publicKeyFromHex, verifyInteraction } from "./interactionAuth.ts"
@@ -44,6 +44,12 @@ const Interaction = Schema.fromJsonString(
 )
 
 const text = (status: number, body: string) => HttpServerResponse.text(body, { status })
+/**
+ * An answer left out of the access log: webhooks taken and health checks come
+ * by the hundred, and the log line is written before the answer is sent.
+ * Refusals and failures are still logged.
+ */
+const unlogged = (response: HttpServerResponse.HttpServerResponse) => HttpMiddleware.withLoggerDisabled(Effect.succeed(response))
 const reply = (data: object) => HttpServerResponse.jsonUnsafe(data)
 const ephemeral = (content: string) => reply({ type: 4, data: { content, flags: 64, allowed_mentions: { parse: [] } } })
 
@@ -80,7 +86,7 @@ const routes = (config: BotConfig) =>
     const publicKey = config.discordPublicKey === undefined ? undefined : publicKeyFromHex(config.discordPublicKey)
 
     // Up, with how many builds wait for their message to catch up.
-    yield* router.add("GET", "/healthz", Effect.map(store.dirtyBuilds, (builds) => reply({ ok: true, pending: builds.length })).pipe(
+    yield* router.add("GET", "/healthz", Effect.flatMap(store.dirtyBuilds, (builds) => unlogged(reply({ ok: true, pending: builds.length }))).pipe(
       Effect.catch((error) => Effect.succeed(HttpServerResponse.jsonUnsafe({ ok: false, error: error.message }, { status: 503 })))
     ))
 
@@ -99,17 +105,17 @@ const routes = (config: BotConfig) =>
       const envelope = yield* Schema.decodeUnknownEffect(WebhookEnvelope)(new TextDecoder().decode(body.success)).pipe(Effect.result)
       if (envelope._tag === "Failure") return text(400, `not a Buildkite webhook: ${envelope.failure.message}`)
       const event = envelope.success.event
-      if (event === "ping") return text(200, "pong")
-      if (!usedEvents.test(event)) return text(202, `${event}: not used`)
+      if (event === "ping") return yield* unlogged(text(200, "pong"))
+      if (!usedEvents.test(event)) return yield* unlogged(text(202, `${event}: not used`))
       const build = envelope.success.build
       const root = build === undefined ? undefined : rootOf(build)
       if (root === undefined) return text(400, `${event} without a build the REST API can find`)
 
       // A signature seen before is a replay; a token delivery repeated is a duplicate, harmless.
       const fresh = yield* store.accept(auth.deliveryId, root, now)
-      if (!fresh) return auth.replayable ? text(401, "replayed delivery") : text(200, "duplicate")
+      if (!fresh) return auth.replayable ? text(401, "replayed delivery") : yield* unlogged(text(200, "duplicate"))
       yield* refresher.hint(root)
-      return text(200, "queued")
+      return yield* unlogged(text(200, "queued"))
     }, Effect.catch((error) => Effect.as(Effect.logError(error.message), text(500, "the bot could not record this delivery")))))
 
     yield* router.add("POST", "/interactions", Effect.fnUntraced(function*(request) {
@@ -146,7 +152,7 @@ const botLayer = (config: BotConfig) => {
     BuildkiteApi.make({ url: config.buildkiteApiUrl, token: config.buildkiteApiToken }),
     Discord.make({ transport: config.discord, api: config.discordApiUrl })
   )
-  const refresher = Refresher.make({ debounce: config.debounceMillis }).pipe(Layer.provideMerge(services))
+  const refresher = Refresher.make({ debounce: config.debounceMillis, concurrency: 4 }).pipe(Layer.provideMerge(services))
   return HttpRouter.serve(routes(config)).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { host: config.host, port: config.port })),
     Layer.provideMerge(refresher)
