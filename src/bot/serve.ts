@@ -36,6 +36,7 @@ const WebhookEnvelope = Schema.fromJsonString(
 
 const Interaction = Schema.fromJsonString(
   Schema.Struct({
+    id: Schema.String,
     type: Schema.Number,
     data: Schema.optionalKey(Schema.Struct({ custom_id: Schema.optionalKey(Schema.String) })),
     member: Schema.optionalKey(Schema.Struct({ user: Schema.Struct({ id: Schema.String }) })),
@@ -122,12 +123,14 @@ const routes = (config: BotConfig) =>
       const body = yield* rawBody(request, 64 * 1024).pipe(Effect.result)
       if (body._tag === "Failure") return text(body.failure, "unreadable body")
       if (publicKey === undefined) return text(401, "interactions are not configured: set CI_BOT_DISCORD_PUBLIC_KEY")
-      if (!verifyInteraction(publicKey, request.headers["x-signature-ed25519"], request.headers["x-signature-timestamp"], body.success)) {
-        return text(401, "invalid request signature")
-      }
+      const now = yield* Clock.currentTimeMillis
+      const auth = verifyInteraction(publicKey, request.headers["x-signature-ed25519"], request.headers["x-signature-timestamp"], body.success, Math.floor(now / 1000))
+      if (auth._tag === "Rejected") return text(401, auth.reason)
       const interaction = yield* Schema.decodeUnknownEffect(Interaction)(new TextDecoder().decode(body.success)).pipe(Effect.result)
       if (interaction._tag === "Failure") return text(400, "not an interaction")
-      const { type, data, member, user } = interaction.success
+      const { id, type, data, member, user } = interaction.success
+      // Discord sends each interaction once: the same id again is someone replaying it.
+      if (!(yield* store.acceptInteraction(id, now))) return text(401, "replayed interaction")
       if (type === 1) return reply({ type: 1 })
       const jobId = type === 3 ? /^approve:(.+)$/.exec(data?.custom_id ?? "")?.[1] : undefined
       if (jobId === undefined) return text(400, "unknown interaction")

@@ -5,7 +5,7 @@ import type { BuildRef } from "./BuildkiteApi.ts"
 /**
  * The bot's state, in one SQLite file (WAL): which Discord message shows which
  * build, what it last showed, which builds still need refreshing, which
- * deliveries were seen. Every change is atomic (a savepoint in a transaction),
+ * deliveries and interactions were seen. Every change is atomic (a savepoint in a transaction),
  * so a process killed at any moment leaves each change whole or not at all.
  *
  * node:sqlite runs on the thread that calls it, the one that answers requests, so
@@ -13,7 +13,7 @@ import type { BuildRef } from "./BuildkiteApi.ts"
  * current turn of the event loop, then one transaction takes them all (group
  * commit: one fsync for the many deliveries that came together); each change is
  * answered once its transaction is committed. What must survive a power cut once
- * acknowledged (a delivery, a dirty mark, a post) is committed with `synchronous
+ * acknowledged (a delivery, a dirty mark, a post, an interaction) is committed with `synchronous
  * = FULL`. What a refresh records and would record again (snapshots, renders,
  * approvable jobs) alone is committed with NORMAL, which does not wait for the
  * disk: a power cut may take back the last of those, never corrupt the file, and
@@ -57,6 +57,9 @@ export interface ApprovableJob {
   readonly label: string
 }
 
+/** How long an interaction's id is remembered: one signed five minutes ahead is stale ten minutes after it came. */
+export const interactionMemoryMillis = 10 * 60 * 1000
+
 interface Root {
   readonly id: string
   readonly ref: BuildRef
@@ -96,7 +99,12 @@ const migrations: ReadonlyArray<string> = [
      pipeline TEXT NOT NULL,
      number INTEGER NOT NULL,
      label TEXT NOT NULL
-   );`
+   );`,
+  `CREATE TABLE interactions (
+     id TEXT PRIMARY KEY,
+     received_at INTEGER NOT NULL
+   );
+   CREATE INDEX interactions_received_at ON interactions (received_at);`
 ]
 
 type Row = Record<string, unknown>
@@ -126,6 +134,11 @@ export class Store extends Context.Service<Store, {
    * nothing changed, when the delivery was seen before.
    */
   accept(delivery: string | undefined, root: Root, now: number): Effect.Effect<boolean, StoreError>
+  /**
+   * Record an interaction's id. False when it was seen in the last ten minutes
+   * (`interactionMemoryMillis`); older ones are forgotten.
+   */
+  acceptInteraction(id: string, now: number): Effect.Effect<boolean, StoreError>
   /** Mark a build for a refresh. */
   markDirty(root: Root, now: number): Effect.Effect<void, StoreError>
   build(id: string): Effect.Effect<TrackedBuild | undefined, StoreError>
@@ -186,6 +199,8 @@ export class Store extends Context.Service<Store, {
         // Prepared once: a request runs statements, it does not compile them.
         const statement = yield* run("preparing statements", () => ({
           delivery: db.prepare("INSERT OR IGNORE INTO deliveries (id, received_at) VALUES (?, ?)"),
+          interaction: db.prepare("INSERT OR IGNORE INTO interactions (id, received_at) VALUES (?, ?)"),
+          forgetInteractions: db.prepare("DELETE FROM interactions WHERE received_at < ?"),
           dirty: db.prepare(
             `INSERT INTO builds (id, organization, pipeline, number, updated_at) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT (id) DO UPDATE SET dirty_seq = dirty_seq + 1, updated_at = excluded.updated_at`
@@ -258,6 +273,11 @@ export class Store extends Context.Service<Store, {
               if (delivery !== undefined && statement.delivery.run(delivery, now).changes === 0) return false
               dirty(root, now)
               return true
+            }),
+          acceptInteraction: (id, now) =>
+            change("recording an interaction", true, () => {
+              statement.forgetInteractions.run(now - interactionMemoryMillis)
+              return statement.interaction.run(id, now).changes === 1
             }),
           markDirty: (root, now) => change("marking a build", true, () => void dirty(root, now)),
           build: (id) =>

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
-import { Store, type StoreError } from "../../src/effects/Store.ts"
+import { interactionMemoryMillis, Store, type StoreError } from "../../src/effects/Store.ts"
 
 /** The bot's state in a real SQLite file; each `use` opens it afresh, as a restarted bot would. */
 const database = () => join(mkdtempSync(join(tmpdir(), "ci-store-")), "bot.sqlite")
@@ -81,6 +81,28 @@ describe("Store", () => {
       assert.isFalse(yield* store.accept("new", root, 6_000))
     })))
 
+  it.effect("remembers an interaction for ten minutes, across a reopen, then forgets it", () =>
+    Effect.gen(function*() {
+      const path = database()
+      const t = 1_700_000_000_000
+      yield* use(path, Effect.gen(function*() {
+        const store = yield* Store
+        assert.isTrue(yield* store.acceptInteraction("1100000000000000500", t))
+        assert.isFalse(yield* store.acceptInteraction("1100000000000000500", t + 1), "seen")
+        assert.isTrue(yield* store.acceptInteraction("1100000000000000499", t - 1), "another")
+        assert.isTrue(yield* store.acceptInteraction("1100000000000000501", t + 2), "and another")
+      }))
+      yield* use(path, Effect.gen(function*() {
+        const store = yield* Store
+        assert.isFalse(yield* store.acceptInteraction("1100000000000000500", t + interactionMemoryMillis), "still seen after a restart")
+        assert.isTrue(yield* store.acceptInteraction("1100000000000000500", t + interactionMemoryMillis + 1), "forgotten after ten minutes")
+      }))
+      const db = new DatabaseSync(path, { readOnly: true })
+      const remembered = db.prepare("SELECT id FROM interactions ORDER BY id").all().map((row) => row.id)
+      assert.deepStrictEqual(remembered, ["1100000000000000500", "1100000000000000501"], "those over ten minutes old are pruned")
+      db.close()
+    }))
+
   it.effect("keeps each build's furthest-along snapshot, the latest of that rank, across a reopen", () =>
     Effect.gen(function*() {
       const path = database()
@@ -133,7 +155,7 @@ describe("Store", () => {
       yield* use(path, Effect.void)
       yield* use(path, Effect.void)
       const db = new DatabaseSync(path)
-      assert.deepStrictEqual(db.prepare("SELECT version FROM schema_migrations").all().map((row) => row.version), [1])
+      assert.deepStrictEqual(db.prepare("SELECT version FROM schema_migrations").all().map((row) => row.version), [1, 2])
       assert.strictEqual(db.prepare("PRAGMA journal_mode").get()!.journal_mode, "wal")
       db.close()
     }))

@@ -120,10 +120,12 @@ export const webhookHeaders = (body: string, auth: WebhookAuth = { kind: "signat
   }
 }
 
-/** A button press on the message, as Discord sends it to the interactions endpoint. */
+let interactionId = 1_100_000_000_000_000_500n
+
+/** A button press on the message, as Discord sends it to the interactions endpoint: each with an id of its own. */
 export const buttonPress = (customId: string, userId: string) =>
   JSON.stringify({
-    id: "1100000000000000500",
+    id: String(interactionId++),
     application_id: "1100000000000000600",
     type: 3,
     token: "interaction-token",
