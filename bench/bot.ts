@@ -5,14 +5,17 @@
  * The load: 60 pushes (a CI build and its deploy each, as in test/support/ciLifecycle.ts),
  * 630 signed deliveries in all, each push moving from scheduled to finished in the
  * fake REST API as its deliveries go out, sent by 16 concurrent senders; the fake
- * Discord answers every fifth request with a 429. Scenarios: `steady`, and `kills`
+ * Discord answers every fifth request with a 429. Before it, a warm-up of 160 deliveries about
+ * 16 other pushes, drained and not measured (BENCH_WARMUP; 0 for none): a bot that has
+ * run a while, as Buildkite usually meets it. Scenarios: `steady`, and `kills`
  * (the bot SIGKILLed and restarted after each quarter of the deliveries; a delivery
  * cut off is sent again, as Buildkite would, and counted once).
  *
- * Each scenario runs the bot as users do (the bundle), the floor (bench/bot-floor.ts:
- * the signature check and the committed delivery alone), and with each --baseline DIR
- * another checkout's bundle (named by its directory) (built there with `node scripts/build.mjs`), in turn,
- * BENCH_ROUNDS times (default 3); medians are compared. Per run: webhook latency
+ * Each scenario runs, in turn, BENCH_ROUNDS times (default 3), comparing medians:
+ * the bot as users run it (the bundle); bot-lean, the same with the memory settings
+ * docs/bot.md suggests; the floor (bench/bot-floor.ts: the signature check and the
+ * committed delivery alone); and with each --baseline DIR another checkout's bundle
+ * (named by its directory, built there with `node scripts/build.mjs`). Per run: webhook latency
  * p50 and p99 as the sender sees it, deliveries answered per second, the bot's peak
  * RSS (VmHWM), and the time from the last answer until /healthz reports nothing
  * pending. Each run also checks the outcome: one message per push, each ending in
@@ -21,6 +24,7 @@
  *   node bench/bot.ts [--baseline DIR ...] [--scenario steady|kills] [--only bot|floor|NAME]
  *   BENCH_ROUNDS=3 BENCH_DEBOUNCE_MS=1000 BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir={dir}"
  *   BENCH_BOT=src/cli.ts (the sources, for a profile with their names)
+ *   BENCH_DB_DIR=/dev/shm (the database off the disk: what fsync costs, by difference)
  */
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -43,15 +47,21 @@ const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((arg) => 
 const pushes = 60
 const total = 630
 const senders = 16
+const warmup = Number(process.env.BENCH_WARMUP ?? 160)
 
 interface Variant {
   readonly name: string
   readonly bundle: string
+  readonly nodeArgs?: ReadonlyArray<string>
+  readonly env?: Record<string, string>
 }
+const botBundle = process.env.BENCH_BOT ?? join(root, "dist/tool.mjs")
 const variants: ReadonlyArray<Variant> = [
   { name: "floor", bundle: join(root, "bench/bot-floor.ts") },
   ...(flags.baseline ?? []).map((dir) => ({ name: basename(resolve(dir)), bundle: join(dir, "dist/tool.mjs") })),
-  { name: "bot", bundle: process.env.BENCH_BOT ?? join(root, "dist/tool.mjs") }
+  { name: "bot", bundle: botBundle },
+  // The same bot with the memory settings docs/bot.md suggests: a 1 MiB young generation, one malloc arena.
+  { name: "bot-lean", bundle: botBundle, nodeArgs: ["--max-semi-space-size=1"], env: { MALLOC_ARENA_MAX: "1" } }
 ].filter((variant) => flags.only === undefined || flags.only.includes(variant.name))
 const scenarios = (flags.scenario ?? ["steady", "kills"]).map((name) => ({ name, kills: name === "kills" ? 3 : 0 }))
 
@@ -59,9 +69,10 @@ const scenarios = (flags.scenario ?? ["steady", "kills"]).map((name) => ({ name,
 const path: ReadonlyArray<Stage> = ["scheduled", "checking", "building", "built", "deploying", "blocked", "finished"]
 
 /** The deliveries in the order they are sent: the pushes' lives interleaved, 10 or 11 deliveries each. */
-const schedule = () => {
-  const lives = Array.from({ length: pushes }, (_, push) => {
-    const count = Math.floor(total / pushes) + (push < total % pushes ? 1 : 0)
+const schedule = (pushes: number, total: number, first = 0) => {
+  const lives = Array.from({ length: pushes }, (_, i) => {
+    const push = first + i
+    const count = Math.floor(total / pushes) + (i < total % pushes ? 1 : 0)
     return Array.from({ length: count }, (_, j) => {
       const stage = path[Math.round((j * (path.length - 1)) / (count - 1))]!
       const options = deliveries[stage]
@@ -110,25 +121,24 @@ const run = async (variant: Variant, kills: number): Promise<Result> => {
   const discord = await new FakeDiscord().start()
   const buildkite = await new FakeBuildkite().start()
   discord.rateLimitEvery = 5
-  const dir = mkdtempSync(join(tmpdir(), "ci-bench-bot-"))
+  const dir = mkdtempSync(join(process.env.BENCH_DB_DIR ?? tmpdir(), "ci-bench-bot-"))
   const options: BotOptions = {
     database: join(dir, "bot.sqlite"),
     discord,
     buildkite,
     transport: "bot",
     bundle: variant.bundle,
-    nodeArgs: nodeArgs.map((arg) => arg.replace("{dir}", dir)),
-    env: { CI_BOT_DEBOUNCE_MS: debounce }
+    nodeArgs: [...(variant.nodeArgs ?? []), ...nodeArgs.map((arg) => arg.replace("{dir}", dir))],
+    env: { CI_BOT_DEBOUNCE_MS: debounce, ...variant.env }
   }
   let bot = await BotProcess.start(options)
   let up = Promise.resolve(bot)
   let peak = 0
   let cpu = 0
   const reached = new Map<number, number>()
-  const queue = schedule()
+  const queue = schedule(pushes, total)
   const killAfter = Array.from({ length: kills }, (_, k) => Math.floor(((k + 1) * queue.length) / (kills + 1)))
   const latencies: Array<number> = []
-  let next = 0
   let answered = 0
   let resent = 0
 
@@ -142,7 +152,9 @@ const run = async (variant: Variant, kills: number): Promise<Result> => {
     })()
   }
 
-  const sender = async () => {
+  // Sixteen senders share the queue; `answer` hears each answer's latency.
+  let next = 0
+  const sender = (queue: ReturnType<typeof schedule>, answer: (latency: number) => void) => async () => {
     while (next < queue.length) {
       const { push, stage, delivery } = queue[next]!
       next += 1
@@ -164,7 +176,7 @@ const run = async (variant: Variant, kills: number): Promise<Result> => {
           })
           const text = await response.text()
           if (response.status !== 200) throw new Error(`${variant.name}: HTTP ${response.status}: ${text}`)
-          latencies.push(performance.now() - started)
+          answer(performance.now() - started)
           break
         } catch (error) {
           // Cut off by a kill: sent again, re-signed, once the bot is back.
@@ -173,13 +185,25 @@ const run = async (variant: Variant, kills: number): Promise<Result> => {
           await sleep(1000)
         }
       }
-      answered += 1
-      if (killAfter.includes(answered)) restart()
     }
   }
+  const send = async (queue: ReturnType<typeof schedule>, answer: (latency: number) => void) => {
+    next = 0
+    await Promise.all(Array.from({ length: senders }, sender(queue, answer)))
+  }
 
+  // A bot that has run a while: what Buildkite usually meets (restarts are the kills scenario's).
+  if (warmup > 0) {
+    await send(schedule(Math.ceil(warmup / 10), warmup, pushes), () => {})
+    while ((await bot.health()).pending > 0) await sleep(25)
+    cpu -= cpuSeconds(bot.child.pid)
+  }
   const started = performance.now()
-  await Promise.all(Array.from({ length: senders }, sender))
+  await send(queue, (latency) => {
+    latencies.push(latency)
+    answered += 1
+    if (killAfter.includes(answered)) restart()
+  })
   const sent = performance.now()
   const current = await up
   while ((await current.health()).pending > 0) await sleep(25)
@@ -192,7 +216,8 @@ const run = async (variant: Variant, kills: number): Promise<Result> => {
   const problems: Array<string> = []
   if (variant.name !== "floor") {
     const titles = [...discord.messages.values()].map((message) => message.versions.at(-1).embeds?.[0]?.title ?? "")
-    if (titles.length !== pushes) problems.push(`${titles.length} messages for ${pushes} pushes`)
+    const expected = pushes + (warmup > 0 ? Math.ceil(warmup / 10) : 0)
+    if (titles.length !== expected) problems.push(`${titles.length} messages for ${expected} pushes`)
     const unfinished = titles.filter((title) => !title.startsWith("✅"))
     if (unfinished.length > 0) problems.push(`${unfinished.length} messages not finished: ${unfinished.slice(0, 3).join(", ")}`)
   }
@@ -215,7 +240,8 @@ const run = async (variant: Variant, kills: number): Promise<Result> => {
 // The bundle as this checkout's sources are now.
 execFileSync(process.execPath, [join(root, "scripts/build.mjs")], { stdio: "inherit" })
 console.log(
-  `bench/bot: ${pushes} pushes, ${total} signed deliveries, ${senders} senders, Discord 429 every 5th request, debounce ${debounce} ms; ` +
+  `bench/bot: ${pushes} pushes, ${total} signed deliveries, ${senders} senders, Discord 429 every 5th request, debounce ${debounce} ms, ` +
+    `warm-up ${warmup} deliveries; ` +
     `${rounds} rounds, medians`
 )
 let failed = false
@@ -252,6 +278,8 @@ for (const scenario of scenarios) {
       }${row.rss.toFixed(0).padStart(16)}${row.drain.toFixed(2).padStart(11)}${row.cpu.toFixed(2).padStart(9)}${String(row.resent).padStart(8)}`
     )
   }
+  // On a shared machine one round can be far off: every round's p99, to judge the medians by.
+  for (const [name, list] of results) console.log(`p99 by round, ${name}: ${list.map((r) => r.p99.toFixed(0)).join(" ")} ms`)
   const bot = summary.get("bot")
   for (const other of summary.keys()) {
     const against = summary.get(other)
