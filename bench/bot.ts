@@ -15,7 +15,8 @@
  * the bot as users run it (the bundle); bot-lean, the same with the memory settings
  * docs/bot.md suggests; the floor (bench/bot-floor.ts: the signature check and the
  * committed delivery alone); and with each --baseline DIR another checkout's bundle
- * (named by its directory, built there with `node scripts/build.mjs`). Per run: webhook latency
+ * (named by its directory: its build/, made there with `node scripts/build.mjs --outdir
+ * build`, or else its committed dist/). Per run: webhook latency
  * p50 and p99 as the sender sees it, deliveries answered per second, the bot's peak
  * RSS (VmHWM), and the time from the last answer until /healthz reports nothing
  * pending. Each run also checks the outcome: one message per push, each ending in
@@ -27,17 +28,16 @@
  *   BENCH_DB_DIR=/dev/shm (the database off the disk: what fsync costs, by difference)
  */
 import { execFileSync } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { basename, join, resolve } from "node:path"
 import { parseArgs } from "node:util"
-import { fileURLToPath } from "node:url"
 import { type Stage } from "../test/support/ciLifecycle.ts"
 import { bodyOf, BotProcess, type BotOptions, deliveries, setStage, webhookHeaders } from "../test/support/botProcess.ts"
 import { FakeBuildkite } from "../test/support/fakeBuildkite.ts"
 import { FakeDiscord } from "../test/support/fakeDiscord.ts"
+import { repoRoot, toolBundle } from "../test/support/paths.ts"
 
-const root = fileURLToPath(new URL("..", import.meta.url))
 const { values: flags } = parseArgs({
   options: { baseline: { type: "string", multiple: true }, scenario: { type: "string", multiple: true }, only: { type: "string", multiple: true } }
 })
@@ -55,10 +55,13 @@ interface Variant {
   readonly nodeArgs?: ReadonlyArray<string>
   readonly env?: Record<string, string>
 }
-const botBundle = process.env.BENCH_BOT ?? join(root, "dist/tool.mjs")
+const botBundle = process.env.BENCH_BOT ?? toolBundle
 const variants: ReadonlyArray<Variant> = [
-  { name: "floor", bundle: join(root, "bench/bot-floor.ts") },
-  ...(flags.baseline ?? []).map((dir) => ({ name: basename(resolve(dir)), bundle: join(dir, "dist/tool.mjs") })),
+  { name: "floor", bundle: join(repoRoot, "bench/bot-floor.ts") },
+  ...(flags.baseline ?? []).map((dir) => ({
+    name: basename(resolve(dir)),
+    bundle: existsSync(join(dir, "build/tool.mjs")) ? join(dir, "build/tool.mjs") : join(dir, "dist/tool.mjs")
+  })),
   { name: "bot", bundle: botBundle },
   // The same bot with the memory settings docs/bot.md suggests: a 1 MiB young generation, one malloc arena.
   { name: "bot-lean", bundle: botBundle, nodeArgs: ["--max-semi-space-size=1"], env: { MALLOC_ARENA_MAX: "1" } }
@@ -238,7 +241,7 @@ const run = async (variant: Variant, kills: number): Promise<Result> => {
 }
 
 // The bundle as this checkout's sources are now.
-execFileSync(process.execPath, [join(root, "scripts/build.mjs")], { stdio: "inherit" })
+execFileSync(process.execPath, [join(repoRoot, "scripts/build.mjs"), "--outdir", "build"], { stdio: "inherit" })
 console.log(
   `bench/bot: ${pushes} pushes, ${total} signed deliveries, ${senders} senders, Discord 429 every 5th request, debounce ${debounce} ms, ` +
     `warm-up ${warmup} deliveries; ` +
