@@ -1,4 +1,4 @@
-import { Clock, Context, Duration, Effect, Layer, Option, Schema, Scope } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, Schema, Scope, Semaphore } from "effect"
 import { createHash } from "node:crypto"
 import { Build, BuildkiteApi, BuildkiteApiError, buildRefFromUrl, type BuildRef, showBuildRef } from "../effects/BuildkiteApi.ts"
 import { Discord } from "../effects/Discord.ts"
@@ -11,7 +11,8 @@ import { buildStatus, makeView, rank } from "./view.ts"
  * this build again": the refresh fetches the build (and the deploys it triggered)
  * from the REST API and renders the message from that snapshot. Hints that arrive
  * close together are taken together (`debounce`); one build refreshes at a time,
- * so a slow fetch never overtakes a later one.
+ * so a slow fetch never overtakes a later one; at most `concurrency` builds
+ * refresh at once.
  */
 
 export interface Root {
@@ -27,7 +28,7 @@ export class Refresher extends Context.Service<Refresher, {
   /** Refresh every build the database says is out of date (after a restart, say). */
   readonly resume: Effect.Effect<void>
 }>()("ci/bot/Refresher") {
-  static readonly make = (options: { readonly debounce: Duration.Input }) =>
+  static readonly make = (options: { readonly debounce: Duration.Input; readonly concurrency: number }) =>
     Layer.effect(
       Refresher,
       Effect.gen(function*() {
@@ -39,12 +40,13 @@ export class Refresher extends Context.Service<Refresher, {
         /** The build as last fetched, unless that would show a finished build as unfinished again. */
         const settled = Effect.fnUntraced(function*(build: Build) {
           const now = yield* Clock.currentTimeMillis
-          const previous = yield* store.snapshot(build.id)
-          if (previous !== undefined && previous.rank > rank(buildStatus(build))) {
-            const stored = Schema.decodeUnknownOption(BuildFromJson)(previous.body)
-            if (Option.isSome(stored)) return stored.value
-          }
-          yield* store.saveSnapshot({ buildId: build.id, rank: rank(buildStatus(build)), body: JSON.stringify(build) }, now)
+          const snapshot = { buildId: build.id, rank: rank(buildStatus(build)), body: JSON.stringify(build) }
+          const further = yield* store.settle(snapshot, now)
+          if (further === undefined) return build
+          const stored = Schema.decodeUnknownOption(BuildFromJson)(further)
+          if (Option.isSome(stored)) return stored.value
+          // Kept by a version of the bot that read builds differently: this one replaces it.
+          yield* store.saveSnapshot(snapshot, now)
           return build
         })
 
@@ -109,24 +111,29 @@ export class Refresher extends Context.Service<Refresher, {
         // it, and how many in a row have failed.
         const state = new Map<string, { again: boolean; failures: number }>()
 
+        // A few refreshes at a time: their fetching, decoding and rendering share the thread
+        // that answers webhooks, and Discord takes one request at a time anyway.
+        const permits = yield* Semaphore.make(options.concurrency)
+
         const worker = (root: Root): Effect.Effect<void> =>
           Effect.gen(function*() {
             yield* Effect.sleep(options.debounce)
             const entry = state.get(root.id)!
-            entry.again = false
-            yield* refresh(root).pipe(
-              Effect.tap(() => Effect.sync(() => void (entry.failures = 0))),
-              Effect.catch((error) =>
-                Effect.gen(function*() {
-                  // Backing off to 5 minutes: Discord bans an address that keeps getting 401s and 429s.
-                  const wait = Duration.seconds(Math.min(5 * 2 ** entry.failures, 300))
-                  entry.failures += 1
-                  yield* Effect.logWarning(`refreshing ${showBuildRef(root.ref)} failed, trying again in ${Duration.format(wait)}: ${error.message}`)
-                  yield* Effect.sleep(wait)
-                  entry.again = true
-                })
-              )
-            )
+            const failure = yield* permits.withPermit(Effect.suspend(() => {
+              // Hints from here on need another refresh; those before are covered by this one.
+              entry.again = false
+              return refresh(root)
+            })).pipe(Effect.as(undefined), Effect.catch(Effect.succeed))
+            if (failure === undefined) {
+              entry.failures = 0
+            } else {
+              // Backing off to 5 minutes: Discord bans an address that keeps getting 401s and 429s.
+              const wait = Duration.seconds(Math.min(5 * 2 ** entry.failures, 300))
+              entry.failures += 1
+              yield* Effect.logWarning(`refreshing ${showBuildRef(root.ref)} failed, trying again in ${Duration.format(wait)}: ${failure.message}`)
+              yield* Effect.sleep(wait)
+              entry.again = true
+            }
             if (entry.again) return yield* worker(root)
             state.delete(root.id)
           })

@@ -1,6 +1,6 @@
 import { NodeHttpServer } from "@effect/platform-node"
 import { ByteSize, Clock, Console, Effect, Layer, type Option, Redacted, Schema } from "effect"
-import { HttpIncomingMessage, HttpRouter, HttpServer, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpIncomingMessage, HttpMiddleware, HttpRouter, HttpServer, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { createServer } from "node:http"
 import { type BotConfig, readBotConfig } from "./BotConfig.ts"
 import { publicKeyFromHex, verifyInteraction } from "./interactionAuth.ts"
@@ -36,6 +36,7 @@ const WebhookEnvelope = Schema.fromJsonString(
 
 const Interaction = Schema.fromJsonString(
   Schema.Struct({
+    id: Schema.String,
     type: Schema.Number,
     data: Schema.optionalKey(Schema.Struct({ custom_id: Schema.optionalKey(Schema.String) })),
     member: Schema.optionalKey(Schema.Struct({ user: Schema.Struct({ id: Schema.String }) })),
@@ -44,6 +45,12 @@ const Interaction = Schema.fromJsonString(
 )
 
 const text = (status: number, body: string) => HttpServerResponse.text(body, { status })
+/**
+ * An answer left out of the access log: webhooks taken and health checks come
+ * by the hundred, and the log line is written before the answer is sent.
+ * Refusals and failures are still logged.
+ */
+const unlogged = (response: HttpServerResponse.HttpServerResponse) => HttpMiddleware.withLoggerDisabled(Effect.succeed(response))
 const reply = (data: object) => HttpServerResponse.jsonUnsafe(data)
 const ephemeral = (content: string) => reply({ type: 4, data: { content, flags: 64, allowed_mentions: { parse: [] } } })
 
@@ -80,7 +87,7 @@ const routes = (config: BotConfig) =>
     const publicKey = config.discordPublicKey === undefined ? undefined : publicKeyFromHex(config.discordPublicKey)
 
     // Up, with how many builds wait for their message to catch up.
-    yield* router.add("GET", "/healthz", Effect.map(store.dirtyBuilds, (builds) => reply({ ok: true, pending: builds.length })).pipe(
+    yield* router.add("GET", "/healthz", Effect.flatMap(store.dirtyBuilds, (builds) => unlogged(reply({ ok: true, pending: builds.length }))).pipe(
       Effect.catch((error) => Effect.succeed(HttpServerResponse.jsonUnsafe({ ok: false, error: error.message }, { status: 503 })))
     ))
 
@@ -99,29 +106,31 @@ const routes = (config: BotConfig) =>
       const envelope = yield* Schema.decodeUnknownEffect(WebhookEnvelope)(new TextDecoder().decode(body.success)).pipe(Effect.result)
       if (envelope._tag === "Failure") return text(400, `not a Buildkite webhook: ${envelope.failure.message}`)
       const event = envelope.success.event
-      if (event === "ping") return text(200, "pong")
-      if (!usedEvents.test(event)) return text(202, `${event}: not used`)
+      if (event === "ping") return yield* unlogged(text(200, "pong"))
+      if (!usedEvents.test(event)) return yield* unlogged(text(202, `${event}: not used`))
       const build = envelope.success.build
       const root = build === undefined ? undefined : rootOf(build)
       if (root === undefined) return text(400, `${event} without a build the REST API can find`)
 
       // A signature seen before is a replay; a token delivery repeated is a duplicate, harmless.
       const fresh = yield* store.accept(auth.deliveryId, root, now)
-      if (!fresh) return auth.replayable ? text(401, "replayed delivery") : text(200, "duplicate")
+      if (!fresh) return auth.replayable ? text(401, "replayed delivery") : yield* unlogged(text(200, "duplicate"))
       yield* refresher.hint(root)
-      return text(200, "queued")
+      return yield* unlogged(text(200, "queued"))
     }, Effect.catch((error) => Effect.as(Effect.logError(error.message), text(500, "the bot could not record this delivery")))))
 
     yield* router.add("POST", "/interactions", Effect.fnUntraced(function*(request) {
       const body = yield* rawBody(request, 64 * 1024).pipe(Effect.result)
       if (body._tag === "Failure") return text(body.failure, "unreadable body")
       if (publicKey === undefined) return text(401, "interactions are not configured: set CI_BOT_DISCORD_PUBLIC_KEY")
-      if (!verifyInteraction(publicKey, request.headers["x-signature-ed25519"], request.headers["x-signature-timestamp"], body.success)) {
-        return text(401, "invalid request signature")
-      }
+      const now = yield* Clock.currentTimeMillis
+      const auth = verifyInteraction(publicKey, request.headers["x-signature-ed25519"], request.headers["x-signature-timestamp"], body.success, Math.floor(now / 1000))
+      if (auth._tag === "Rejected") return text(401, auth.reason)
       const interaction = yield* Schema.decodeUnknownEffect(Interaction)(new TextDecoder().decode(body.success)).pipe(Effect.result)
       if (interaction._tag === "Failure") return text(400, "not an interaction")
-      const { type, data, member, user } = interaction.success
+      const { id, type, data, member, user } = interaction.success
+      // Discord sends each interaction once: the same id again is someone replaying it.
+      if (!(yield* store.acceptInteraction(id, now))) return text(401, "replayed interaction")
       if (type === 1) return reply({ type: 1 })
       const jobId = type === 3 ? /^approve:(.+)$/.exec(data?.custom_id ?? "")?.[1] : undefined
       if (jobId === undefined) return text(400, "unknown interaction")
@@ -146,7 +155,7 @@ const botLayer = (config: BotConfig) => {
     BuildkiteApi.make({ url: config.buildkiteApiUrl, token: config.buildkiteApiToken }),
     Discord.make({ transport: config.discord, api: config.discordApiUrl })
   )
-  const refresher = Refresher.make({ debounce: config.debounceMillis }).pipe(Layer.provideMerge(services))
+  const refresher = Refresher.make({ debounce: config.debounceMillis, concurrency: 4 }).pipe(Layer.provideMerge(services))
   return HttpRouter.serve(routes(config)).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { host: config.host, port: config.port })),
     Layer.provideMerge(refresher)

@@ -5,8 +5,19 @@ import type { BuildRef } from "./BuildkiteApi.ts"
 /**
  * The bot's state, in one SQLite file (WAL): which Discord message shows which
  * build, what it last showed, which builds still need refreshing, which
- * deliveries were seen. Every change is one statement or one transaction, so a
- * process killed at any moment leaves either the old state or the new one.
+ * deliveries and interactions were seen. Every change is atomic (a savepoint in a transaction),
+ * so a process killed at any moment leaves each change whole or not at all.
+ *
+ * node:sqlite runs on the thread that calls it, the one that answers requests, so
+ * a commit must be rare and short. Changes wait in a queue for the end of the
+ * current turn of the event loop, then one transaction takes them all (group
+ * commit: one fsync for the many deliveries that came together); each change is
+ * answered once its transaction is committed. What must survive a power cut once
+ * acknowledged (a delivery, a dirty mark, a post, an interaction) is committed with `synchronous
+ * = FULL`. What a refresh records and would record again (snapshots, renders,
+ * approvable jobs) alone is committed with NORMAL, which does not wait for the
+ * disk: a power cut may take back the last of those, never corrupt the file, and
+ * the next FULL commit makes them durable too. Reads do not wait.
  */
 
 export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
@@ -46,6 +57,14 @@ export interface ApprovableJob {
   readonly label: string
 }
 
+/** How long an interaction's id is remembered: one signed five minutes ahead is stale ten minutes after it came. */
+export const interactionMemoryMillis = 10 * 60 * 1000
+
+interface Root {
+  readonly id: string
+  readonly ref: BuildRef
+}
+
 // Each migration runs once, in order, in a transaction with its version's record.
 const migrations: ReadonlyArray<string> = [
   `CREATE TABLE builds (
@@ -80,7 +99,12 @@ const migrations: ReadonlyArray<string> = [
      pipeline TEXT NOT NULL,
      number INTEGER NOT NULL,
      label TEXT NOT NULL
-   );`
+   );`,
+  `CREATE TABLE interactions (
+     id TEXT PRIMARY KEY,
+     received_at INTEGER NOT NULL
+   );
+   CREATE INDEX interactions_received_at ON interactions (received_at);`
 ]
 
 type Row = Record<string, unknown>
@@ -96,21 +120,38 @@ const toTracked = (row: Row): TrackedBuild => ({
   dirtySeq: Number(row.dirty_seq)
 })
 
+/** A change waiting for the next commit. */
+interface Change {
+  /** Must survive a power cut once answered: committed with synchronous = FULL. */
+  readonly durable: boolean
+  readonly apply: () => unknown
+  readonly done: (outcome: { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly detail: string }) => void
+}
+
 export class Store extends Context.Service<Store, {
   /**
    * Record a delivery and mark its build for a refresh, together. False, and
    * nothing changed, when the delivery was seen before.
    */
-  accept(delivery: string | undefined, root: { readonly id: string; readonly ref: BuildRef }, now: number): Effect.Effect<boolean, StoreError>
+  accept(delivery: string | undefined, root: Root, now: number): Effect.Effect<boolean, StoreError>
+  /**
+   * Record an interaction's id. False when it was seen in the last ten minutes
+   * (`interactionMemoryMillis`); older ones are forgotten.
+   */
+  acceptInteraction(id: string, now: number): Effect.Effect<boolean, StoreError>
   /** Mark a build for a refresh. */
-  markDirty(root: { readonly id: string; readonly ref: BuildRef }, now: number): Effect.Effect<void, StoreError>
+  markDirty(root: Root, now: number): Effect.Effect<void, StoreError>
   build(id: string): Effect.Effect<TrackedBuild | undefined, StoreError>
   dirtyBuilds: Effect.Effect<ReadonlyArray<TrackedBuild>, StoreError>
   startPosting(id: string, nonce: string, now: number): Effect.Effect<void, StoreError>
   posted(id: string, messageId: string, now: number): Effect.Effect<void, StoreError>
   /** A refresh that started at mark `seq` is done; a mark made since keeps the build dirty. */
   rendered(id: string, hash: string, seq: number, now: number): Effect.Effect<void, StoreError>
-  snapshot(buildId: string): Effect.Effect<Snapshot | undefined, StoreError>
+  /**
+   * Keep this snapshot of a build, unless the one kept is further along (a higher
+   * rank): then that one's body, to be shown instead.
+   */
+  settle(snapshot: Snapshot, now: number): Effect.Effect<string | undefined, StoreError>
   saveSnapshot(snapshot: Snapshot, now: number): Effect.Effect<void, StoreError>
   saveApprovable(jobs: ReadonlyArray<ApprovableJob>, rootId: string): Effect.Effect<void, StoreError>
   approvable(jobId: string): Effect.Effect<ApprovableJob | undefined, StoreError>
@@ -121,98 +162,150 @@ export class Store extends Context.Service<Store, {
     Layer.effect(
       Store,
       Effect.gen(function*() {
+        let queue: Array<Change> = []
+        let closed = false
         const db = yield* Effect.acquireRelease(
           Effect.tryPromise({
             try: () => openDatabase(path),
             catch: (error) => new StoreError({ operation: `opening ${path}`, detail: String(error) })
           }),
-          (db) => Effect.sync(() => db.close())
+          (db) =>
+            Effect.sync(() => {
+              commit()
+              closed = true
+              db.close()
+            })
         )
 
         const run = <A>(operation: string, f: () => A): Effect.Effect<A, StoreError> =>
           Effect.try({ try: f, catch: (error) => new StoreError({ operation, detail: String(error) }) })
 
-        const transaction = <A>(operation: string, f: () => A) =>
-          run(operation, () => {
-            db.exec("BEGIN IMMEDIATE")
-            try {
-              const result = f()
-              db.exec("COMMIT")
-              return result
-            } catch (error) {
-              db.exec("ROLLBACK")
-              throw error
-            }
-          })
-
-        yield* transaction("migrating", () => {
-          db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
-          const applied = Number((db.prepare("SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations").get() as Row).version)
-          migrations.slice(applied).forEach((sql, i) => {
-            db.exec(sql)
-            db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(applied + i + 1, Date.now())
-          })
+        yield* run("migrating", () => {
+          db.exec("BEGIN IMMEDIATE")
+          try {
+            db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
+            const applied = Number((db.prepare("SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations").get() as Row).version)
+            migrations.slice(applied).forEach((sql, i) => {
+              db.exec(sql)
+              db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(applied + i + 1, Date.now())
+            })
+            db.exec("COMMIT")
+          } catch (error) {
+            db.exec("ROLLBACK")
+            throw error
+          }
         })
 
-        const upsertDirty = db.prepare(
-          `INSERT INTO builds (id, organization, pipeline, number, updated_at) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET dirty_seq = dirty_seq + 1, updated_at = excluded.updated_at`
-        )
-        const dirty = (root: { readonly id: string; readonly ref: BuildRef }, now: number) =>
-          upsertDirty.run(root.id, root.ref.organization, root.ref.pipeline, root.ref.number, now)
+        // Prepared once: a request runs statements, it does not compile them.
+        const statement = yield* run("preparing statements", () => ({
+          delivery: db.prepare("INSERT OR IGNORE INTO deliveries (id, received_at) VALUES (?, ?)"),
+          interaction: db.prepare("INSERT OR IGNORE INTO interactions (id, received_at) VALUES (?, ?)"),
+          forgetInteractions: db.prepare("DELETE FROM interactions WHERE received_at < ?"),
+          dirty: db.prepare(
+            `INSERT INTO builds (id, organization, pipeline, number, updated_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET dirty_seq = dirty_seq + 1, updated_at = excluded.updated_at`
+          ),
+          build: db.prepare("SELECT * FROM builds WHERE id = ?"),
+          dirtyBuilds: db.prepare("SELECT * FROM builds WHERE dirty_seq > clean_seq"),
+          startPosting: db.prepare("UPDATE builds SET posting_nonce = ?, updated_at = ? WHERE id = ?"),
+          posted: db.prepare("UPDATE builds SET message_id = ?, message_created_at = ?, posting_nonce = NULL, updated_at = ? WHERE id = ?"),
+          rendered: db.prepare("UPDATE builds SET rendered_hash = ?, clean_seq = MAX(clean_seq, ?), updated_at = ? WHERE id = ?"),
+          snapshot: db.prepare("SELECT rank, body FROM snapshots WHERE build_id = ?"),
+          saveSnapshot: db.prepare(
+            `INSERT INTO snapshots (build_id, rank, body, updated_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (build_id) DO UPDATE SET rank = excluded.rank, body = excluded.body, updated_at = excluded.updated_at
+             WHERE snapshots.rank IS NOT excluded.rank OR snapshots.body IS NOT excluded.body`
+          ),
+          forgetApprovable: db.prepare("DELETE FROM approvable_jobs WHERE root_id = ?"),
+          approvable: db.prepare(
+            "INSERT OR REPLACE INTO approvable_jobs (job_id, root_id, organization, pipeline, number, label) VALUES (?, ?, ?, ?, ?, ?)"
+          ),
+          approvableJob: db.prepare("SELECT * FROM approvable_jobs WHERE job_id = ?"),
+          forgetDeliveries: db.prepare("DELETE FROM deliveries WHERE received_at < ?")
+        }))
+
+        /** Everything queued, in one transaction; each change in a savepoint, so one failing takes back only its own. */
+        function commit() {
+          const batch = queue
+          queue = []
+          if (batch.length === 0) return
+          if (closed) return batch.forEach((change) => change.done({ ok: false, detail: "the database is closed" }))
+          const outcomes: Array<Parameters<Change["done"]>[0]> = []
+          try {
+            db.exec(`PRAGMA synchronous = ${batch.some((change) => change.durable) ? "FULL" : "NORMAL"}`)
+            db.exec("BEGIN IMMEDIATE")
+            for (const change of batch) {
+              db.exec("SAVEPOINT change")
+              try {
+                const value = change.apply()
+                db.exec("RELEASE change")
+                outcomes.push({ ok: true, value })
+              } catch (error) {
+                db.exec("ROLLBACK TO change")
+                db.exec("RELEASE change")
+                outcomes.push({ ok: false, detail: String(error) })
+              }
+            }
+            db.exec("COMMIT")
+          } catch (error) {
+            if (db.isTransaction) db.exec("ROLLBACK")
+            return batch.forEach((change) => change.done({ ok: false, detail: `committing: ${String(error)}` }))
+          }
+          batch.forEach((change, i) => change.done(outcomes[i]!))
+        }
+
+        /** A change, answered once committed. */
+        const change = <A>(operation: string, durable: boolean, apply: () => A) =>
+          Effect.callback<A, StoreError>((resume) => {
+            if (queue.length === 0) setImmediate(commit)
+            queue.push({
+              durable,
+              apply,
+              done: (outcome) => resume(outcome.ok ? Effect.succeed(outcome.value as A) : Effect.fail(new StoreError({ operation, detail: outcome.detail })))
+            })
+          })
+
+        const dirty = (root: Root, now: number) => statement.dirty.run(root.id, root.ref.organization, root.ref.pipeline, root.ref.number, now)
 
         return Store.of({
           accept: (delivery, root, now) =>
-            transaction("recording a delivery", () => {
-              if (delivery !== undefined) {
-                const inserted = db.prepare("INSERT OR IGNORE INTO deliveries (id, received_at) VALUES (?, ?)").run(delivery, now)
-                if (inserted.changes === 0) return false
-              }
+            change("recording a delivery", true, () => {
+              if (delivery !== undefined && statement.delivery.run(delivery, now).changes === 0) return false
               dirty(root, now)
               return true
             }),
-          markDirty: (root, now) => run("marking a build", () => void dirty(root, now)),
+          acceptInteraction: (id, now) =>
+            change("recording an interaction", true, () => {
+              statement.forgetInteractions.run(now - interactionMemoryMillis)
+              return statement.interaction.run(id, now).changes === 1
+            }),
+          markDirty: (root, now) => change("marking a build", true, () => void dirty(root, now)),
           build: (id) =>
             run("reading a build", () => {
-              const row = db.prepare("SELECT * FROM builds WHERE id = ?").get(id) as Row | undefined
+              const row = statement.build.get(id) as Row | undefined
               return row === undefined ? undefined : toTracked(row)
             }),
-          dirtyBuilds: run("listing builds to refresh", () => (db.prepare("SELECT * FROM builds WHERE dirty_seq > clean_seq").all() as Array<Row>).map(toTracked)),
-          startPosting: (id, nonce, now) =>
-            run("recording a post", () => void db.prepare("UPDATE builds SET posting_nonce = ?, updated_at = ? WHERE id = ?").run(nonce, now, id)),
-          posted: (id, messageId, now) =>
-            run("recording a message", () =>
-              void db.prepare("UPDATE builds SET message_id = ?, message_created_at = ?, posting_nonce = NULL, updated_at = ? WHERE id = ?").run(
-                messageId,
-                now,
-                now,
-                id
-              )),
-          rendered: (id, hash, seq, now) =>
-            run("recording a render", () =>
-              void db.prepare("UPDATE builds SET rendered_hash = ?, clean_seq = MAX(clean_seq, ?), updated_at = ? WHERE id = ?").run(hash, seq, now, id)),
-          snapshot: (buildId) =>
-            run("reading a snapshot", () => {
-              const row = db.prepare("SELECT build_id, rank, body FROM snapshots WHERE build_id = ?").get(buildId) as Row | undefined
-              return row === undefined ? undefined : { buildId: String(row.build_id), rank: Number(row.rank), body: String(row.body) }
+          dirtyBuilds: run("listing builds to refresh", () => (statement.dirtyBuilds.all() as Array<Row>).map(toTracked)),
+          startPosting: (id, nonce, now) => change("recording a post", true, () => void statement.startPosting.run(nonce, now, id)),
+          posted: (id, messageId, now) => change("recording a message", true, () => void statement.posted.run(messageId, now, now, id)),
+          rendered: (id, hash, seq, now) => change("recording a render", false, () => void statement.rendered.run(hash, seq, now, id)),
+          settle: (snapshot, now) =>
+            change("keeping a snapshot", false, () => {
+              const stored = statement.snapshot.get(snapshot.buildId) as Row | undefined
+              if (stored !== undefined && Number(stored.rank) > snapshot.rank) return String(stored.body)
+              statement.saveSnapshot.run(snapshot.buildId, snapshot.rank, snapshot.body, now)
+              return undefined
             }),
           saveSnapshot: (snapshot, now) =>
-            run("saving a snapshot", () =>
-              void db.prepare(
-                `INSERT INTO snapshots (build_id, rank, body, updated_at) VALUES (?, ?, ?, ?)
-                 ON CONFLICT (build_id) DO UPDATE SET rank = excluded.rank, body = excluded.body, updated_at = excluded.updated_at`
-              ).run(snapshot.buildId, snapshot.rank, snapshot.body, now)),
+            change("saving a snapshot", false, () => void statement.saveSnapshot.run(snapshot.buildId, snapshot.rank, snapshot.body, now)),
           saveApprovable: (jobs, rootId) =>
-            transaction("recording approvable jobs", () => {
-              db.prepare("DELETE FROM approvable_jobs WHERE root_id = ?").run(rootId)
-              const insert = db.prepare(
-                "INSERT OR REPLACE INTO approvable_jobs (job_id, root_id, organization, pipeline, number, label) VALUES (?, ?, ?, ?, ?, ?)"
-              )
-              for (const job of jobs) insert.run(job.jobId, rootId, job.ref.organization, job.ref.pipeline, job.ref.number, job.label)
+            change("recording approvable jobs", false, () => {
+              statement.forgetApprovable.run(rootId)
+              for (const job of jobs) statement.approvable.run(job.jobId, rootId, job.ref.organization, job.ref.pipeline, job.ref.number, job.label)
             }),
           approvable: (jobId) =>
             run("reading an approvable job", () => {
-              const row = db.prepare("SELECT * FROM approvable_jobs WHERE job_id = ?").get(jobId) as Row | undefined
+              const row = statement.approvableJob.get(jobId) as Row | undefined
               return row === undefined ? undefined : {
                 jobId: String(row.job_id),
                 rootId: String(row.root_id),
@@ -220,7 +313,7 @@ export class Store extends Context.Service<Store, {
                 label: String(row.label)
               }
             }),
-          forgetDeliveriesBefore: (time) => run("forgetting deliveries", () => void db.prepare("DELETE FROM deliveries WHERE received_at < ?").run(time))
+          forgetDeliveriesBefore: (time) => change("forgetting deliveries", false, () => void statement.forgetDeliveries.run(time))
         })
       })
     )
@@ -238,7 +331,7 @@ const openDatabase = async (path: string): Promise<DatabaseSync> => {
   try {
     const { DatabaseSync } = await import("node:sqlite")
     const db = new DatabaseSync(path)
-    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;")
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;")
     return db
   } finally {
     process.emitWarning = emitWarning

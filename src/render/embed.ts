@@ -37,7 +37,8 @@ const clip = (text: string, length: number) => (text.length <= length ? text : `
 /** Inline code that survives the backticks in it. */
 const code = (text: string) => `\`${text.replaceAll("`", "ˋ")}\``
 
-const line = (row: Row) => clip(`${icon[row.status]} ${row.text}`, 300)
+/** A row as a line of its section. */
+export const rowLine = (row: Row) => clip(`${icon[row.status]} ${row.text}`, 300)
 
 /** Commit, branch, message and when; a deploy of the same commit says only when. */
 const details = (build: BuildView, root: BuildView): string => {
@@ -50,18 +51,66 @@ const details = (build: BuildView, root: BuildView): string => {
   ].filter((part) => part !== undefined).join(" · ")
 }
 
+/** A field's name: the section's, numbered from its second field on. */
+const fieldName = (name: string, index: number) => (index === 0 ? name : `${name} (${index + 1})`)
+
 /**
- * Lines packed into fields of at most 1,024 characters, within what is left of
- * the message's budget; when they run out, a last line says how many are left out.
+ * Every line, each field filled up to 1,024 characters before the next: the
+ * fewest fields, so the fewest characters (a field's name costs more than the
+ * line break it saves).
  */
-const packFields = (
-  name: string,
-  lines: ReadonlyArray<string>,
-  budget: { characters: number; fields: number }
-): Array<{ name: string; value: string }> => {
+const fieldsOf = (name: string, lines: ReadonlyArray<string>): Array<{ name: string; value: string }> => {
+  const values: Array<Array<string>> = []
+  let length = 0
+  for (const next of lines) {
+    const last = values.at(-1)
+    if (last !== undefined && length + 1 + next.length <= limits.fieldValue) {
+      last.push(next)
+      length += 1 + next.length
+    } else {
+      values.push([next])
+      length = next.length
+    }
+  }
+  return values.map((value, index) => ({ name: fieldName(name, index), value: value.join("\n") }))
+}
+
+const sumOf = (values: ReadonlyArray<number>) => values.reduce((total, value) => total + value, 0)
+
+const charactersOf = (fields: ReadonlyArray<{ name: string; value: string }>) => sumOf(fields.map((field) => field.name.length + field.value.length))
+
+interface SectionLines {
+  readonly name: string
+  readonly lines: ReadonlyArray<string>
+  /** Every line, in as few fields as hold them. */
+  readonly whole: ReadonlyArray<{ name: string; value: string }>
+  /** What the section takes shown whole. */
+  readonly length: number
+}
+
+const sectionLines = (name: string, lines: ReadonlyArray<string>): SectionLines => {
+  const whole = fieldsOf(name, lines)
+  return { name, lines, whole, length: charactersOf(whole) }
+}
+
+/** The least a section takes and still accounts for every row: whole, or one line saying how many there are. */
+const leastLength = (section: SectionLines) => Math.min(section.length, section.name.length + `…and ${section.lines.length} more`.length)
+
+/**
+ * A section's fields, within what is left of the message's budget: every line
+ * when they all fit; otherwise as many as fit, then a line saying how many are
+ * left out, with room kept for that line.
+ */
+const packFields = (section: SectionLines, budget: { characters: number; fields: number }): Array<{ name: string; value: string }> => {
+  const { name, lines } = section
+  if (section.whole.length <= budget.fields && section.length <= budget.characters) {
+    budget.characters -= section.length
+    budget.fields -= section.whole.length
+    return [...section.whole]
+  }
   const fields: Array<{ name: string; value: string }> = []
   let current: Array<string> = []
-  const currentName = () => (fields.length === 0 ? name : `${name} (${fields.length + 1})`)
+  const currentName = () => fieldName(name, fields.length)
   const currentCost = () => (current.length === 0 ? 0 : currentName().length + current.join("\n").length)
   const flush = () => {
     if (current.length === 0) return
@@ -73,14 +122,14 @@ const packFields = (
   }
   for (let i = 0; i < lines.length; i++) {
     const next = lines[i]!
-    // Room is left for the "…and N more" line, should the lines after this one not fit.
+    // Room is kept for the "…and N more" line, should the lines after this one not fit.
     const reserve = i === lines.length - 1 ? 0 : `\n…and ${lines.length - i - 1} more`.length
     const joined = [...current, next].join("\n")
     if (budget.fields > 0 && joined.length <= limits.fieldValue - reserve && currentName().length + joined.length <= budget.characters - reserve) {
       current.push(next)
       continue
     }
-    const nameAfter = `${name} (${fields.length + 2})`
+    const nameAfter = fieldName(name, fields.length + 1)
     if (current.length > 0 && budget.fields > 1 && nameAfter.length + next.length <= budget.characters - currentCost() - reserve) {
       flush()
       current.push(next)
@@ -110,12 +159,6 @@ const shareOut = (needs: ReadonlyArray<number>, available: number): Array<number
   return shares
 }
 
-/** What a section's fields take when nothing is left out: its lines, and a name per 1,024 characters. */
-const sectionLength = (name: string, lines: ReadonlyArray<string>) => {
-  const text = lines.join("\n").length
-  return text + Math.ceil(text / (limits.fieldValue - 50)) * (name.length + 4)
-}
-
 export const renderMessage = (view: MessageView): MessagePayload & { readonly allowed_mentions: { readonly parse: [] } } => {
   // Discord takes at most 10 embeds: the build and its first nine deploys, fewer
   // should their titles and details alone leave too little room.
@@ -133,22 +176,24 @@ export const renderMessage = (view: MessageView): MessagePayload & { readonly al
     }
     return embed
   })
-  const headerLength = () => headers.reduce((sum, embed) => sum + embedLength(embed.toJSON()), 0)
-  while (headers.length > 1 && headerLength() > limits.total - 100 * headers.length) headers.pop()
-  const sections = view.builds.slice(0, headers.length).map((build) => build.sections.map((section) => ({ name: section.name, lines: section.rows.map(line) })))
-  const shares = shareOut(
-    sections.map((list) => list.reduce((sum, section) => sum + sectionLength(section.name, section.lines), 0)),
-    limits.total - headerLength()
-  )
+  const sections = view.builds.slice(0, headers.length).map((build) => build.sections.map((section) => sectionLines(section.name, section.rows.map(rowLine))))
+  const needs = sections.map((list) => list.reduce((sum, section) => sum + section.length, 0))
+  const headerLengths = headers.map((embed) => embedLength(embed.toJSON()))
+  // Each embed kept needs room for its fields too: what they take, up to 100 characters.
+  while (headers.length > 1 && sumOf(headerLengths) + sumOf(needs.slice(0, headers.length).map((need) => Math.min(100, need))) > limits.total) {
+    headers.pop()
+    headerLengths.pop()
+  }
+  const shares = shareOut(needs.slice(0, headers.length), limits.total - sumOf(headerLengths))
   const embeds: Array<APIEmbed> = headers.map((embed, i) => {
     const budget = { characters: shares[i]!, fields: limits.fields }
     sections[i]!.forEach((section, k) => {
-      // Held back: room for each later section to say at least how many rows it has.
+      // Held back: room for each later section to show its rows, or at least how many it has.
       const later = sections[i]!.slice(k + 1)
-      const held = { characters: later.reduce((sum, next) => sum + next.name.length + `…and ${next.lines.length} more`.length, 0), fields: later.length }
+      const held = { characters: later.reduce((sum, next) => sum + leastLength(next), 0), fields: later.length }
       budget.characters -= held.characters
       budget.fields -= held.fields
-      const fields = packFields(section.name, section.lines, budget)
+      const fields = packFields(section, budget)
       if (fields.length > 0) embed.addFields(fields)
       budget.characters += held.characters
       budget.fields += held.fields

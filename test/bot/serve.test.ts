@@ -6,18 +6,21 @@ import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import {
   approverId,
+  bodyOf,
   BotProcess,
   type BotOptions,
   buttonPress,
+  type Delivery,
+  deliveries,
   discordBotToken,
   discordWebhookToken,
+  setStage,
   signInteraction,
   strangerId,
-  webhookBody,
   webhookHeaders,
   webhookSecret
 } from "../support/botProcess.ts"
-import { blockJobId, ciBuild, deployBuild, type Stage, stages } from "../support/ciLifecycle.ts"
+import { blockJobId, deployBuild, type Stage, stages } from "../support/ciLifecycle.ts"
 import { apiToken, FakeBuildkite } from "../support/fakeBuildkite.ts"
 import { FakeDiscord } from "../support/fakeDiscord.ts"
 
@@ -26,42 +29,6 @@ import { FakeDiscord } from "../support/fakeDiscord.ts"
  * one that answers like Buildkite's REST API: a build's whole life, delivered in
  * order, duplicated, reversed, interrupted by SIGKILL, ends in one message.
  */
-
-interface Delivery {
-  readonly event: string
-  readonly build: "ci" | "deploy"
-  readonly job?: string
-}
-
-/** What Buildkite sends as the build reaches each stage. */
-const deliveries: Record<Stage, ReadonlyArray<Delivery>> = {
-  scheduled: [{ event: "build.scheduled", build: "ci" }, { event: "job.scheduled", build: "ci", job: "job-check-lint" }],
-  checking: [{ event: "build.running", build: "ci" }, { event: "job.started", build: "ci", job: "job-check-lint" }],
-  building: [{ event: "job.finished", build: "ci", job: "job-check-lint" }, { event: "job.started", build: "ci", job: "job-build" }],
-  built: [{ event: "job.finished", build: "ci", job: "job-build" }],
-  deploying: [
-    { event: "job.finished", build: "ci", job: "job-trigger" },
-    { event: "build.finished", build: "ci" },
-    { event: "build.scheduled", build: "deploy" },
-    { event: "build.running", build: "deploy" },
-    { event: "job.started", build: "deploy", job: "job-deploy-enabled" }
-  ],
-  blocked: [
-    { event: "job.finished", build: "deploy", job: "job-deploy-enabled" },
-    { event: "job.finished", build: "deploy", job: "job-deploy-staging" },
-    { event: "build.finished", build: "deploy" }
-  ],
-  approved: [{ event: "job.activated", build: "deploy", job: blockJobId }, { event: "job.started", build: "deploy", job: "job-deploy-production" }],
-  finished: [{ event: "job.finished", build: "deploy", job: "job-deploy-production" }, { event: "build.finished", build: "deploy" }]
-}
-
-/** The fake API's builds at a stage, and the webhook body of a delivery then. */
-const setStage = (buildkite: FakeBuildkite, stage: Stage) => {
-  buildkite.set(ciBuild(stage))
-  if (stages.indexOf(stage) >= stages.indexOf("deploying")) buildkite.set(deployBuild(stage))
-}
-const bodyOf = (stage: Stage, delivery: Delivery) =>
-  webhookBody(delivery.event, delivery.build === "ci" ? ciBuild(stage) : deployBuild(stage), delivery.job)
 
 const secrets = [webhookSecret, apiToken, discordWebhookToken, discordBotToken]
 
@@ -375,6 +342,62 @@ describe("tool bot", () => {
     const message = shown(context)
     assert.deepStrictEqual(approveButtons(message), [], "the button goes once the step is unblocked")
     assert.include(fieldLines(message.embeds[1]), "✅ Continue to CI Bot: production deploy?: approved by Keith Pitt")
+  })
+
+  for (const [when, offset] of [["a year ago", -365 * 86_400], ["a year ahead", 365 * 86_400]] as const) {
+    it(`refuses an approval signed ${when}, however genuine`, async () => {
+      const context = await setup()
+      const bot = await start(context.options())
+      await deliverAt(bot, context, "blocked", { event: "build.finished", build: "deploy" })
+      const at = String(Math.floor(Date.now() / 1000) + offset)
+      const press = buttonPress(`approve:${blockJobId}`, approverId)
+      assert.deepStrictEqual(await bot.post("/interactions", press, signInteraction(press, undefined, at)), {
+        status: 401,
+        text: `X-Signature-Timestamp is stale (timestamp "${at}")`
+      })
+      assert.deepStrictEqual(context.buildkite.requests.filter((request) => request.method === "PUT"), [], "nothing asked of Buildkite")
+      // The same press signed now goes through.
+      assert.deepStrictEqual(await bot.post("/interactions", press, signInteraction(press)), {
+        status: 200,
+        text: JSON.stringify({ type: 4, data: { content: `✅ <@${approverId}> approved Continue to CI Bot: production deploy?.`, allowed_mentions: { parse: [] } } })
+      })
+      assert.deepStrictEqual(context.buildkite.unblocked, [blockJobId])
+    })
+  }
+
+  /** An approval Buildkite refuses (the token may not unblock, say): the job stays blocked, approvable. */
+  const refusedApproval = async (bot: BotProcess, context: Setup) => {
+    await deliverAt(bot, context, "blocked", { event: "build.finished", build: "deploy" })
+    context.buildkite.refuseUnblocks.push(403)
+    const press = buttonPress(`approve:${blockJobId}`, approverId)
+    const headers = signInteraction(press)
+    const refused = JSON.parse((await bot.post("/interactions", press, headers)).text)
+    assert.include(refused.data.content, "Buildkite did not unblock Continue to CI Bot: production deploy?")
+    assert.strictEqual(refused.data.flags, 64)
+    assert.deepStrictEqual(context.buildkite.unblocked, [])
+    return { press, headers }
+  }
+
+  it("refuses a replayed approval, even one Buildkite refused the first time", async () => {
+    const context = await setup()
+    const bot = await start(context.options())
+    const { press, headers } = await refusedApproval(bot, context)
+    assert.deepStrictEqual(await bot.post("/interactions", press, headers), { status: 401, text: "replayed interaction" })
+    assert.deepStrictEqual(context.buildkite.unblocked, [], "the replay unblocked nothing")
+    assert.strictEqual(context.buildkite.requests.filter((request) => request.method === "PUT").length, 1, "nor asked Buildkite to")
+    // A click is a new interaction, with an id of its own.
+    assert.strictEqual((await approve(bot)).status, 200)
+    assert.deepStrictEqual(context.buildkite.unblocked, [blockJobId])
+  })
+
+  it("refuses a replayed approval after a restart (SIGKILL)", async () => {
+    const context = await setup()
+    let bot = await start(context.options())
+    const { press, headers } = await refusedApproval(bot, context)
+    await bot.kill()
+    bot = await start(context.options())
+    assert.deepStrictEqual(await bot.post("/interactions", press, headers), { status: 401, text: "replayed interaction" })
+    assert.deepStrictEqual(context.buildkite.unblocked, [], "the replay unblocked nothing")
   })
 
   it("refuses interactions altogether without a public key", async () => {

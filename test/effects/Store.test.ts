@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
-import { Store } from "../../src/effects/Store.ts"
+import { interactionMemoryMillis, Store, type StoreError } from "../../src/effects/Store.ts"
 
 /** The bot's state in a real SQLite file; each `use` opens it afresh, as a restarted bot would. */
 const database = () => join(mkdtempSync(join(tmpdir(), "ci-store-")), "bot.sqlite")
@@ -81,13 +81,81 @@ describe("Store", () => {
       assert.isFalse(yield* store.accept("new", root, 6_000))
     })))
 
+  it.effect("remembers an interaction for ten minutes, across a reopen, then forgets it", () =>
+    Effect.gen(function*() {
+      const path = database()
+      const t = 1_700_000_000_000
+      yield* use(path, Effect.gen(function*() {
+        const store = yield* Store
+        assert.isTrue(yield* store.acceptInteraction("1100000000000000500", t))
+        assert.isFalse(yield* store.acceptInteraction("1100000000000000500", t + 1), "seen")
+        assert.isTrue(yield* store.acceptInteraction("1100000000000000499", t - 1), "another")
+        assert.isTrue(yield* store.acceptInteraction("1100000000000000501", t + 2), "and another")
+      }))
+      yield* use(path, Effect.gen(function*() {
+        const store = yield* Store
+        assert.isFalse(yield* store.acceptInteraction("1100000000000000500", t + interactionMemoryMillis), "still seen after a restart")
+        assert.isTrue(yield* store.acceptInteraction("1100000000000000500", t + interactionMemoryMillis + 1), "forgotten after ten minutes")
+      }))
+      const db = new DatabaseSync(path, { readOnly: true })
+      const remembered = db.prepare("SELECT id FROM interactions ORDER BY id").all().map((row) => row.id)
+      assert.deepStrictEqual(remembered, ["1100000000000000500", "1100000000000000501"], "those over ten minutes old are pruned")
+      db.close()
+    }))
+
+  it.effect("keeps each build's furthest-along snapshot, the latest of that rank, across a reopen", () =>
+    Effect.gen(function*() {
+      const path = database()
+      const at = (rank: number, body: string) => ({ buildId: "build-1", rank, body })
+      yield* use(path, Effect.gen(function*() {
+        const store = yield* Store
+        assert.isUndefined(yield* store.settle(at(1, "running"), 1), "nothing kept yet: show this one")
+        assert.isUndefined(yield* store.settle(at(2, "passed"), 2))
+        assert.strictEqual(yield* store.settle(at(1, "running again"), 3), "passed", "a finished build stays finished")
+        assert.isUndefined(yield* store.settle(at(2, "passed, with more"), 4), "a later snapshot as far along replaces it")
+        assert.isUndefined(yield* store.settle({ ...at(0, "scheduled"), buildId: "build-2" }, 5), "each build its own")
+      }))
+      yield* use(path, Effect.gen(function*() {
+        const store = yield* Store
+        assert.strictEqual(yield* store.settle(at(0, "scheduled"), 6), "passed, with more")
+        yield* store.saveSnapshot(at(0, "replaced"), 7)
+        assert.isUndefined(yield* store.settle(at(0, "scheduled"), 8), "saved whatever its rank")
+      }))
+    }))
+
+  it.effect("takes many requests at once, each answered when committed, one failing alone", () =>
+    Effect.gen(function*() {
+      const path = database()
+      const ids = Array.from({ length: 200 }, (_, i) => `signature:${i}`)
+      // A root the builds table refuses (NOT NULL): its delivery must not stay recorded.
+      const broken = { id: "build-x", ref: { organization: null as unknown as string, pipeline: "ci", number: 9 } }
+      yield* use(path, Effect.gen(function*() {
+        const store = yield* Store
+        const answers = yield* Effect.all(
+          [...ids.map((id, i) => store.accept(id, { ...root, id: `build-${i % 7}` }, i)), Effect.flip(store.accept("signature:broken", broken, 0))],
+          { concurrency: "unbounded" }
+        )
+        assert.deepStrictEqual(answers.slice(0, -1), ids.map(() => true))
+        const error = answers.at(-1) as StoreError
+        assert.strictEqual(error._tag, "StoreError")
+        assert.include(error.message, "recording a delivery failed")
+        assert.include(error.message, "NOT NULL")
+      }))
+      yield* use(path, Effect.gen(function*() {
+        const store = yield* Store
+        for (const id of ids) assert.isFalse(yield* store.accept(id, root, 1), id)
+        assert.strictEqual((yield* store.dirtyBuilds).length, 7)
+        assert.isTrue(yield* store.accept("signature:broken", root, 1), "the failed request left nothing behind")
+      }))
+    }))
+
   it.effect("migrates once, in WAL mode, and keeps its schema version", () =>
     Effect.gen(function*() {
       const path = database()
       yield* use(path, Effect.void)
       yield* use(path, Effect.void)
       const db = new DatabaseSync(path)
-      assert.deepStrictEqual(db.prepare("SELECT version FROM schema_migrations").all().map((row) => row.version), [1])
+      assert.deepStrictEqual(db.prepare("SELECT version FROM schema_migrations").all().map((row) => row.version), [1, 2])
       assert.strictEqual(db.prepare("PRAGMA journal_mode").get()!.journal_mode, "wal")
       db.close()
     }))

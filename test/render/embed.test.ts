@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { BuildView, MessageView, Row } from "../../src/bot/view.ts"
-import { limits, renderMessage } from "../../src/render/embed.ts"
+import { limits, renderMessage, rowLine } from "../../src/render/embed.ts"
 import { discordLimitViolation } from "../support/fakeDiscord.ts"
 
 const build = (overrides: Partial<BuildView> = {}): BuildView => ({
@@ -33,6 +33,24 @@ const shown = (fields: ReadonlyArray<{ name: string; value: string }>) => {
   return { rows: lines.filter((line) => !line.startsWith("…and ")), more: more === undefined || more === null ? 0 : Number(more[1]) }
 }
 
+/**
+ * The message with every row shown, each section's lines filling fields of up
+ * to 1,024 characters in turn: if Discord would take it, nothing may be hidden.
+ */
+const everything = (builds: ReadonlyArray<BuildView>) => {
+  const fill = (name: string, lines: ReadonlyArray<string>) =>
+    lines.reduce<Array<string>>((values, next) => {
+      const last = values.at(-1)
+      if (last !== undefined && last.length + 1 + next.length <= limits.fieldValue) values[values.length - 1] = `${last}\n${next}`
+      else values.push(next)
+      return values
+    }, []).map((value, k) => ({ name: k === 0 ? name : `${name} (${k + 1})`, value }))
+  const headers = wire({ builds: builds.map((one) => ({ ...one, sections: [] })), approvals: [] }).embeds
+  return {
+    embeds: headers.map((embed: object, b: number) => ({ ...embed, fields: builds[b]!.sections.flatMap((section) => fill(section.name, section.rows.map(rowLine))) }))
+  }
+}
+
 describe("renderMessage", () => {
   it("titles the embed with the status, the pipeline and the number, and links it", () => {
     const [embed] = wire({ builds: [build()], approvals: [] }).embeds
@@ -52,6 +70,17 @@ describe("renderMessage", () => {
     assert.strictEqual(same.description, "<t:1763700600:R>")
     assert.isUndefined(same.author)
     assert.deepStrictEqual(other.author, { name: "Someone Else" })
+  })
+
+  it("shows every row when they fit, however short: two checks, five checks", () => {
+    const checks = (...names: Array<string>) => names.map((name): Row => ({ status: "passed", text: name }))
+    for (const rows of [checks("lint", "test"), checks("c1", "c2", "c3", "c4", "c5"), checks("x")]) {
+      const message = wire({ builds: [build({ sections: [{ name: "Checks", rows }, { name: "Builds", rows: checks("b") }] })], approvals: [] })
+      assert.deepStrictEqual(message.embeds[0].fields, [
+        { name: "Checks", value: rows.map((row) => `✅ ${row.text}`).join("\n") },
+        { name: "Builds", value: "✅ b" }
+      ])
+    }
   })
 
   it("keeps 300 derivations within every Discord limit, ending in how many are left out", () => {
@@ -87,40 +116,53 @@ describe("renderMessage", () => {
     assert.isAtMost(Math.abs(root!.rows.length - deploy!.rows.length), 3, "the long lists share what is left")
   })
 
-  it("stays within the limits and accounts for every row, whatever the sizes", () => {
-    // A seeded generator: the same 300 messages every run.
+  it("stays within the limits, accounts for every row, and hides none when all fit, whatever the sizes", () => {
+    // A seeded generator (mulberry32): the same 300 messages every run.
     let seed = 42
     const random = (below: number) => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
-      return seed % below
+      seed = (seed + 0x6d2b79f5) | 0
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+      return Math.floor((((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * below)
     }
     const statuses = ["waiting", "running", "passed", "failed", "blocked", "canceled", "skipped"] as const
+    // Labels short ("lint"), ordinary, and long enough to be clipped.
+    const label = () => "r".repeat(1 + random([8, 60, 600][random(3)]!))
+    let fitting = 0
     for (let round = 0; round < 300; round++) {
-      const builds = Array.from({ length: 1 + random(12) }, (_, b) =>
+      const small = random(2) === 0
+      const builds = Array.from({ length: 1 + random(small ? 3 : 12) }, (_, b) =>
         build({
           id: `build-${b}`,
           url: `https://buildkite.com/o/p/builds/${b}`,
-          title: "t".repeat(1 + random(300)),
+          title: "t".repeat(1 + random(small ? 30 : 300)),
           commit: random(2) === 0 ? "abcd0b72a1e580e90712cdd9eb26d3fb41cd09c8" : `${b}`.repeat(40),
-          branch: "b".repeat(1 + random(300)),
-          author: { name: "a".repeat(1 + random(300)), iconUrl: undefined },
-          message: "m".repeat(random(5000)),
+          branch: "b".repeat(1 + random(small ? 30 : 300)),
+          author: { name: "a".repeat(1 + random(small ? 30 : 300)), iconUrl: undefined },
+          message: "m".repeat(random(small ? 100 : 5000)),
           sections: ["Checks", "Builds", "Steps"].slice(0, 1 + random(3)).map((name) => ({
             name,
-            rows: Array.from({ length: 1 + random(random(2) === 0 ? 8 : 400) }, () => ({ status: statuses[random(statuses.length)]!, text: "r".repeat(1 + random(random(4) === 0 ? 600 : 60)) }))
+            rows: Array.from({ length: 1 + random(random(2) === 0 ? 8 : small ? 100 : 400) }, () => ({ status: statuses[random(statuses.length)]!, text: label() }))
           }))
         }))
       const message = wire({ builds, approvals: [] })
       assert.strictEqual(discordLimitViolation(message), undefined, `round ${round}`)
       assert.isAtMost(message.embeds.length, Math.min(builds.length, 10))
       assert.isAtLeast(message.embeds.length, Math.min(builds.length, 5), "titles and details alone leave room for five")
+      const allFit = builds.length <= limits.embeds && discordLimitViolation(everything(builds)) === undefined
+      if (allFit) {
+        fitting += 1
+        assert.strictEqual(message.embeds.length, builds.length, `round ${round}: every build shown`)
+      }
       message.embeds.forEach((embed: { fields?: Array<{ name: string; value: string }> }, b: number) => {
         for (const section of builds[b]!.sections) {
           const counted = shown((embed.fields ?? []).filter((field) => field.name === section.name || field.name.startsWith(`${section.name} (`)))
           assert.strictEqual(counted.rows.length + counted.more, section.rows.length, `round ${round}, build ${b}, ${section.name}`)
+          if (allFit) assert.deepStrictEqual(counted, { rows: section.rows.map(rowLine), more: 0 }, `round ${round}, build ${b}, ${section.name}: all fit`)
         }
       })
     }
+    assert.isAtLeast(fitting, 50, "enough rounds where everything fits")
   })
 
   it("clips what no limit allows: a huge commit message, a long title, a long row", () => {

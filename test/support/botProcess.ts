@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { generateKeyPairSync, sign } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { signBody } from "../../src/bot/webhookAuth.ts"
+import { blockJobId, ciBuild, deployBuild, type Stage, stages } from "./ciLifecycle.ts"
 import { apiToken, type BuildSpec, type FakeBuildkite, restBuild } from "./fakeBuildkite.ts"
 import type { FakeDiscord } from "./fakeDiscord.ts"
 import { nodeBinary, repoRoot, toolBundle } from "./paths.ts"
@@ -33,6 +34,74 @@ export const webhookBody = (event: string, spec: BuildSpec, jobId?: string): str
   return JSON.stringify({ event, build, ...(job === undefined ? {} : { job }), pipeline: { ...sampleEnvelope.pipeline, slug: spec.pipeline }, sender: sampleEnvelope.sender })
 }
 
+export interface Delivery {
+  readonly event: string
+  readonly build: "ci" | "deploy"
+  readonly job?: string
+}
+
+/** What Buildkite sends as the build reaches each stage. */
+export const deliveries: Record<Stage, ReadonlyArray<Delivery>> = {
+  scheduled: [{ event: "build.scheduled", build: "ci" }, { event: "job.scheduled", build: "ci", job: "job-check-lint" }],
+  checking: [{ event: "build.running", build: "ci" }, { event: "job.started", build: "ci", job: "job-check-lint" }],
+  building: [{ event: "job.finished", build: "ci", job: "job-check-lint" }, { event: "job.started", build: "ci", job: "job-build" }],
+  built: [{ event: "job.finished", build: "ci", job: "job-build" }],
+  deploying: [
+    { event: "job.finished", build: "ci", job: "job-trigger" },
+    { event: "build.finished", build: "ci" },
+    { event: "build.scheduled", build: "deploy" },
+    { event: "build.running", build: "deploy" },
+    { event: "job.started", build: "deploy", job: "job-deploy-enabled" }
+  ],
+  blocked: [
+    { event: "job.finished", build: "deploy", job: "job-deploy-enabled" },
+    { event: "job.finished", build: "deploy", job: "job-deploy-staging" },
+    { event: "build.finished", build: "deploy" }
+  ],
+  approved: [{ event: "job.activated", build: "deploy", job: blockJobId }, { event: "job.started", build: "deploy", job: "job-deploy-production" }],
+  finished: [{ event: "job.finished", build: "deploy", job: "job-deploy-production" }, { event: "build.finished", build: "deploy" }]
+}
+
+/**
+ * The push of test/support/ciLifecycle.ts, or for `push` > 0 another one like
+ * it: its builds, jobs and numbers renamed, its deploy pointing at its own CI build.
+ */
+const pushBuild = (spec: BuildSpec, push: number): BuildSpec => {
+  if (push === 0) return spec
+  const id = (value: string) => `${value}-${push}`
+  const number = (value: number) => value + 1000 * push
+  const env = spec.env === undefined ? undefined : {
+    ...spec.env,
+    DENBEIGH_SOURCE_BUILD_ID: id(spec.env.DENBEIGH_SOURCE_BUILD_ID!),
+    DENBEIGH_SOURCE_BUILD_NUMBER: String(number(Number(spec.env.DENBEIGH_SOURCE_BUILD_NUMBER)))
+  }
+  return {
+    ...spec,
+    id: id(spec.id),
+    number: number(spec.number),
+    ...(env === undefined ? {} : { env }),
+    jobs: spec.jobs.map((job) => ({
+      ...job,
+      id: id(job.id),
+      ...(job.triggered === undefined ? {} : { triggered: { ...job.triggered, id: id(job.triggered.id), number: number(job.triggered.number) } })
+    }))
+  }
+}
+
+/** Move the fake API's builds of a push to `stage`. */
+export const setStage = (buildkite: FakeBuildkite, stage: Stage, push = 0) => {
+  buildkite.set(pushBuild(ciBuild(stage), push))
+  if (stages.indexOf(stage) >= stages.indexOf("deploying")) buildkite.set(pushBuild(deployBuild(stage), push))
+}
+
+/** The webhook body of a delivery about a push at `stage`. */
+export const bodyOf = (stage: Stage, delivery: Delivery, push = 0) =>
+  webhookBody(
+    delivery.event,
+    pushBuild(delivery.build === "ci" ? ciBuild(stage) : deployBuild(stage), push),
+    delivery.job === undefined || push === 0 ? delivery.job : `${delivery.job}-${push}`
+  )
+
 export type WebhookAuth =
   | { readonly kind: "signature"; readonly timestamp?: number; readonly secret?: string }
   | { readonly kind: "token"; readonly token?: string }
@@ -51,10 +120,12 @@ export const webhookHeaders = (body: string, auth: WebhookAuth = { kind: "signat
   }
 }
 
-/** A button press on the message, as Discord sends it to the interactions endpoint. */
+let interactionId = 1_100_000_000_000_000_500n
+
+/** A button press on the message, as Discord sends it to the interactions endpoint: each with an id of its own. */
 export const buttonPress = (customId: string, userId: string) =>
   JSON.stringify({
-    id: "1100000000000000500",
+    id: String(interactionId++),
     application_id: "1100000000000000600",
     type: 3,
     token: "interaction-token",
@@ -77,6 +148,9 @@ export interface BotOptions {
   readonly buildkite: FakeBuildkite
   readonly transport?: "webhook" | "bot"
   readonly env?: Record<string, string>
+  /** Another build of the tool to run (a benchmark's baseline), and Node options for it. */
+  readonly bundle?: string
+  readonly nodeArgs?: ReadonlyArray<string>
 }
 
 export const botEnv = (options: BotOptions): Record<string, string> => ({
@@ -114,7 +188,7 @@ export class BotProcess {
   /** Start `tool bot` and wait until it says where it listens. */
   static start(options: BotOptions): Promise<BotProcess> {
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("CI_BOT_")))
-    const child = spawn(nodeBinary, [toolBundle, "bot"], { env: { ...inherited, ...botEnv(options) }, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(nodeBinary, [...(options.nodeArgs ?? []), options.bundle ?? toolBundle, "bot"], { env: { ...inherited, ...botEnv(options) }, stdio: ["ignore", "pipe", "pipe"] })
     let output = ""
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`tool bot did not start:\n${output}`)), 20_000)

@@ -77,6 +77,8 @@ export class FakeBuildkite extends LocalServer {
   readonly builds = new Map<string, BuildSpec>()
   readonly requests: Array<{ method: string; path: string }> = []
   readonly unblocked: Array<string> = []
+  /** HTTP statuses to refuse the next unblocks with, one each, as Buildkite does when the token may not unblock. */
+  readonly refuseUnblocks: Array<number> = []
   /** Called when a job is unblocked, to move the build along. */
   onUnblock: (jobId: string) => void = () => {}
 
@@ -100,6 +102,8 @@ export class FakeBuildkite extends LocalServer {
     if (request.method === "PUT" && match[4] !== undefined) {
       const job = spec.jobs.find((candidate) => candidate.id === match[4])
       if (job?.type !== "manual" || job.state !== "blocked") return this.send(response, 422, { message: "This job can't be unblocked" })
+      const refusal = this.refuseUnblocks.shift()
+      if (refusal !== undefined) return this.send(response, refusal, { message: "Forbidden" })
       this.unblocked.push(job.id)
       this.onUnblock(job.id)
       return this.send(response, 200, { id: job.id, state: "unblocked" })
