@@ -1,3 +1,3 @@
 import { enableCompileCache } from "node:module"
 enableCompileCache?.()
-await import("./cli-LEHFV776.js")
+await import("./cli-CXK2QX5V.js")
