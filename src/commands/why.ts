@@ -7,7 +7,7 @@ import { flakeInputChanges } from "../nix/flakeLock.ts"
 import { parseInstallable, showAttrPath } from "../nix/installable.ts"
 import { type FlakeSource, Nix } from "../nix/Nix.ts"
 import { findOutput, nearestOutput } from "../plan/attribute.ts"
-import { PlanInputError } from "../plan/Plan.ts"
+import { PlanInputError } from "../domain/errors.ts"
 import { defaultWhyOptions, type OutputWhy } from "../plan/why.ts"
 import { flakeInputsLine, whyTree } from "../render/why.ts"
 

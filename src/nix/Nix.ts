@@ -1,7 +1,7 @@
 import { Clock, Config, Context, Effect, FileSystem, Layer, Option, Path, Runtime, Schema } from "effect"
 import { pathToFileURL } from "node:url"
 import { Process, type ProcessError } from "../effects/Process.ts"
-import { ExitCode } from "../exitCode.ts"
+import { ExitCode } from "../domain/errors.ts"
 import { BuildLog, type LogChange, parseLogLine } from "./buildLog.ts"
 import { FlakeEvaluationFromJson, type FlakeEvaluation } from "./FlakeEvaluation.ts"
 import { type FlakeInstallable, parseInstallable, showAttrPath } from "./installable.ts"

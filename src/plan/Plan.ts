@@ -1,5 +1,5 @@
-import { Result, Runtime, Schema } from "effect"
-import { ExitCode } from "../exitCode.ts"
+import { Result } from "effect"
+import { PlanInputError } from "../domain/errors.ts"
 import type { Action, AttrPath, FlakeEvaluation, Output } from "../nix/FlakeEvaluation.ts"
 import { installable, showAttrPath, unrepresentableSegment } from "../nix/installable.ts"
 import { type ChangeLookup, type ConditionResult, evaluateCondition, type RefContext } from "./conditions.ts"
@@ -11,17 +11,6 @@ import type { StepData } from "./StepData.ts"
  * trigger and why, and the checks, builds and deploys that follow. Pure: every
  * input has already been read and decoded.
  */
-
-/** Input or configuration the plan cannot use, at a named place (a flag, a variable, `ciActions…`). */
-export class PlanInputError extends Schema.TaggedError<PlanInputError>()("PlanInputError", {
-  place: Schema.String,
-  detail: Schema.String
-}) {
-  override readonly [Runtime.errorExitCode] = ExitCode.BadInput
-  override get message() {
-    return `${this.place}: ${this.detail}`
-  }
-}
 
 /** The base commit, evaluated, or the reason it could not be: then everything counts as changed. */
 export type Base =

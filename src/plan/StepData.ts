@@ -1,7 +1,7 @@
 import { Result, Schema } from "effect"
 import { parseInstallable, unrepresentableSegment } from "../nix/installable.ts"
 import { loneSurrogate, unmeantCharacter, unmeantDetail } from "../nix/names.ts"
-import { PlanInputError } from "./Plan.ts"
+import { PlanInputError } from "../domain/errors.ts"
 
 /**
  * `STEP_DATA`: one action's deploy steps, resolved, carried by the trigger step into

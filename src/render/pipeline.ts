@@ -1,7 +1,8 @@
 import { Result } from "effect"
 import { CommandLine } from "effect/process"
+import { PlanInputError } from "../domain/errors.ts"
 import { installable } from "../nix/installable.ts"
-import { type CiPlan, PlanInputError } from "../plan/Plan.ts"
+import type { CiPlan } from "../plan/Plan.ts"
 import type { StepData } from "../plan/StepData.ts"
 import { escapePipeline } from "./interpolation.ts"
 

@@ -1,5 +1,5 @@
 import { Result } from "effect"
-import { PlanInputError } from "../plan/Plan.ts"
+import { PlanInputError } from "../domain/errors.ts"
 import type { MetaDataEntry, Pipeline } from "./pipeline.ts"
 
 /**
