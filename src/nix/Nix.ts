@@ -1,10 +1,10 @@
 import { Clock, Config, Context, Effect, FileSystem, Layer, Option, Path, Runtime, Schema } from "effect"
 import { pathToFileURL } from "node:url"
-import { Process, type ProcessError } from "../effects/Process.ts"
 import { ExitCode } from "../domain/errors.ts"
+import { type FlakeInstallable, parseInstallable, showAttrPath } from "../domain/installable.ts"
+import { Process, type ProcessError } from "../effects/Process.ts"
 import { BuildLog, type LogChange, parseLogLine } from "./buildLog.ts"
 import { FlakeEvaluationFromJson, type FlakeEvaluation } from "./FlakeEvaluation.ts"
-import { type FlakeInstallable, parseInstallable, showAttrPath } from "./installable.ts"
 import { formatNixError, summariseNixError } from "./nixError.ts"
 import { derivationOutputs, type NixVersion, parseNixVersion, unsupportedReason } from "./version.ts"
 

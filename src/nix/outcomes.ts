@@ -1,6 +1,6 @@
+import { parseInstallable, showAttrPath } from "../domain/installable.ts"
 import type { DerivationResult } from "../render/results.ts"
 import type { BuildLog, DerivationBuild } from "./buildLog.ts"
-import { parseInstallable, showAttrPath } from "./installable.ts"
 import type { Target } from "./Nix.ts"
 
 /**

@@ -1,7 +1,7 @@
 import { Result, Schema } from "effect"
-import { parseInstallable, unrepresentableSegment } from "../nix/installable.ts"
-import { loneSurrogate, unmeantCharacter, unmeantDetail } from "../nix/names.ts"
 import { PlanInputError } from "../domain/errors.ts"
+import { parseInstallable, unrepresentableSegment } from "../domain/installable.ts"
+import { loneSurrogate, unmeantCharacter, unmeantDetail } from "../domain/names.ts"
 
 /**
  * `STEP_DATA`: one action's deploy steps, resolved, carried by the trigger step into

@@ -1,5 +1,5 @@
+import { showAttrPath } from "../domain/installable.ts"
 import type { Condition } from "../nix/FlakeEvaluation.ts"
-import { showAttrPath } from "../nix/installable.ts"
 import { compileFullMatch } from "./posixRegex.ts"
 
 /** Where the build stands: what a condition is judged against. */

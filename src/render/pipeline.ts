@@ -1,7 +1,7 @@
 import { Result } from "effect"
 import { CommandLine } from "effect/process"
 import { PlanInputError } from "../domain/errors.ts"
-import { installable } from "../nix/installable.ts"
+import { installable } from "../domain/installable.ts"
 import type { CiPlan } from "../plan/Plan.ts"
 import type { StepData } from "../plan/StepData.ts"
 import { escapePipeline } from "./interpolation.ts"

@@ -1,4 +1,4 @@
-import { showAttrPath } from "../nix/installable.ts"
+import { showAttrPath } from "../domain/installable.ts"
 import type { CiPlan } from "../plan/Plan.ts"
 import type { StepData } from "../plan/StepData.ts"
 import type { Pipeline, RenderedCiPipeline } from "./pipeline.ts"
