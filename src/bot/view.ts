@@ -1,7 +1,8 @@
 import { Option, Schema } from "effect"
+import { metaDataKeys } from "../domain/metaData.ts"
+import { BuildSummary, CheckResult, DeployResult, DerivationResult } from "../domain/results.ts"
 import type { Build, Job } from "../effects/BuildkiteApi.ts"
-import { DeployResult, DerivationResult, metaDataKeys, BuildSummary, CheckResult, runOutcome } from "../render/results.ts"
-import { formatDuration } from "../render/summary.ts"
+import { formatDuration, runOutcome } from "../render/summary.ts"
 
 /**
  * What one Discord message shows, from Buildkite's builds: the CI build (its

@@ -1,10 +1,10 @@
 import { Console, Duration, Effect, Option, Schedule, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
+import { metaDataKeys } from "../domain/metaData.ts"
+import { type DeployResult, fitToMetaData, targetKey, trimRun } from "../domain/results.ts"
 import { Reporter } from "../effects/Reporter.ts"
-import { targetKey } from "../nix/outcomes.ts"
 import { retryDelays, shouldRetry } from "../plan/retries.ts"
-import { type DeployResult, fitToMetaData, metaDataKeys, runOutcome, trimRun } from "../render/results.ts"
-import { deploySummary, formatDuration } from "../render/summary.ts"
+import { deploySummary, formatDuration, runOutcome } from "../render/summary.ts"
 import { localFlag, reporterFor } from "./reporting.ts"
 import { type Attempt, runTarget, TargetFailed } from "./runTarget.ts"
 

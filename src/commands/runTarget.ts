@@ -1,11 +1,12 @@
 import { Clock, Console, DateTime, Effect, Runtime, Schema } from "effect"
+import { Run } from "../domain/results.ts"
 import { Process } from "../effects/Process.ts"
 import { Reporter } from "../effects/Reporter.ts"
 import { type FailureKind, classifyFailure } from "../nix/failures.ts"
 import { generalBuildError, Nix } from "../nix/Nix.ts"
 import { derivationsOf } from "../nix/outcomes.ts"
 import type { AttemptOutcome } from "../plan/retries.ts"
-import { Run, runOutcome } from "../render/results.ts"
+import { runOutcome } from "../render/summary.ts"
 
 /**
  * What `tool check` and `tool deploy` share: realise a target as `nix run` would,

@@ -1,4 +1,5 @@
 import { Context, Effect, Layer, Schema } from "effect"
+import { metaDataLimitBytes } from "../domain/metaData.ts"
 import { Process, type ProcessError } from "./Process.ts"
 
 /** Everything the tool tells Buildkite goes through `buildkite-agent`. */
@@ -14,8 +15,6 @@ export class BuildkiteAgentError extends Schema.TaggedError<BuildkiteAgentError>
 
 export type AnnotationStyle = "success" | "info" | "warning" | "error"
 
-/** Buildkite refuses meta-data values over 100 KB. */
-export const metaDataLimitBytes = 100_000
 const cutMarker = (bytes: number) => `\n…[cut: ${bytes} bytes over Buildkite's 100 KB meta-data limit]`
 
 /**

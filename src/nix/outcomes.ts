@@ -1,5 +1,4 @@
-import { parseInstallable, showAttrPath } from "../domain/installable.ts"
-import type { DerivationResult } from "../render/results.ts"
+import { type DerivationResult, targetKey } from "../domain/results.ts"
 import type { BuildLog, DerivationBuild } from "./buildLog.ts"
 import type { Target } from "./Nix.ts"
 
@@ -10,14 +9,6 @@ import type { Target } from "./Nix.ts"
  */
 
 const logTailLines = 50
-
-/** A result's key: the attribute path for this repository's flake, the installable otherwise. */
-export const targetKey = (installable: string): string => {
-  const parsed = parseInstallable(installable)
-  return parsed !== undefined && (parsed.flakeRef === "." || parsed.flakeRef.startsWith("./"))
-    ? showAttrPath(parsed.attrPath)
-    : installable
-}
 
 /** `/nix/store/abc…-bot-1.0.drv` → `bot-1.0`. */
 export const derivationName = (drvPath: string): string => drvPath.replace(/^.*\/[0-9a-z]{32}-/, "").replace(/\.drv$/, "")

@@ -2,6 +2,7 @@ import { Result } from "effect"
 import { CommandLine } from "effect/process"
 import { PlanInputError } from "../domain/errors.ts"
 import { installable } from "../domain/installable.ts"
+import { type MetaDataEntry, metaDataKeys } from "../domain/metaData.ts"
 import type { CiPlan } from "../plan/Plan.ts"
 import type { StepData } from "../plan/StepData.ts"
 import { escapePipeline } from "./interpolation.ts"
@@ -114,12 +115,6 @@ const inStages = (stages: ReadonlyArray<ReadonlyArray<Step>>): ReadonlyArray<Ste
  * agent runs a command as one `bash -c` argument, and Linux caps one argument at 128 KiB.
  */
 export const inlineInstallablesLimit = 32 * 1024
-export const plannedBuildsKey = "ci:plan:builds"
-
-export interface MetaDataEntry {
-  readonly key: string
-  readonly value: string
-}
 
 /** Installables as meta-data: `<key>` says how many chunks, `<key>:<n>` holds each, every value under 100 KB. */
 export const installablesAsMetaData = (key: string, installables: ReadonlyArray<string>): ReadonlyArray<MetaDataEntry> => {
@@ -173,7 +168,7 @@ export const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings): Resu
       commandStep(settings, {
         label: `:nix: Build ${plan.builds.length} ${plan.builds.length === 1 ? "derivation" : "derivations"}`,
         key: key("build", "nix"),
-        command: viaMetaData ? yield* toolCommand(buildPlace, ["build", "--from-meta-data", plannedBuildsKey]) : inline
+        command: viaMetaData ? yield* toolCommand(buildPlace, ["build", "--from-meta-data", metaDataKeys.plannedBuilds]) : inline
       }, managedEnv("build", false))
     ]
     const source = [settings.pipelineSlug, settings.buildNumber].every((part) => part !== undefined)
@@ -202,12 +197,12 @@ export const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings): Resu
             [sourceBuildEnv.number]: settings.buildNumber
           })
         },
-        meta_data: { denbeighDeploy: "true", "ci:deploy-action": deploy.action }
+        meta_data: { [metaDataKeys.deployBuild]: "true", [metaDataKeys.deployAction]: deploy.action }
       }
     }))
     return {
       pipeline: escapePipeline({ steps: inStages([checks, builds, triggers]) }),
-      metaData: viaMetaData ? installablesAsMetaData(plannedBuildsKey, installables) : []
+      metaData: viaMetaData ? installablesAsMetaData(metaDataKeys.plannedBuilds, installables) : []
     }
   })
 

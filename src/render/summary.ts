@@ -1,5 +1,5 @@
+import type { BuildStatus, CheckResult, DeployResult, DerivationResult, Run } from "../domain/results.ts"
 import type { Summary } from "../effects/Reporter.ts"
-import { type BuildStatus, type CheckResult, type DeployResult, type DerivationResult, runOutcome } from "./results.ts"
 
 /**
  * Each command's results for people: Markdown for a Buildkite annotation, plain
@@ -14,6 +14,16 @@ export const formatDuration = (ms: number | null): string => {
   const minutes = Math.floor(seconds / 60)
   return `${minutes} min ${Math.round(seconds - minutes * 60)} s`
 }
+
+/** How a run ended, in a few words: `passed`, `exit code 3`, `killed by SIGKILL`, or why it never ran. */
+export const runOutcome = (run: Run): string =>
+  run.error !== null
+    ? run.error
+    : run.signal !== null
+    ? `killed by ${run.signal}`
+    : run.exitCode === 0
+    ? "passed"
+    : `exit code ${run.exitCode}`
 
 /** The last lines of a log, indented under the line that introduces them. */
 export const indentedTail = (lines: ReadonlyArray<string>): ReadonlyArray<string> => lines.slice(-20).map((line) => `  ${line}`)

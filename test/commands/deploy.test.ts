@@ -2,11 +2,11 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Option, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { runDeploy } from "../../src/commands/deploy.ts"
+import { DeployResult } from "../../src/domain/results.ts"
 import { Process } from "../../src/effects/Process.ts"
 import { Reporter } from "../../src/effects/Reporter.ts"
 import { BuildLog } from "../../src/nix/buildLog.ts"
 import { Nix } from "../../src/nix/Nix.ts"
-import { DeployResult } from "../../src/render/results.ts"
 
 /**
  * Deploy retries on the test clock: what is tried again, after a backoff, and

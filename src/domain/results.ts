@@ -1,19 +1,21 @@
 import { Schema } from "effect"
-import { metaDataLimitBytes } from "../effects/BuildkiteAgent.ts"
+import { parseInstallable, showAttrPath } from "./installable.ts"
+import { metaDataLimitBytes } from "./metaData.ts"
 
 /**
  * What `tool check`, `tool build` and `tool deploy` record: one JSON value per
- * check, derivation and deploy step, in Buildkite meta-data under the keys below.
- * This is the contract the Discord bot reads; docs/metadata.md describes it.
- * Every value carries `version`; a change that breaks readers raises it.
+ * check, derivation and deploy step, in Buildkite meta-data under `metaDataKeys`.
+ * This is the contract the Discord bot reads; docs/metadata.md describes it. Every
+ * value carries `version`; a change that breaks readers raises it.
  */
 
-export const metaDataKeys = {
-  check: (name: string) => `ci:check:${name}`,
-  build: (target: string) => `ci:build:${target}`,
-  buildSummary: "ci:build",
-  deploy: (name: string) => `ci:deploy:${name}`
-} as const
+/** A result's key: the attribute path for this repository's flake, the installable otherwise. */
+export const targetKey = (installable: string): string => {
+  const parsed = parseInstallable(installable)
+  return parsed !== undefined && (parsed.flakeRef === "." || parsed.flakeRef.startsWith("./"))
+    ? showAttrPath(parsed.attrPath)
+    : installable
+}
 
 const Millis = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)))
 const Tail = Schema.Array(Schema.String)
@@ -111,16 +113,6 @@ export const fitToMetaData = <A extends object>(
   }
   return text
 }
-
-/** How a run ended, in a few words: `passed`, `exit code 3`, `killed by SIGKILL`, or why it never ran. */
-export const runOutcome = (run: Run): string =>
-  run.error !== null
-    ? run.error
-    : run.signal !== null
-    ? `killed by ${run.signal}`
-    : run.exitCode === 0
-    ? "passed"
-    : `exit code ${run.exitCode}`
 
 export const trimRun = (run: Run, drop: number): Run => ({
   ...run,
