@@ -1,17 +1,18 @@
 import { Console, Effect, Fiber, Option, Path, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
 import { PlanInputError } from "../domain/errors.ts"
+import { StepDataFromJson } from "../domain/StepData.ts"
+import { BuildkiteAgent, type BuildkiteAgentError } from "../effects/BuildkiteAgent.ts"
 import {
   type BuildkiteEnvironment,
   inBuildkite,
   pullRequestOf,
   readBuildkiteEnvironment
 } from "../effects/BuildkiteEnvironment.ts"
-import { BuildkiteAgent, type BuildkiteAgentError } from "../effects/BuildkiteAgent.ts"
 import { Git, type GitError } from "../effects/Git.ts"
 import { type FlakeSource, Nix, type NixEvalError, type NixOutputInvalid, type NixUnavailable } from "../nix/Nix.ts"
-import { type Base, makePlan, stepData } from "../plan/Plan.ts"
-import { checkStepData, StepDataFromJson } from "../plan/StepData.ts"
+import { type Base, makePlan } from "../plan/Plan.ts"
+import { checkStepData, stepData } from "../plan/StepData.ts"
 import { type PipelineSettings, renderCiPipeline, renderDeployPipeline, type RenderedCiPipeline } from "../render/pipeline.ts"
 import { ciPlanJson, ciReport, deployPlanJson, deployReport } from "../render/report.ts"
 import { pipelineUpload, uploadYaml } from "../render/yaml.ts"

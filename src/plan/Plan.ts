@@ -1,10 +1,11 @@
 import { Result } from "effect"
 import { PlanInputError } from "../domain/errors.ts"
-import { type AttrPath, installable, showAttrPath, unrepresentableSegment } from "../domain/installable.ts"
+import { type AttrPath, showAttrPath, unrepresentableSegment } from "../domain/installable.ts"
+import type { StepData } from "../domain/StepData.ts"
 import type { Action, FlakeEvaluation, Output } from "../nix/FlakeEvaluation.ts"
 import { type ChangeLookup, type ConditionResult, evaluateCondition, type RefContext } from "./conditions.ts"
 import { PatternError } from "./posixRegex.ts"
-import type { StepData } from "./StepData.ts"
+import { stepData } from "./StepData.ts"
 
 /**
  * The plan for one build: what changed between base and head, which actions
@@ -244,25 +245,3 @@ const discoverBuilds = (
   const order = (attrPath: AttrPath) => byKey.get(showAttrPath(attrPath))?.order ?? Number.MAX_SAFE_INTEGER
   return [...builds.values()].sort((a, b) => order(a.attrPath) - order(b.attrPath))
 }
-
-/** What an action declares for its deploy build: the STEP_DATA its trigger step carries. */
-export const stepData = (flakeDir: string, name: string, action: Action): StepData => ({
-  version: 1,
-  action: name,
-  steps: action.deploySteps.map((step) => {
-    switch (step.type) {
-      case "run":
-        return {
-          type: "run" as const,
-          name: step.name,
-          label: step.label,
-          target: installable(flakeDir, step.target),
-          retries: step.retries
-        }
-      case "wait":
-        return { type: "wait" as const }
-      case "block":
-        return { type: "block" as const, label: step.label, prompt: step.prompt }
-    }
-  })
-})

@@ -3,8 +3,8 @@ import { CommandLine } from "effect/process"
 import { PlanInputError } from "../domain/errors.ts"
 import { installable } from "../domain/installable.ts"
 import { type MetaDataEntry, metaDataKeys } from "../domain/metaData.ts"
+import type { StepData } from "../domain/StepData.ts"
 import type { CiPlan } from "../plan/Plan.ts"
-import type { StepData } from "../plan/StepData.ts"
 import { escapePipeline } from "./interpolation.ts"
 
 /**
