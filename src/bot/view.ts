@@ -1,4 +1,5 @@
 import { Option, Schema } from "effect"
+import { deployActionEnv } from "../domain/buildEnv.ts"
 import { metaDataKeys } from "../domain/metaData.ts"
 import { BuildSummary, CheckResult, DeployResult, DerivationResult } from "../domain/results.ts"
 import type { Build, Job } from "../effects/BuildkiteApi.ts"
@@ -198,7 +199,7 @@ export const makeView = (root: Build, deploys: ReadonlyArray<Build>): MessageVie
     { name: "Builds", rows: buildRows(root, jobs) }
   ])
   const deployViews = deploys.map((deploy) =>
-    common(deploy, `Deploy ${env(deploy, "DENBEIGH_DEPLOY_ACTION_NAME") ?? ""} · ${deploy.pipeline?.name ?? "deploy"} #${deploy.number}`.replace("  ", " "), [
+    common(deploy, `Deploy ${env(deploy, deployActionEnv) ?? ""} · ${deploy.pipeline?.name ?? "deploy"} #${deploy.number}`.replace("  ", " "), [
       { name: "Steps", rows: deployRows(deploy, deploy.jobs ?? []) }
     ])
   )

@@ -2,6 +2,7 @@ import { Clock, Effect, FileSystem, Option, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { PlanInputError } from "../domain/errors.ts"
 import { metaDataKeys } from "../domain/metaData.ts"
+import { PlannedBuildsChunk, PlannedBuildsIndex, plannedBuildsChunkKey } from "../domain/plannedBuilds.ts"
 import { type BuildSummary, type DerivationResult, fitToMetaData, trimDerivation } from "../domain/results.ts"
 import { BuildkiteAgent } from "../effects/BuildkiteAgent.ts"
 import { Reporter } from "../effects/Reporter.ts"
@@ -101,9 +102,6 @@ const reportResults = Effect.fnUntraced(function*(results: ReadonlyArray<Derivat
   yield* reporter.summarise(buildSummary(results, durationMs))
 })
 
-const PlannedBuildsIndex = Schema.fromJsonString(Schema.Struct({ version: Schema.Literal(1), chunks: Schema.Int, count: Schema.Int }))
-const PlannedBuildsChunk = Schema.fromJsonString(Schema.Array(Schema.String))
-
 /** The installables `tool plan` left in meta-data, when there were too many for the command line. */
 const plannedInstallables = Effect.fn("plannedInstallables")(function*(key: string) {
   const agent = yield* BuildkiteAgent
@@ -115,7 +113,7 @@ const plannedInstallables = Effect.fn("plannedInstallables")(function*(key: stri
       )
     )
   const index = yield* read(key, PlannedBuildsIndex)
-  const chunks = yield* Effect.forEach(Array.from({ length: index.chunks }, (_, i) => `${key}:${i}`), (chunkKey) => read(chunkKey, PlannedBuildsChunk))
+  const chunks = yield* Effect.forEach(Array.from({ length: index.chunks }, (_, i) => plannedBuildsChunkKey(key, i)), (chunkKey) => read(chunkKey, PlannedBuildsChunk))
   return chunks.flat()
 })
 
