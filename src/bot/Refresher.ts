@@ -1,10 +1,11 @@
 import { Clock, Context, Duration, Effect, Layer, Option, Schema, Scope, Semaphore } from "effect"
 import { createHash } from "node:crypto"
-import { Build, BuildkiteApi, BuildkiteApiError, buildRefFromUrl, type BuildRef, showBuildRef } from "../effects/BuildkiteApi.ts"
+import { Build, buildRefFromUrl, type BuildRef, showBuildRef } from "../domain/BuildkiteBuild.ts"
+import { BuildkiteApi, BuildkiteApiError } from "../effects/BuildkiteApi.ts"
 import { Discord } from "../effects/Discord.ts"
 import { Store } from "../effects/Store.ts"
 import { renderMessage } from "../render/embed.ts"
-import { buildStatus, makeView, rank } from "./view.ts"
+import { buildStatus, makeView, rank } from "../render/view.ts"
 
 /**
  * Brings each build's Discord message up to date. A webhook only says "look at

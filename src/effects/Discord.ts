@@ -1,13 +1,12 @@
 import { Context, Effect, Layer, Redacted, Schema } from "effect"
-import { DiscordAPIError, REST, type RESTPostAPIChannelMessageJSONBody, Routes } from "discord.js"
+import { DiscordAPIError, REST, Routes } from "discord.js"
+import type { MessagePayload } from "../render/embed.ts"
 
 /**
  * Posting and editing the bot's messages through discord.js's REST client, which
  * queues per route and waits out 429s (`Retry-After`) on its own. Two transports:
  * a webhook (id and token), or a bot token and a channel.
  */
-
-export type MessagePayload = Pick<RESTPostAPIChannelMessageJSONBody, "embeds" | "components" | "content" | "allowed_mentions">
 
 export type DiscordTransport =
   | { readonly _tag: "Webhook"; readonly id: string; readonly token: Redacted.Redacted<string> }

@@ -1,6 +1,6 @@
 import { Context, Effect, Layer, Schema } from "effect"
 import type { DatabaseSync } from "node:sqlite"
-import type { BuildRef } from "./BuildkiteApi.ts"
+import type { BuildRef } from "../domain/BuildkiteBuild.ts"
 
 /**
  * The bot's state, in one SQLite file (WAL): which Discord message shows which

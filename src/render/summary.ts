@@ -1,10 +1,18 @@
 import type { BuildStatus, CheckResult, DeployResult, DerivationResult, Run } from "../domain/results.ts"
-import type { Summary } from "../effects/Reporter.ts"
 
 /**
  * Each command's results for people: Markdown for a Buildkite annotation, plain
  * text for a terminal or a job log. Pure.
  */
+
+/** A command's results: a Buildkite annotation, and the same for a terminal. */
+export interface Summary {
+  readonly markdown: string
+  readonly text: string
+  readonly style: "success" | "error"
+  /** The annotation's context: one per command and name, so results do not overwrite each other. */
+  readonly context: string
+}
 
 export const formatDuration = (ms: number | null): string => {
   if (ms === null) return ""

@@ -1,9 +1,9 @@
 import { Option, Schema } from "effect"
 import { deployActionEnv } from "../domain/buildEnv.ts"
+import type { Build, Job } from "../domain/BuildkiteBuild.ts"
 import { metaDataKeys } from "../domain/metaData.ts"
 import { BuildSummary, CheckResult, DeployResult, DerivationResult } from "../domain/results.ts"
-import type { Build, Job } from "../effects/BuildkiteApi.ts"
-import { formatDuration, runOutcome } from "../render/summary.ts"
+import { formatDuration, runOutcome } from "./summary.ts"
 
 /**
  * What one Discord message shows, from Buildkite's builds: the CI build (its
