@@ -3,9 +3,9 @@ import { Command, Flag } from "effect/cli"
 import { metaDataKeys } from "../domain/metaData.ts"
 import { type DeployResult, fitToMetaData, targetKey, trimRun } from "../domain/results.ts"
 import { Reporter } from "../effects/Reporter.ts"
-import { retryDelays, shouldRetry } from "../plan/retries.ts"
 import { deploySummary, formatDuration, runOutcome } from "../render/summary.ts"
 import { localFlag, reporterFor } from "./reporting.ts"
+import { retryDelays, shouldRetry } from "./retries.ts"
 import { type Attempt, runTarget, TargetFailed } from "./runTarget.ts"
 
 export const runDeploy = Effect.fn("deploy")(function*(input: {

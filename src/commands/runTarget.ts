@@ -5,8 +5,8 @@ import { Reporter } from "../effects/Reporter.ts"
 import { type FailureKind, classifyFailure } from "../nix/failures.ts"
 import { generalBuildError, Nix } from "../nix/Nix.ts"
 import { derivationsOf } from "../nix/outcomes.ts"
-import type { AttemptOutcome } from "../plan/retries.ts"
 import { runOutcome } from "../render/summary.ts"
+import type { AttemptOutcome } from "./retries.ts"
 
 /**
  * What `tool check` and `tool deploy` share: realise a target as `nix run` would,
