@@ -10,7 +10,8 @@ import {
   readBuildkiteEnvironment
 } from "../effects/BuildkiteEnvironment.ts"
 import { Git, type GitError } from "../effects/Git.ts"
-import { type FlakeSource, Nix, type NixEvalError, type NixOutputInvalid, type NixUnavailable } from "../nix/Nix.ts"
+import type { FlakeSource } from "../nix/flakeRef.ts"
+import { Nix, type NixEvalError, type NixOutputInvalid, type NixUnavailable } from "../nix/Nix.ts"
 import { type Base, makePlan } from "../plan/Plan.ts"
 import { checkStepData, stepData } from "../plan/StepData.ts"
 import { type PipelineSettings, renderCiPipeline, renderDeployPipeline, type RenderedCiPipeline } from "../render/pipeline.ts"

@@ -1,6 +1,6 @@
 import { type DerivationResult, targetKey } from "../domain/results.ts"
 import type { BuildLog, DerivationBuild } from "./buildLog.ts"
-import type { Target } from "./Nix.ts"
+import { derivationsOf, type Target } from "./target.ts"
 
 /**
  * Each target's outcome, from what the store said before and after the build and
@@ -13,6 +13,32 @@ const logTailLines = 50
 /** `/nix/store/abc…-bot-1.0.drv` → `bot-1.0`. */
 export const derivationName = (drvPath: string): string => drvPath.replace(/^.*\/[0-9a-z]{32}-/, "").replace(/\.drv$/, "")
 
+export interface BuildRun {
+  /** Null when a signal ended Nix. */
+  readonly exitCode: number | null
+  /** The signal that ended Nix itself (the OOM killer's SIGKILL, say), if one did. */
+  readonly signal?: string | undefined
+  readonly log: BuildLog
+  /** Nix's plain (non-JSON) stderr, for failures outside any derivation. */
+  readonly stderrTail: string
+}
+
+/**
+ * Why a build failed outside any one derivation: how Nix ended if a signal ended it,
+ * then every error it gave that no derivation's build claimed, whole and in order
+ * (else the end of its plain stderr), else its exit code. Undefined only when Nix
+ * exited 0 and said nothing.
+ */
+export const generalBuildError = (run: BuildRun): string | undefined => {
+  const said = run.log.errors.length > 0 ? run.log.errors.join("\n") : run.stderrTail.trim()
+  const ended = run.signal !== undefined
+    ? `nix build was killed by ${run.signal}`
+    : run.exitCode !== 0 && said === ""
+    ? `nix build exited with code ${run.exitCode}`
+    : undefined
+  return [ended, said].filter((part) => part !== undefined && part !== "").join(": ") || undefined
+}
+
 export interface Observations {
   readonly invalidBefore: ReadonlySet<string>
   readonly invalidAfter: ReadonlySet<string>
@@ -23,9 +49,6 @@ export interface Observations {
   /** For each derivation that did not build, the derivations in its closure. */
   readonly closures: ReadonlyMap<string, ReadonlyArray<string>>
 }
-
-export const derivationsOf = (target: Exclude<Target, { _tag: "Unresolved" }>): ReadonlyArray<string> =>
-  target._tag === "Derivation" ? [target.drvPath] : target.derivations
 
 const base = (target: Target) => ({
   version: 1 as const,
