@@ -105,7 +105,7 @@ const checkoutOf = Effect.fnUntraced(function*(flagsIn: PlanFlags, environment: 
   const headRev = headRevOf(flagsIn, environment)
   const [checkout, [headSha, ...resolved]] = yield* Effect.all([
     git.inspect(flakePath).pipe(
-      Effect.mapError((error) => new PlanInputError({ place: "--flake", detail: `${flakePath} is not in a git checkout (${error.detail.trim()})` }))
+      Effect.mapError((error) => new PlanInputError({ place: "--flake", detail: `${flakePath} is not in a git checkout (${error.reason.trim()})` }))
     ),
     git.resolveCommits(flakePath, [headRev.rev, ...extraRevs])
   ], { concurrency: "unbounded" })

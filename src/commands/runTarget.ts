@@ -75,7 +75,7 @@ export const runTarget = Effect.fn("runTarget")(function*(target: string, title:
     return resolved
   }).pipe(
     // Nix itself failing (its store unreachable, say) is an attempt that failed, transient or not.
-    Effect.catch((error) => notRun(error.message, classifyFailure(error.message)))
+    Effect.catch((error) => notRun(error.message, error.kind))
   )
   if ("passed" in prepared) return prepared
   const resolved = prepared

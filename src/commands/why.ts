@@ -59,7 +59,7 @@ const explainWhy = Effect.fn("why")(function*(input: WhyFlags) {
   const [, checkout, [headSha, baseSha], system] = yield* Effect.all([
     nix.version,
     git.inspect(flakePath).pipe(
-      Effect.mapError((error) => new PlanInputError({ place: "--flake", detail: `${flakePath} is not in a git checkout (${error.detail.trim()})` }))
+      Effect.mapError((error) => new PlanInputError({ place: "--flake", detail: `${flakePath} is not in a git checkout (${error.reason.trim()})` }))
     ),
     git.resolveCommits(flakePath, [headRev, baseRev]),
     Option.match(input.system, { onNone: () => nix.currentSystem, onSome: Effect.succeed })

@@ -1,15 +1,15 @@
 import { Context, Effect, Layer, Schema } from "effect"
 import { metaDataLimitBytes } from "../domain/metaData.ts"
-import { Process, type ProcessError } from "./Process.ts"
+import { Process, ProcessError } from "./Process.ts"
 
 /** Everything the tool tells Buildkite goes through `buildkite-agent`. */
 
 export class BuildkiteAgentError extends Schema.TaggedError<BuildkiteAgentError>()("BuildkiteAgentError", {
   operation: Schema.String,
-  detail: Schema.String
+  cause: ProcessError
 }) {
   override get message() {
-    return `buildkite-agent ${this.operation} failed: ${this.detail}`
+    return `buildkite-agent ${this.operation} failed: ${this.cause.message}`
   }
 }
 
@@ -53,7 +53,7 @@ export class BuildkiteAgent extends Context.Service<BuildkiteAgent, {
       const agent = (operation: string, args: ReadonlyArray<string>, stdin?: string) =>
         runner.run("buildkite-agent", args, { stdin, timeout: "5 minutes" }).pipe(
           Effect.map((result) => result.stdout),
-          Effect.mapError((error: ProcessError) => new BuildkiteAgentError({ operation, detail: error.message }))
+          Effect.mapError((cause) => new BuildkiteAgentError({ operation, cause }))
         )
 
       const uploadPipeline = (document: string) =>

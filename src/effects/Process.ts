@@ -103,7 +103,9 @@ export class ProcessOutputTooLarge extends Schema.TaggedError<ProcessOutputTooLa
   }
 }
 
-export type ProcessError = ProcessFailed | ProcessSpawnFailed | ProcessTimedOut | ProcessOutputTooLarge
+/** How a run can fail: what the errors of the services that run programs keep as their cause. */
+export const ProcessError = Schema.Union([ProcessFailed, ProcessSpawnFailed, ProcessTimedOut, ProcessOutputTooLarge])
+export type ProcessError = typeof ProcessError.Type
 
 interface Collected {
   readonly chunks: Array<Uint8Array>

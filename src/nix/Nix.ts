@@ -2,9 +2,10 @@ import { Clock, Config, Context, Effect, FileSystem, Layer, Option, Path, Runtim
 import { pathToFileURL } from "node:url"
 import { ExitCode } from "../domain/errors.ts"
 import { type FlakeInstallable, parseInstallable, showAttrPath } from "../domain/installable.ts"
-import { Process, type ProcessError } from "../effects/Process.ts"
+import { Process, ProcessError } from "../effects/Process.ts"
 import { BuildLog, type LogChange, parseLogLine } from "./buildLog.ts"
 import { FlakeEvaluationFromJson, type FlakeEvaluation } from "./FlakeEvaluation.ts"
+import { classifyFailure, type FailureKind } from "./failures.ts"
 import { type FlakeSource, flakeRef } from "./flakeRef.ts"
 import { formatNixError, summariseNixError } from "./nixError.ts"
 import type { BuildRun } from "./outcomes.ts"
@@ -29,10 +30,21 @@ export class NixEvalError extends Schema.TaggedError<NixEvalError>()("NixEvalErr
 }
 
 export class NixUnavailable extends Schema.TaggedError<NixUnavailable>()("NixUnavailable", {
-  detail: Schema.String
+  /** How a Nix command failed to run or exited, when one did. */
+  cause: Schema.optionalKey(ProcessError),
+  /** Otherwise, what about this Nix the tool cannot use. */
+  detail: Schema.optionalKey(Schema.String)
 }) {
   override get message() {
-    return `nix is not usable here: ${this.detail}`
+    return `nix is not usable here: ${this.cause?.message ?? this.detail ?? "no reason given"}`
+  }
+  /**
+   * Whether trying again may help: Nix's own words decide when a command of it
+   * exited saying why (`classifyFailure`); the tool's limits (a timeout, an output
+   * cap), no nix to run, and a Nix it cannot use are permanent.
+   */
+  get kind(): FailureKind {
+    return this.cause?._tag === "ProcessFailed" ? classifyFailure(this.cause.stderr) : "permanent"
   }
 }
 
@@ -92,7 +104,7 @@ export class Nix extends Context.Service<Nix, {
         ["lib.nix", "ci-actions.nix", "targets.nix"].map((file) => fs.readFileString(path.join(nixDir, file)))
       ).pipe(Effect.orDie)
 
-      const unavailable = (error: ProcessError) => new NixUnavailable({ detail: error.message })
+      const unavailable = (cause: ProcessError) => new NixUnavailable({ cause })
 
       const currentSystem = runner
         .run("nix", [...commonArgs, "eval", "--impure", "--raw", "--expr", "builtins.currentSystem"], { timeout: "1 minute" })
