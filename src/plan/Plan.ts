@@ -4,7 +4,6 @@ import { type AttrPath, showAttrPath, unrepresentableSegment } from "../domain/i
 import type { StepData } from "../domain/StepData.ts"
 import type { Action, FlakeEvaluation, Output } from "../nix/FlakeEvaluation.ts"
 import { type ChangeLookup, type ConditionResult, evaluateCondition, type RefContext } from "./conditions.ts"
-import { PatternError } from "./posixRegex.ts"
 import { stepData } from "./StepData.ts"
 
 /**
@@ -147,14 +146,7 @@ export const makePlan = (input: PlanInput): Result.Result<CiPlan, PlanInputError
     const actionPlans: Array<ActionPlan> = []
     for (const [name, action] of actions) {
       const conditions: Array<ConditionResult> = []
-      for (const condition of action.conditions) {
-        try {
-          conditions.push(evaluateCondition(condition, input.refs, lookup))
-        } catch (error) {
-          if (!(error instanceof PatternError)) throw error
-          return yield* Result.fail(new PlanInputError({ place: condition.path, detail: error.message }))
-        }
-      }
+      for (const condition of action.conditions) conditions.push(yield* evaluateCondition(condition, input.refs, lookup))
       const triggered = conditions.every((condition) => condition.ok)
       const deployWithheld = triggered && input.pullRequest !== undefined && action.deploySteps.length > 0
         ? `pull request #${input.pullRequest}: a pull-request build never deploys`
