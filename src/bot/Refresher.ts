@@ -116,28 +116,27 @@ export class Refresher extends Context.Service<Refresher, {
         // that answers webhooks, and Discord takes one request at a time anyway.
         const permits = yield* Semaphore.make(options.concurrency)
 
-        const worker = (root: Root): Effect.Effect<void> =>
-          Effect.gen(function*() {
-            yield* Effect.sleep(options.debounce)
-            const entry = state.get(root.id)!
-            const failure = yield* permits.withPermit(Effect.suspend(() => {
-              // Hints from here on need another refresh; those before are covered by this one.
-              entry.again = false
-              return refresh(root)
-            })).pipe(Effect.as(undefined), Effect.catch(Effect.succeed))
-            if (failure === undefined) {
-              entry.failures = 0
-            } else {
-              // Backing off to 5 minutes: Discord bans an address that keeps getting 401s and 429s.
-              const wait = Duration.seconds(Math.min(5 * 2 ** entry.failures, 300))
-              entry.failures += 1
-              yield* Effect.logWarning(`refreshing ${showBuildRef(root.ref)} failed, trying again in ${Duration.format(wait)}: ${failure.message}`)
-              yield* Effect.sleep(wait)
-              entry.again = true
-            }
-            if (entry.again) return yield* worker(root)
-            state.delete(root.id)
-          })
+        const worker = Effect.fnUntraced(function*(root: Root): Effect.fn.Return<void> {
+          yield* Effect.sleep(options.debounce)
+          const entry = state.get(root.id)!
+          const failure = yield* permits.withPermit(Effect.suspend(() => {
+            // Hints from here on need another refresh; those before are covered by this one.
+            entry.again = false
+            return refresh(root)
+          })).pipe(Effect.as(undefined), Effect.catch(Effect.succeed))
+          if (failure === undefined) {
+            entry.failures = 0
+          } else {
+            // Backing off to 5 minutes: Discord bans an address that keeps getting 401s and 429s.
+            const wait = Duration.seconds(Math.min(5 * 2 ** entry.failures, 300))
+            entry.failures += 1
+            yield* Effect.logWarning(`refreshing ${showBuildRef(root.ref)} failed, trying again in ${Duration.format(wait)}: ${failure.message}`)
+            yield* Effect.sleep(wait)
+            entry.again = true
+          }
+          if (entry.again) return yield* worker(root)
+          state.delete(root.id)
+        })
 
         const hint = (root: Root) =>
           Effect.suspend(() => {

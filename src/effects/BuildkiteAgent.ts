@@ -56,16 +56,21 @@ export class BuildkiteAgent extends Context.Service<BuildkiteAgent, {
           Effect.mapError((cause) => new BuildkiteAgentError({ operation, cause }))
         )
 
-      const uploadPipeline = (document: string) =>
-        agent("pipeline upload", ["pipeline", "upload"], document).pipe(Effect.asVoid, Effect.withSpan("BuildkiteAgent.uploadPipeline"))
+      const uploadPipeline = Effect.fn("BuildkiteAgent.uploadPipeline")((document: string) =>
+        agent("pipeline upload", ["pipeline", "upload"], document).pipe(Effect.asVoid)
+      )
 
       // Values go on stdin: no limit on argument length, and nothing in `ps`.
-      const setMetaData = (key: string, value: string) =>
-        agent("meta-data set", ["meta-data", "set", key], metaDataValue(value)).pipe(Effect.asVoid, Effect.withSpan("BuildkiteAgent.setMetaData"))
+      const setMetaData = Effect.fn("BuildkiteAgent.setMetaData")((key: string, value: string) =>
+        agent("meta-data set", ["meta-data", "set", key], metaDataValue(value)).pipe(Effect.asVoid)
+      )
 
-      const getMetaData = (key: string) => agent("meta-data get", ["meta-data", "get", key]).pipe(Effect.withSpan("BuildkiteAgent.getMetaData"))
+      const getMetaData = Effect.fn("BuildkiteAgent.getMetaData")((key: string) => agent("meta-data get", ["meta-data", "get", key]))
 
-      const annotate = (body: string, options: { readonly style: AnnotationStyle; readonly context: string; readonly append?: boolean }) =>
+      const annotate = Effect.fn("BuildkiteAgent.annotate")((
+        body: string,
+        options: { readonly style: AnnotationStyle; readonly context: string; readonly append?: boolean }
+      ) =>
         agent("annotate", [
           "annotate",
           "--style",
@@ -74,7 +79,8 @@ export class BuildkiteAgent extends Context.Service<BuildkiteAgent, {
           "--context",
           options.context.slice(0, 100),
           ...(options.append === true ? ["--append"] : [])
-        ], body).pipe(Effect.asVoid, Effect.withSpan("BuildkiteAgent.annotate"))
+        ], body).pipe(Effect.asVoid)
+      )
 
       return BuildkiteAgent.of({ uploadPipeline, setMetaData, getMetaData, annotate })
     })

@@ -61,8 +61,8 @@ export class Discord extends Context.Service<Discord, {
           Effect.mapError((error) => new DiscordError({ operation: "post", status: null, code: null, detail: `unexpected response: ${error.message}` }))
         )
 
-      const post = (payload: MessagePayload, nonce: string) =>
-        Effect.tryPromise({
+      const post = Effect.fn("Discord.post")(function*(payload: MessagePayload, nonce: string) {
+        const response = yield* Effect.tryPromise({
           try: () =>
             transport._tag === "Webhook"
               ? rest.post(Routes.webhook(transport.id, Redacted.value(transport.token)), {
@@ -72,16 +72,19 @@ export class Discord extends Context.Service<Discord, {
               })
               : rest.post(Routes.channelMessages(transport.channelId), { body: { ...payload, nonce, enforce_nonce: true } }),
           catch: toError("post", transport.token)
-        }).pipe(Effect.flatMap(messageId), Effect.withSpan("Discord.post"))
+        })
+        return yield* messageId(response)
+      })
 
-      const edit = (id: string, payload: MessagePayload) =>
-        Effect.tryPromise({
+      const edit = Effect.fn("Discord.edit")(function*(id: string, payload: MessagePayload) {
+        yield* Effect.tryPromise({
           try: () =>
             transport._tag === "Webhook"
               ? rest.patch(Routes.webhookMessage(transport.id, Redacted.value(transport.token), id), { body: payload, auth: false })
               : rest.patch(Routes.channelMessage(transport.channelId, id), { body: payload }),
           catch: toError("edit", transport.token)
-        }).pipe(Effect.asVoid, Effect.withSpan("Discord.edit"))
+        })
+      })
 
       return Discord.of({ post, edit })
     })

@@ -106,13 +106,13 @@ export class Nix extends Context.Service<Nix, {
 
       const unavailable = (cause: ProcessError) => new NixUnavailable({ cause })
 
-      const currentSystem = runner
-        .run("nix", [...commonArgs, "eval", "--impure", "--raw", "--expr", "builtins.currentSystem"], { timeout: "1 minute" })
-        .pipe(
-          Effect.map((result) => result.stdout.trim()),
-          Effect.mapError(unavailable),
-          Effect.withSpan("Nix.currentSystem")
-        )
+      // Called once: the service holds the effect, each run of which is a span.
+      const currentSystem = Effect.fn("Nix.currentSystem")(function*() {
+        const result = yield* runner
+          .run("nix", [...commonArgs, "eval", "--impure", "--raw", "--expr", "builtins.currentSystem"], { timeout: "1 minute" })
+          .pipe(Effect.mapError(unavailable))
+        return result.stdout.trim()
+      })()
 
       // Where the flake's source is in the store, so an error's position can be shown
       // relative to the repository. Asked only after a failure; unknown is fine.
