@@ -29,7 +29,7 @@ export class Refresher extends Context.Service<Refresher, {
   /** Refresh every build the database says is out of date (after a restart, say). */
   readonly resume: Effect.Effect<void>
 }>()("ci/bot/Refresher") {
-  static readonly make = (options: { readonly debounce: Duration.Input; readonly concurrency: number }) =>
+  static readonly layer = (options: { readonly debounce: Duration.Input; readonly concurrency: number }) =>
     Layer.effect(
       Refresher,
       Effect.gen(function*() {

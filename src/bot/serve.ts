@@ -154,11 +154,11 @@ const routes = (config: BotConfig) =>
 /** Everything the bot runs on, built from its configuration. */
 const botLayer = (config: BotConfig) => {
   const services = Layer.mergeAll(
-    Store.make(config.databasePath),
-    BuildkiteApi.make({ url: config.buildkiteApiUrl, token: config.buildkiteApiToken }),
-    Discord.make({ transport: config.discord, api: config.discordApiUrl })
+    Store.layer(config.databasePath),
+    BuildkiteApi.layer({ url: config.buildkiteApiUrl, token: config.buildkiteApiToken }),
+    Discord.layer({ transport: config.discord, api: config.discordApiUrl })
   )
-  const refresher = Refresher.make({ debounce: config.debounceMillis, concurrency: 4 }).pipe(Layer.provideMerge(services))
+  const refresher = Refresher.layer({ debounce: config.debounceMillis, concurrency: 4 }).pipe(Layer.provideMerge(services))
   return HttpRouter.serve(routes(config)).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { host: config.host, port: config.port })),
     Layer.provideMerge(refresher)

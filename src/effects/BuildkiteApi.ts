@@ -25,7 +25,7 @@ export class BuildkiteApi extends Context.Service<BuildkiteApi, {
   getBuild(ref: BuildRef): Effect.Effect<Build, BuildkiteApiError>
   unblockJob(ref: BuildRef, jobId: string): Effect.Effect<void, BuildkiteApiError>
 }>()("ci/effects/BuildkiteApi") {
-  static readonly make = (options: { readonly url: string; readonly token: Redacted.Redacted<string> }) =>
+  static readonly layer = (options: { readonly url: string; readonly token: Redacted.Redacted<string> }) =>
     Layer.effect(
       BuildkiteApi,
       Effect.gen(function*() {

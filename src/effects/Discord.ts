@@ -49,7 +49,7 @@ export class Discord extends Context.Service<Discord, {
   post(payload: MessagePayload, nonce: string): Effect.Effect<string, DiscordError>
   edit(messageId: string, payload: MessagePayload): Effect.Effect<void, DiscordError>
 }>()("ci/effects/Discord") {
-  static readonly make = (options: { readonly transport: DiscordTransport; readonly api: string }) =>
+  static readonly layer = (options: { readonly transport: DiscordTransport; readonly api: string }) =>
     Layer.sync(Discord, () => {
       const transport = options.transport
       const rest = new REST({ version: "10", api: options.api.replace(/\/$/, "") })

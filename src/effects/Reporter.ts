@@ -48,6 +48,6 @@ export class Reporter extends Context.Service<Reporter, {
   )
 
   /** Buildkite's reporter in a Buildkite job, unless `local` asks for the terminal's. */
-  static readonly layerFor = (options: { readonly buildkite: boolean; readonly local: boolean }) =>
+  static readonly layer = (options: { readonly buildkite: boolean; readonly local: boolean }) =>
     options.buildkite && !options.local ? Reporter.layerBuildkite : Reporter.layerTerminal
 }

@@ -197,7 +197,7 @@ export class Store extends Context.Service<Store, {
   /** Forget deliveries older than this: a replay that old fails its timestamp check anyway. */
   forgetDeliveriesBefore(time: number): Effect.Effect<void, StoreError>
 }>()("ci/effects/Store") {
-  static readonly make = (path: string) =>
+  static readonly layer = (path: string) =>
     Layer.effect(
       Store,
       Effect.gen(function*() {

@@ -9,7 +9,7 @@ import { interactionMemoryMillis, Store, type StoreError } from "../../src/effec
 
 /** The bot's state in a real SQLite file; each `use` opens it afresh, as a restarted bot would. */
 const database = () => join(mkdtempSync(join(tmpdir(), "ci-store-")), "bot.sqlite")
-const use = <A, E>(path: string, effect: Effect.Effect<A, E, Store>) => Effect.provide(effect, Store.make(path))
+const use = <A, E>(path: string, effect: Effect.Effect<A, E, Store>) => Effect.provide(effect, Store.layer(path))
 
 const root = { id: "build-1", ref: { organization: "org", pipeline: "ci", number: 7 } }
 
