@@ -1,4 +1,5 @@
 import { Clock, Console, DateTime, Effect, Runtime, Schema } from "effect"
+import { logTails } from "../domain/logTails.ts"
 import { Run } from "../domain/results.ts"
 import { Process } from "../effects/Process.ts"
 import { Reporter } from "../effects/Reporter.ts"
@@ -35,8 +36,6 @@ export interface Attempt extends AttemptOutcome {
   readonly run: Run
 }
 
-const outputTailLines = 50
-
 export const runTarget = Effect.fn("runTarget")(function*(target: string, title: string) {
   const nix = yield* Nix
   const runner = yield* Process
@@ -68,7 +67,7 @@ export const runTarget = Effect.fn("runTarget")(function*(target: string, title:
     if ((yield* nix.invalidPaths(outputs)).size > 0) {
       const failed = [...build.log.builds.values()].find((entry) => entry.failure !== undefined)
       const why = failed?.failure?.message ?? generalBuildError(build) ?? "nix build failed"
-      const lines = failed?.lines.slice(-outputTailLines) ?? []
+      const lines = failed?.lines.slice(-logTails.result) ?? []
       const attempt = yield* notRun(`${target} did not build: ${why}`, classifyFailure([why, ...build.log.errors, build.stderrTail].join("\n")))
       return { ...attempt, run: { ...attempt.run, outputTail: lines } }
     }
@@ -90,7 +89,7 @@ export const runTarget = Effect.fn("runTarget")(function*(target: string, title:
     onLine: (line, stream) => {
       tail.push(line)
       lineCount++
-      if (tail.length > outputTailLines) tail.shift()
+      if (tail.length > logTails.result) tail.shift()
       return stream === "stdout" ? Console.log(line) : Console.error(line)
     }
   }).pipe(Effect.result)

@@ -2,6 +2,7 @@ import { Clock, Config, Context, Effect, FileSystem, Layer, Option, Path, Runtim
 import { pathToFileURL } from "node:url"
 import { ExitCode } from "../domain/errors.ts"
 import { type FlakeInstallable, parseInstallable, showAttrPath } from "../domain/installable.ts"
+import { logTails } from "../domain/logTails.ts"
 import { Process, ProcessError } from "../effects/Process.ts"
 import { BuildLog, type LogChange, parseLogLine } from "./buildLog.ts"
 import { FlakeEvaluationFromJson, type FlakeEvaluation } from "./FlakeEvaluation.ts"
@@ -258,7 +259,7 @@ export class Nix extends Context.Service<Nix, {
             })
         }).pipe(Effect.mapError(unavailable))
         log.close(yield* Clock.currentTimeMillis)
-        return { exitCode: result.exitCode, signal: result.signal, log, stderrTail: plain.slice(-20).join("\n") }
+        return { exitCode: result.exitCode, signal: result.signal, log, stderrTail: plain.slice(-logTails.message).join("\n") }
       })
 
       const invalidPaths = Effect.fn("Nix.invalidPaths")(function*(paths: ReadonlyArray<string>) {

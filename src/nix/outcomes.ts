@@ -1,3 +1,4 @@
+import { logTails } from "../domain/logTails.ts"
 import { type DerivationResult, targetKey } from "../domain/results.ts"
 import type { BuildLog, DerivationBuild } from "./buildLog.ts"
 import { derivationsOf, type Target } from "./target.ts"
@@ -7,8 +8,6 @@ import { derivationsOf, type Target } from "./target.ts"
  * what the build's log said. Output paths come from evaluation and store validity,
  * never from `nix build --json` (which prints nothing on Nix 2.8 when anything fails).
  */
-
-const logTailLines = 50
 
 /** `/nix/store/abc…-bot-1.0.drv` → `bot-1.0`. */
 export const derivationName = (drvPath: string): string => drvPath.replace(/^.*\/[0-9a-z]{32}-/, "").replace(/\.drv$/, "")
@@ -65,7 +64,7 @@ const base = (target: Target) => ({
 })
 
 const tail = (build: DerivationBuild | undefined) => {
-  const lines = build?.lines.slice(-logTailLines) ?? []
+  const lines = build?.lines.slice(-logTails.result) ?? []
   return { logTail: lines, logTruncated: (build?.lineCount ?? 0) - lines.length }
 }
 

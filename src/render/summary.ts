@@ -1,3 +1,4 @@
+import { logTails } from "../domain/logTails.ts"
 import type { BuildStatus, CheckResult, DeployResult, DerivationResult, Run } from "../domain/results.ts"
 
 /**
@@ -34,7 +35,7 @@ export const runOutcome = (run: Run): string =>
     : `exit code ${run.exitCode}`
 
 /** The last lines of a log, indented under the line that introduces them. */
-export const indentedTail = (lines: ReadonlyArray<string>): ReadonlyArray<string> => lines.slice(-20).map((line) => `  ${line}`)
+export const indentedTail = (lines: ReadonlyArray<string>): ReadonlyArray<string> => lines.slice(-logTails.shown).map((line) => `  ${line}`)
 
 /** Text in a Markdown table cell: no pipes or line breaks, no HTML. */
 const cell = (text: string): string =>
