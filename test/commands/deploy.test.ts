@@ -69,4 +69,20 @@ describe("tool deploy's retries", () => {
       assert.strictEqual(error._tag, "TargetFailed")
       assert.strictEqual(lastResult().attempts.length, 3)
     }))
+
+  it.effect("retries when Nix cannot reach its store, as Nix's own words say", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild(deploy(["unreachable", "ok"]))
+      yield* TestClock.adjust("10 minutes")
+      yield* Fiber.join(fiber)
+      const { status, attempts } = lastResult()
+      assert.deepStrictEqual([status, attempts.map((run) => run.error?.includes("cannot connect to socket") ?? null)], ["passed", [true, null]])
+    }))
+
+  it.effect("never retries when there is no nix to run", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(deploy(["no-nix", "ok"], 3))
+      assert.deepStrictEqual([error._tag, lastResult().attempts.length], ["TargetFailed", 1])
+      assert.include(error.message, "could not run nix-store")
+    }))
 })
