@@ -1,9 +1,8 @@
 import { Clock, Effect, FileSystem, Option, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { PlanInputError } from "../domain/errors.ts"
-import { metaDataKeys } from "../domain/metaData.ts"
 import { PlannedBuildsChunk, PlannedBuildsIndex, plannedBuildsChunkKey } from "../domain/plannedBuilds.ts"
-import { type BuildSummary, type DerivationResult, fitToMetaData, trimDerivation } from "../domain/results.ts"
+import { type BuildSummary, type DerivationResult, resultEntry } from "../domain/results.ts"
 import { BuildkiteAgent } from "../effects/BuildkiteAgent.ts"
 import { Reporter } from "../effects/Reporter.ts"
 import { Nix } from "../nix/Nix.ts"
@@ -88,10 +87,11 @@ const runBuild = Effect.fn("build")(function*(input: {
 
 const reportResults = Effect.fnUntraced(function*(results: ReadonlyArray<DerivationResult>, durationMs: number) {
   const reporter = yield* Reporter
-  yield* Effect.forEach(results, (result) => reporter.record(metaDataKeys.build(result.target), fitToMetaData(result, trimDerivation)), {
-    concurrency: 8,
-    discard: true
-  })
+  const record = (result: DerivationResult | BuildSummary) => {
+    const entry = resultEntry(result)
+    return reporter.record(entry.key, entry.value)
+  }
+  yield* Effect.forEach(results, record, { concurrency: 8, discard: true })
   const summary: BuildSummary = {
     version: 1,
     kind: "build-summary",
@@ -99,7 +99,7 @@ const reportResults = Effect.fnUntraced(function*(results: ReadonlyArray<Derivat
     counts: countStatuses(results),
     durationMs
   }
-  yield* reporter.record(metaDataKeys.buildSummary, JSON.stringify(summary))
+  yield* record(summary)
   yield* reporter.summarise(buildSummary(results, durationMs))
 })
 

@@ -1,13 +1,13 @@
 import { Clock, Console, DateTime, Effect, Runtime, Schema } from "effect"
 import { logTails } from "../domain/logTails.ts"
-import { Run } from "../domain/results.ts"
+import { type CheckResult, type DeployResult, resultEntry, Run } from "../domain/results.ts"
 import { Process } from "../effects/Process.ts"
 import { Reporter } from "../effects/Reporter.ts"
 import { type FailureKind, classifyFailure } from "../nix/failures.ts"
 import { Nix } from "../nix/Nix.ts"
 import { generalBuildError } from "../nix/outcomes.ts"
 import { derivationsOf } from "../nix/target.ts"
-import { runOutcome } from "../render/summary.ts"
+import { checkSummary, deploySummary, runOutcome } from "../render/summary.ts"
 import type { AttemptOutcome } from "./retries.ts"
 
 /**
@@ -102,4 +102,25 @@ export const runTarget = Effect.fn("runTarget")(function*(target: string, title:
     kind: "permanent",
     run: { exitCode, signal: signal ?? null, error: null, outputTail: tail, outputTruncated: lineCount - tail.length }
   })
+})
+
+/**
+ * The end of a check or a deploy step: its result, from every attempt, recorded and
+ * summarised; the command then fails as the last attempt did.
+ */
+export const finishStep = Effect.fnUntraced(function*(
+  step: { readonly kind: "check" | "deploy"; readonly name: string; readonly target: string },
+  attempts: ReadonlyArray<Attempt>
+) {
+  const reporter = yield* Reporter
+  const { kind, name, target } = step
+  const last = attempts.at(-1)!
+  const status = last.passed ? "passed" : "failed"
+  const result: CheckResult | DeployResult = kind === "check"
+    ? { version: 1, kind, name, target, status, run: last.run }
+    : { version: 1, kind, name, target, status, attempts: attempts.map((attempt) => attempt.run) }
+  const entry = resultEntry(result)
+  yield* reporter.record(entry.key, entry.value)
+  yield* reporter.summarise(result.kind === "check" ? checkSummary(result) : deploySummary(result))
+  if (!last.passed) return yield* new TargetFailed({ step: kind, name, attempts: attempts.length, last: last.run })
 })

@@ -1,6 +1,6 @@
 import { Schema } from "effect"
 import { parseInstallable, showAttrPath } from "./installable.ts"
-import { metaDataLimitBytes } from "./metaData.ts"
+import { type MetaDataEntry, metaDataKeys, metaDataLimitBytes } from "./metaData.ts"
 
 /**
  * What `tool check`, `tool build` and `tool deploy` record: one JSON value per
@@ -96,11 +96,8 @@ export const BuildSummary = Schema.Struct({
 })
 export type BuildSummary = typeof BuildSummary.Type
 
-/**
- * A result as JSON within Buildkite's 100 KB: the oldest lines of its log tail go
- * first, and the count of those left out is recorded, so the value stays valid JSON.
- */
-export const fitToMetaData = <A extends object>(
+/** JSON within Buildkite's 100 KB, trimming more and more until it fits or cannot shrink. */
+const fitToMetaData = <A extends object>(
   value: A,
   trim: (value: A, dropLines: number) => A
 ): string => {
@@ -114,14 +111,35 @@ export const fitToMetaData = <A extends object>(
   return text
 }
 
-export const trimRun = (run: Run, drop: number): Run => ({
+const trimRun = (run: Run, drop: number): Run => ({
   ...run,
   outputTail: run.outputTail.slice(Math.min(drop, run.outputTail.length)),
   outputTruncated: run.outputTruncated + Math.min(drop, run.outputTail.length)
 })
 
-export const trimDerivation = (result: DerivationResult, drop: number): DerivationResult => ({
+const trimDerivation = (result: DerivationResult, drop: number): DerivationResult => ({
   ...result,
   logTail: result.logTail.slice(Math.min(drop, result.logTail.length)),
   logTruncated: result.logTruncated + Math.min(drop, result.logTail.length)
 })
+
+/**
+ * A result as the meta-data it is recorded as: its key, and its JSON within
+ * Buildkite's 100 KB. The oldest lines of a log tail go first, and the count of those
+ * left out is recorded, so the value stays valid JSON.
+ */
+export const resultEntry = (result: CheckResult | DeployResult | DerivationResult | BuildSummary): MetaDataEntry => {
+  switch (result.kind) {
+    case "check":
+      return { key: metaDataKeys.check(result.name), value: fitToMetaData(result, (value, drop) => ({ ...value, run: trimRun(value.run, drop) })) }
+    case "deploy":
+      return {
+        key: metaDataKeys.deploy(result.name),
+        value: fitToMetaData(result, (value, drop) => ({ ...value, attempts: value.attempts.map((run) => trimRun(run, drop)) }))
+      }
+    case "build":
+      return { key: metaDataKeys.build(result.target), value: fitToMetaData(result, trimDerivation) }
+    case "build-summary":
+      return { key: metaDataKeys.buildSummary, value: JSON.stringify(result) }
+  }
+}
