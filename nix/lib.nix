@@ -55,8 +55,8 @@ let
 
   # end lib
 
-  # Characters no one means in a name, as src/nix/names.ts lists them (and
-  # test/nix/names.test.ts compares): C0 controls but NUL (no Nix string holds one),
+  # Characters no one means in a name, as src/domain/names.ts lists them (and
+  # test/domain/names.test.ts compares): C0 controls but NUL (no Nix string holds one),
   # DEL and the C1 controls with NEL, the soft hyphen, zero-width and bidirectional
   # marks, line and paragraph separators, word joiners, the byte order mark,
   # interlinear annotations, U+FFFD and the noncharacters U+FFFE and U+FFFF. YAML 1.1

@@ -11,7 +11,7 @@ import { why } from "./commands/why.ts"
 import { BuildkiteAgent } from "./effects/BuildkiteAgent.ts"
 import { Git } from "./effects/Git.ts"
 import { Process } from "./effects/Process.ts"
-import { ExitCode } from "./exitCode.ts"
+import { ExitCode } from "./domain/errors.ts"
 import { Derivations } from "./nix/Derivations.ts"
 import { Nix } from "./nix/Nix.ts"
 

@@ -1,6 +1,6 @@
 import { Effect, FileSystem, Option, Redacted, Runtime, Schema } from "effect"
 import type { DiscordTransport } from "../effects/Discord.ts"
-import { ExitCode } from "../exitCode.ts"
+import { ExitCode } from "../domain/errors.ts"
 
 /**
  * `tool bot`'s settings: from a JSON file (`CI_BOT_CONFIG`, or --config) and

@@ -1,10 +1,11 @@
 import { Clock, Context, Duration, Effect, Layer, Option, Schema, Scope, Semaphore } from "effect"
 import { createHash } from "node:crypto"
-import { Build, BuildkiteApi, BuildkiteApiError, buildRefFromUrl, type BuildRef, showBuildRef } from "../effects/BuildkiteApi.ts"
+import { Build, buildRefFromUrl, type BuildRef, showBuildRef } from "../domain/BuildkiteBuild.ts"
+import { BuildkiteApi, BuildkiteApiError } from "../effects/BuildkiteApi.ts"
 import { Discord } from "../effects/Discord.ts"
 import { Store } from "../effects/Store.ts"
 import { renderMessage } from "../render/embed.ts"
-import { buildStatus, makeView, rank } from "./view.ts"
+import { buildStatus, makeView, rank } from "../render/view.ts"
 
 /**
  * Brings each build's Discord message up to date. A webhook only says "look at
@@ -28,7 +29,7 @@ export class Refresher extends Context.Service<Refresher, {
   /** Refresh every build the database says is out of date (after a restart, say). */
   readonly resume: Effect.Effect<void>
 }>()("ci/bot/Refresher") {
-  static readonly make = (options: { readonly debounce: Duration.Input; readonly concurrency: number }) =>
+  static readonly layer = (options: { readonly debounce: Duration.Input; readonly concurrency: number }) =>
     Layer.effect(
       Refresher,
       Effect.gen(function*() {
@@ -115,28 +116,27 @@ export class Refresher extends Context.Service<Refresher, {
         // that answers webhooks, and Discord takes one request at a time anyway.
         const permits = yield* Semaphore.make(options.concurrency)
 
-        const worker = (root: Root): Effect.Effect<void> =>
-          Effect.gen(function*() {
-            yield* Effect.sleep(options.debounce)
-            const entry = state.get(root.id)!
-            const failure = yield* permits.withPermit(Effect.suspend(() => {
-              // Hints from here on need another refresh; those before are covered by this one.
-              entry.again = false
-              return refresh(root)
-            })).pipe(Effect.as(undefined), Effect.catch(Effect.succeed))
-            if (failure === undefined) {
-              entry.failures = 0
-            } else {
-              // Backing off to 5 minutes: Discord bans an address that keeps getting 401s and 429s.
-              const wait = Duration.seconds(Math.min(5 * 2 ** entry.failures, 300))
-              entry.failures += 1
-              yield* Effect.logWarning(`refreshing ${showBuildRef(root.ref)} failed, trying again in ${Duration.format(wait)}: ${failure.message}`)
-              yield* Effect.sleep(wait)
-              entry.again = true
-            }
-            if (entry.again) return yield* worker(root)
-            state.delete(root.id)
-          })
+        const worker = Effect.fnUntraced(function*(root: Root): Effect.fn.Return<void> {
+          yield* Effect.sleep(options.debounce)
+          const entry = state.get(root.id)!
+          const failure = yield* permits.withPermit(Effect.suspend(() => {
+            // Hints from here on need another refresh; those before are covered by this one.
+            entry.again = false
+            return refresh(root)
+          })).pipe(Effect.as(undefined), Effect.catch(Effect.succeed))
+          if (failure === undefined) {
+            entry.failures = 0
+          } else {
+            // Backing off to 5 minutes: Discord bans an address that keeps getting 401s and 429s.
+            const wait = Duration.seconds(Math.min(5 * 2 ** entry.failures, 300))
+            entry.failures += 1
+            yield* Effect.logWarning(`refreshing ${showBuildRef(root.ref)} failed, trying again in ${Duration.format(wait)}: ${failure.message}`)
+            yield* Effect.sleep(wait)
+            entry.again = true
+          }
+          if (entry.again) return yield* worker(root)
+          state.delete(root.id)
+        })
 
         const hint = (root: Root) =>
           Effect.suspend(() => {

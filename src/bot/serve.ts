@@ -1,15 +1,16 @@
 import { NodeHttpServer } from "@effect/platform-node"
-import { ByteSize, Clock, Console, Effect, Layer, type Option, Redacted, Schema } from "effect"
+import { ByteSize, Clock, Console, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { HttpIncomingMessage, HttpMiddleware, HttpRouter, HttpServer, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { createServer } from "node:http"
+import { SourceBuildEnv } from "../domain/buildEnv.ts"
+import { buildRefFromUrl } from "../domain/BuildkiteBuild.ts"
+import { BuildkiteApi } from "../effects/BuildkiteApi.ts"
+import { Discord } from "../effects/Discord.ts"
+import { Store } from "../effects/Store.ts"
 import { type BotConfig, readBotConfig } from "./BotConfig.ts"
 import { publicKeyFromHex, verifyInteraction } from "./interactionAuth.ts"
 import { Refresher, type Root } from "./Refresher.ts"
 import { verifyWebhook } from "./webhookAuth.ts"
-import { BuildkiteApi, buildRefFromUrl } from "../effects/BuildkiteApi.ts"
-import { Discord } from "../effects/Discord.ts"
-import { Store } from "../effects/Store.ts"
-import { sourceBuildEnv } from "../render/pipeline.ts"
 
 /**
  * The bot's server: Buildkite webhooks in, one Discord message per build out,
@@ -65,14 +66,16 @@ const rawBody = (request: HttpServerRequest.HttpServerRequest, limit: number) =>
   )
 }
 
+const decodeSourceBuild = Schema.decodeUnknownOption(SourceBuildEnv)
+
 /** The build whose message an event concerns: a deploy build's is the CI build that triggered it. */
 const rootOf = (build: { readonly id: string; readonly url: string; readonly env?: Record<string, unknown> | null }): Root | undefined => {
   const ref = buildRefFromUrl(build.url)
   if (ref === undefined) return undefined
-  const env = (name: string) => (typeof build.env?.[name] === "string" ? (build.env[name] as string) : undefined)
-  const [sourceId, sourcePipeline, sourceNumber] = [sourceBuildEnv.id, sourceBuildEnv.pipeline, sourceBuildEnv.number].map(env)
-  if (env("DENBEIGH_DEPLOY") === "true" && sourceId !== undefined && sourcePipeline !== undefined && /^\d+$/.test(sourceNumber ?? "")) {
-    return { id: sourceId, ref: { organization: ref.organization, pipeline: sourcePipeline, number: Number(sourceNumber) } }
+  const source = decodeSourceBuild(build.env)
+  if (Option.isSome(source)) {
+    const { DENBEIGH_SOURCE_BUILD_ID: id, DENBEIGH_SOURCE_PIPELINE: pipeline, DENBEIGH_SOURCE_BUILD_NUMBER: number } = source.value
+    return { id, ref: { organization: ref.organization, pipeline, number: Number(number) } }
   }
   return { id: build.id, ref }
 }
@@ -151,11 +154,11 @@ const routes = (config: BotConfig) =>
 /** Everything the bot runs on, built from its configuration. */
 const botLayer = (config: BotConfig) => {
   const services = Layer.mergeAll(
-    Store.make(config.databasePath),
-    BuildkiteApi.make({ url: config.buildkiteApiUrl, token: config.buildkiteApiToken }),
-    Discord.make({ transport: config.discord, api: config.discordApiUrl })
+    Store.layer(config.databasePath),
+    BuildkiteApi.layer({ url: config.buildkiteApiUrl, token: config.buildkiteApiToken }),
+    Discord.layer({ transport: config.discord, api: config.discordApiUrl })
   )
-  const refresher = Refresher.make({ debounce: config.debounceMillis, concurrency: 4 }).pipe(Layer.provideMerge(services))
+  const refresher = Refresher.layer({ debounce: config.debounceMillis, concurrency: 4 }).pipe(Layer.provideMerge(services))
   return HttpRouter.serve(routes(config)).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { host: config.host, port: config.port })),
     Layer.provideMerge(refresher)

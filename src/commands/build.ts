@@ -1,12 +1,14 @@
 import { Clock, Effect, FileSystem, Option, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
+import { PlanInputError } from "../domain/errors.ts"
+import { PlannedBuildsChunk, PlannedBuildsIndex, plannedBuildsChunkKey } from "../domain/plannedBuilds.ts"
+import { type BuildSummary, type DerivationResult, resultEntry } from "../domain/results.ts"
 import { BuildkiteAgent } from "../effects/BuildkiteAgent.ts"
 import { Reporter } from "../effects/Reporter.ts"
-import { generalBuildError, Nix, type Target } from "../nix/Nix.ts"
-import { derivationsOf, outcomeOf } from "../nix/outcomes.ts"
-import { PlanInputError } from "../plan/Plan.ts"
+import { Nix } from "../nix/Nix.ts"
+import { generalBuildError, outcomeOf } from "../nix/outcomes.ts"
+import { derivationsOf, type Target } from "../nix/target.ts"
 import { BuildProgressView, type ProgressMode } from "../render/buildProgress.ts"
-import { type BuildSummary, type DerivationResult, fitToMetaData, metaDataKeys, trimDerivation } from "../render/results.ts"
 import { buildSummary, countStatuses } from "../render/summary.ts"
 import { localFlag, reporterFor } from "./reporting.ts"
 
@@ -85,10 +87,11 @@ const runBuild = Effect.fn("build")(function*(input: {
 
 const reportResults = Effect.fnUntraced(function*(results: ReadonlyArray<DerivationResult>, durationMs: number) {
   const reporter = yield* Reporter
-  yield* Effect.forEach(results, (result) => reporter.record(metaDataKeys.build(result.target), fitToMetaData(result, trimDerivation)), {
-    concurrency: 8,
-    discard: true
-  })
+  const record = (result: DerivationResult | BuildSummary) => {
+    const entry = resultEntry(result)
+    return reporter.record(entry.key, entry.value)
+  }
+  yield* Effect.forEach(results, record, { concurrency: 8, discard: true })
   const summary: BuildSummary = {
     version: 1,
     kind: "build-summary",
@@ -96,12 +99,9 @@ const reportResults = Effect.fnUntraced(function*(results: ReadonlyArray<Derivat
     counts: countStatuses(results),
     durationMs
   }
-  yield* reporter.record(metaDataKeys.buildSummary, JSON.stringify(summary))
+  yield* record(summary)
   yield* reporter.summarise(buildSummary(results, durationMs))
 })
-
-const PlannedBuildsIndex = Schema.fromJsonString(Schema.Struct({ version: Schema.Literal(1), chunks: Schema.Int, count: Schema.Int }))
-const PlannedBuildsChunk = Schema.fromJsonString(Schema.Array(Schema.String))
 
 /** The installables `tool plan` left in meta-data, when there were too many for the command line. */
 const plannedInstallables = Effect.fn("plannedInstallables")(function*(key: string) {
@@ -114,7 +114,7 @@ const plannedInstallables = Effect.fn("plannedInstallables")(function*(key: stri
       )
     )
   const index = yield* read(key, PlannedBuildsIndex)
-  const chunks = yield* Effect.forEach(Array.from({ length: index.chunks }, (_, i) => `${key}:${i}`), (chunkKey) => read(chunkKey, PlannedBuildsChunk))
+  const chunks = yield* Effect.forEach(Array.from({ length: index.chunks }, (_, i) => plannedBuildsChunkKey(key, i)), (chunkKey) => read(chunkKey, PlannedBuildsChunk))
   return chunks.flat()
 })
 

@@ -1,28 +1,16 @@
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
+import { targetKey } from "../domain/results.ts"
 import { Reporter } from "../effects/Reporter.ts"
-import { targetKey } from "../nix/outcomes.ts"
-import { type CheckResult, fitToMetaData, metaDataKeys, trimRun } from "../render/results.ts"
-import { checkSummary } from "../render/summary.ts"
 import { localFlag, reporterFor } from "./reporting.ts"
-import { runTarget, TargetFailed } from "./runTarget.ts"
+import { finishStep, runTarget } from "./runTarget.ts"
 
 const runCheck = Effect.fn("check")(function*(input: { readonly target: string; readonly name: Option.Option<string> }) {
   const reporter = yield* Reporter
   const name = Option.getOrElse(input.name, () => targetKey(input.target))
   const attempt = yield* runTarget(input.target, `:nix: Check: ${name}`)
-  const result: CheckResult = {
-    version: 1,
-    kind: "check",
-    name,
-    target: input.target,
-    status: attempt.passed ? "passed" : "failed",
-    run: attempt.run
-  }
   if (!attempt.passed) yield* reporter.expandGroup
-  yield* reporter.record(metaDataKeys.check(name), fitToMetaData(result, (value, drop) => ({ ...value, run: trimRun(value.run, drop) })))
-  yield* reporter.summarise(checkSummary(result))
-  if (!attempt.passed) return yield* new TargetFailed({ step: "check", name, attempts: 1, last: attempt.run })
+  yield* finishStep({ kind: "check", name, target: input.target }, [attempt])
 })
 
 export const check = Command.make(

@@ -1,12 +1,11 @@
 import { Console, Duration, Effect, Option, Schedule, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
+import { targetKey } from "../domain/results.ts"
 import { Reporter } from "../effects/Reporter.ts"
-import { targetKey } from "../nix/outcomes.ts"
-import { retryDelays, shouldRetry } from "../plan/retries.ts"
-import { type DeployResult, fitToMetaData, metaDataKeys, runOutcome, trimRun } from "../render/results.ts"
-import { deploySummary, formatDuration } from "../render/summary.ts"
+import { formatDuration, runOutcome } from "../render/summary.ts"
 import { localFlag, reporterFor } from "./reporting.ts"
-import { type Attempt, runTarget, TargetFailed } from "./runTarget.ts"
+import { retryDelays, shouldRetry } from "./retries.ts"
+import { type Attempt, finishStep, runTarget } from "./runTarget.ts"
 
 export const runDeploy = Effect.fn("deploy")(function*(input: {
   readonly target: string
@@ -39,21 +38,7 @@ export const runDeploy = Effect.fn("deploy")(function*(input: {
     Effect.ignore
   )
 
-  const last = attempts.at(-1)!
-  const result: DeployResult = {
-    version: 1,
-    kind: "deploy",
-    name,
-    target: input.target,
-    status: last.passed ? "passed" : "failed",
-    attempts: attempts.map((attempt) => attempt.run)
-  }
-  yield* reporter.record(
-    metaDataKeys.deploy(name),
-    fitToMetaData(result, (value, drop) => ({ ...value, attempts: value.attempts.map((run) => trimRun(run, drop)) }))
-  )
-  yield* reporter.summarise(deploySummary(result))
-  if (!last.passed) return yield* new TargetFailed({ step: "deploy", name, attempts: attempts.length, last: last.run })
+  yield* finishStep({ kind: "deploy", name, target: input.target }, attempts)
 })
 
 export const deploy = Command.make(

@@ -11,4 +11,4 @@ export const localFlag = Flag.Boolean("local").pipe(
 
 /** Buildkite's reporter in a Buildkite job, the terminal's elsewhere or with --local. */
 export const reporterFor = (local: boolean) =>
-  Layer.unwrap(Effect.map(readBuildkiteEnvironment, (environment) => Reporter.layerFor({ buildkite: inBuildkite(environment), local })))
+  Layer.unwrap(Effect.map(readBuildkiteEnvironment, (environment) => Reporter.layer({ buildkite: inBuildkite(environment), local })))

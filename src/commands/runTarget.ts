@@ -1,11 +1,14 @@
 import { Clock, Console, DateTime, Effect, Runtime, Schema } from "effect"
+import { logTails } from "../domain/logTails.ts"
+import { type CheckResult, type DeployResult, resultEntry, Run } from "../domain/results.ts"
 import { Process } from "../effects/Process.ts"
 import { Reporter } from "../effects/Reporter.ts"
 import { type FailureKind, classifyFailure } from "../nix/failures.ts"
-import { generalBuildError, Nix } from "../nix/Nix.ts"
-import { derivationsOf } from "../nix/outcomes.ts"
-import type { AttemptOutcome } from "../plan/retries.ts"
-import { Run, runOutcome } from "../render/results.ts"
+import { Nix } from "../nix/Nix.ts"
+import { generalBuildError } from "../nix/outcomes.ts"
+import { derivationsOf } from "../nix/target.ts"
+import { checkSummary, deploySummary, runOutcome } from "../render/summary.ts"
+import type { AttemptOutcome } from "./retries.ts"
 
 /**
  * What `tool check` and `tool deploy` share: realise a target as `nix run` would,
@@ -32,8 +35,6 @@ export class TargetFailed extends Schema.TaggedError<TargetFailed>()("TargetFail
 export interface Attempt extends AttemptOutcome {
   readonly run: Run
 }
-
-const outputTailLines = 50
 
 export const runTarget = Effect.fn("runTarget")(function*(target: string, title: string) {
   const nix = yield* Nix
@@ -66,14 +67,14 @@ export const runTarget = Effect.fn("runTarget")(function*(target: string, title:
     if ((yield* nix.invalidPaths(outputs)).size > 0) {
       const failed = [...build.log.builds.values()].find((entry) => entry.failure !== undefined)
       const why = failed?.failure?.message ?? generalBuildError(build) ?? "nix build failed"
-      const lines = failed?.lines.slice(-outputTailLines) ?? []
+      const lines = failed?.lines.slice(-logTails.result) ?? []
       const attempt = yield* notRun(`${target} did not build: ${why}`, classifyFailure([why, ...build.log.errors, build.stderrTail].join("\n")))
       return { ...attempt, run: { ...attempt.run, outputTail: lines } }
     }
     return resolved
   }).pipe(
     // Nix itself failing (its store unreachable, say) is an attempt that failed, transient or not.
-    Effect.catch((error) => notRun(error.message, classifyFailure(error.message)))
+    Effect.catch((error) => notRun(error.message, error.kind))
   )
   if ("passed" in prepared) return prepared
   const resolved = prepared
@@ -88,7 +89,7 @@ export const runTarget = Effect.fn("runTarget")(function*(target: string, title:
     onLine: (line, stream) => {
       tail.push(line)
       lineCount++
-      if (tail.length > outputTailLines) tail.shift()
+      if (tail.length > logTails.result) tail.shift()
       return stream === "stdout" ? Console.log(line) : Console.error(line)
     }
   }).pipe(Effect.result)
@@ -101,4 +102,25 @@ export const runTarget = Effect.fn("runTarget")(function*(target: string, title:
     kind: "permanent",
     run: { exitCode, signal: signal ?? null, error: null, outputTail: tail, outputTruncated: lineCount - tail.length }
   })
+})
+
+/**
+ * The end of a check or a deploy step: its result, from every attempt, recorded and
+ * summarised; the command then fails as the last attempt did.
+ */
+export const finishStep = Effect.fnUntraced(function*(
+  step: { readonly kind: "check" | "deploy"; readonly name: string; readonly target: string },
+  attempts: ReadonlyArray<Attempt>
+) {
+  const reporter = yield* Reporter
+  const { kind, name, target } = step
+  const last = attempts.at(-1)!
+  const status = last.passed ? "passed" : "failed"
+  const result: CheckResult | DeployResult = kind === "check"
+    ? { version: 1, kind, name, target, status, run: last.run }
+    : { version: 1, kind, name, target, status, attempts: attempts.map((attempt) => attempt.run) }
+  const entry = resultEntry(result)
+  yield* reporter.record(entry.key, entry.value)
+  yield* reporter.summarise(result.kind === "check" ? checkSummary(result) : deploySummary(result))
+  if (!last.passed) return yield* new TargetFailed({ step: kind, name, attempts: attempts.length, last: last.run })
 })

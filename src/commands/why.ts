@@ -1,13 +1,14 @@
 import { Console, Effect, Option, Path, Result } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
+import { PlanInputError } from "../domain/errors.ts"
+import { parseInstallable, showAttrPath } from "../domain/installable.ts"
 import { Git } from "../effects/Git.ts"
 import { Derivations } from "../nix/Derivations.ts"
 import type { Output } from "../nix/FlakeEvaluation.ts"
 import { flakeInputChanges } from "../nix/flakeLock.ts"
-import { parseInstallable, showAttrPath } from "../nix/installable.ts"
-import { type FlakeSource, Nix } from "../nix/Nix.ts"
+import type { FlakeSource } from "../nix/flakeRef.ts"
+import { Nix } from "../nix/Nix.ts"
 import { findOutput, nearestOutput } from "../plan/attribute.ts"
-import { PlanInputError } from "../plan/Plan.ts"
 import { defaultWhyOptions, type OutputWhy } from "../plan/why.ts"
 import { flakeInputsLine, whyTree } from "../render/why.ts"
 
@@ -58,7 +59,7 @@ const explainWhy = Effect.fn("why")(function*(input: WhyFlags) {
   const [, checkout, [headSha, baseSha], system] = yield* Effect.all([
     nix.version,
     git.inspect(flakePath).pipe(
-      Effect.mapError((error) => new PlanInputError({ place: "--flake", detail: `${flakePath} is not in a git checkout (${error.detail.trim()})` }))
+      Effect.mapError((error) => new PlanInputError({ place: "--flake", detail: `${flakePath} is not in a git checkout (${error.reason.trim()})` }))
     ),
     git.resolveCommits(flakePath, [headRev, baseRev]),
     Option.match(input.system, { onNone: () => nix.currentSystem, onSome: Effect.succeed })

@@ -1,21 +1,20 @@
 import { Context, Effect, Layer, Schema } from "effect"
-import { Process, type ProcessError } from "./Process.ts"
+import { metaDataLimitBytes } from "../domain/metaData.ts"
+import { Process, ProcessError } from "./Process.ts"
 
 /** Everything the tool tells Buildkite goes through `buildkite-agent`. */
 
 export class BuildkiteAgentError extends Schema.TaggedError<BuildkiteAgentError>()("BuildkiteAgentError", {
   operation: Schema.String,
-  detail: Schema.String
+  cause: ProcessError
 }) {
   override get message() {
-    return `buildkite-agent ${this.operation} failed: ${this.detail}`
+    return `buildkite-agent ${this.operation} failed: ${this.cause.message}`
   }
 }
 
 export type AnnotationStyle = "success" | "info" | "warning" | "error"
 
-/** Buildkite refuses meta-data values over 100 KB. */
-export const metaDataLimitBytes = 100_000
 const cutMarker = (bytes: number) => `\n…[cut: ${bytes} bytes over Buildkite's 100 KB meta-data limit]`
 
 /**
@@ -54,19 +53,24 @@ export class BuildkiteAgent extends Context.Service<BuildkiteAgent, {
       const agent = (operation: string, args: ReadonlyArray<string>, stdin?: string) =>
         runner.run("buildkite-agent", args, { stdin, timeout: "5 minutes" }).pipe(
           Effect.map((result) => result.stdout),
-          Effect.mapError((error: ProcessError) => new BuildkiteAgentError({ operation, detail: error.message }))
+          Effect.mapError((cause) => new BuildkiteAgentError({ operation, cause }))
         )
 
-      const uploadPipeline = (document: string) =>
-        agent("pipeline upload", ["pipeline", "upload"], document).pipe(Effect.asVoid, Effect.withSpan("BuildkiteAgent.uploadPipeline"))
+      const uploadPipeline = Effect.fn("BuildkiteAgent.uploadPipeline")((document: string) =>
+        agent("pipeline upload", ["pipeline", "upload"], document).pipe(Effect.asVoid)
+      )
 
       // Values go on stdin: no limit on argument length, and nothing in `ps`.
-      const setMetaData = (key: string, value: string) =>
-        agent("meta-data set", ["meta-data", "set", key], metaDataValue(value)).pipe(Effect.asVoid, Effect.withSpan("BuildkiteAgent.setMetaData"))
+      const setMetaData = Effect.fn("BuildkiteAgent.setMetaData")((key: string, value: string) =>
+        agent("meta-data set", ["meta-data", "set", key], metaDataValue(value)).pipe(Effect.asVoid)
+      )
 
-      const getMetaData = (key: string) => agent("meta-data get", ["meta-data", "get", key]).pipe(Effect.withSpan("BuildkiteAgent.getMetaData"))
+      const getMetaData = Effect.fn("BuildkiteAgent.getMetaData")((key: string) => agent("meta-data get", ["meta-data", "get", key]))
 
-      const annotate = (body: string, options: { readonly style: AnnotationStyle; readonly context: string; readonly append?: boolean }) =>
+      const annotate = Effect.fn("BuildkiteAgent.annotate")((
+        body: string,
+        options: { readonly style: AnnotationStyle; readonly context: string; readonly append?: boolean }
+      ) =>
         agent("annotate", [
           "annotate",
           "--style",
@@ -75,7 +79,8 @@ export class BuildkiteAgent extends Context.Service<BuildkiteAgent, {
           "--context",
           options.context.slice(0, 100),
           ...(options.append === true ? ["--append"] : [])
-        ], body).pipe(Effect.asVoid, Effect.withSpan("BuildkiteAgent.annotate"))
+        ], body).pipe(Effect.asVoid)
+      )
 
       return BuildkiteAgent.of({ uploadPipeline, setMetaData, getMetaData, annotate })
     })

@@ -1,5 +1,5 @@
 import { Effect, Runtime, Schema } from "effect"
-import { ExitCode } from "../exitCode.ts"
+import { ExitCode } from "../domain/errors.ts"
 
 /**
  * The environment a Buildkite job gives the tool, decoded once. Buildkite sets some

@@ -1,13 +1,12 @@
 import { Context, Effect, Layer, Redacted, Schema } from "effect"
-import { DiscordAPIError, REST, type RESTPostAPIChannelMessageJSONBody, Routes } from "discord.js"
+import { DiscordAPIError, REST, Routes } from "discord.js"
+import type { MessagePayload } from "../render/embed.ts"
 
 /**
  * Posting and editing the bot's messages through discord.js's REST client, which
  * queues per route and waits out 429s (`Retry-After`) on its own. Two transports:
  * a webhook (id and token), or a bot token and a channel.
  */
-
-export type MessagePayload = Pick<RESTPostAPIChannelMessageJSONBody, "embeds" | "components" | "content" | "allowed_mentions">
 
 export type DiscordTransport =
   | { readonly _tag: "Webhook"; readonly id: string; readonly token: Redacted.Redacted<string> }
@@ -50,7 +49,7 @@ export class Discord extends Context.Service<Discord, {
   post(payload: MessagePayload, nonce: string): Effect.Effect<string, DiscordError>
   edit(messageId: string, payload: MessagePayload): Effect.Effect<void, DiscordError>
 }>()("ci/effects/Discord") {
-  static readonly make = (options: { readonly transport: DiscordTransport; readonly api: string }) =>
+  static readonly layer = (options: { readonly transport: DiscordTransport; readonly api: string }) =>
     Layer.sync(Discord, () => {
       const transport = options.transport
       const rest = new REST({ version: "10", api: options.api.replace(/\/$/, "") })
@@ -62,8 +61,8 @@ export class Discord extends Context.Service<Discord, {
           Effect.mapError((error) => new DiscordError({ operation: "post", status: null, code: null, detail: `unexpected response: ${error.message}` }))
         )
 
-      const post = (payload: MessagePayload, nonce: string) =>
-        Effect.tryPromise({
+      const post = Effect.fn("Discord.post")(function*(payload: MessagePayload, nonce: string) {
+        const response = yield* Effect.tryPromise({
           try: () =>
             transport._tag === "Webhook"
               ? rest.post(Routes.webhook(transport.id, Redacted.value(transport.token)), {
@@ -73,16 +72,19 @@ export class Discord extends Context.Service<Discord, {
               })
               : rest.post(Routes.channelMessages(transport.channelId), { body: { ...payload, nonce, enforce_nonce: true } }),
           catch: toError("post", transport.token)
-        }).pipe(Effect.flatMap(messageId), Effect.withSpan("Discord.post"))
+        })
+        return yield* messageId(response)
+      })
 
-      const edit = (id: string, payload: MessagePayload) =>
-        Effect.tryPromise({
+      const edit = Effect.fn("Discord.edit")(function*(id: string, payload: MessagePayload) {
+        yield* Effect.tryPromise({
           try: () =>
             transport._tag === "Webhook"
               ? rest.patch(Routes.webhookMessage(transport.id, Redacted.value(transport.token), id), { body: payload, auth: false })
               : rest.patch(Routes.channelMessage(transport.channelId, id), { body: payload }),
           catch: toError("edit", transport.token)
-        }).pipe(Effect.asVoid, Effect.withSpan("Discord.edit"))
+        })
+      })
 
       return Discord.of({ post, edit })
     })

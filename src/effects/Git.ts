@@ -1,15 +1,22 @@
 import { Context, Effect, Layer, Option, Schema } from "effect"
-import { Process, type ProcessError } from "./Process.ts"
+import { Process, ProcessError } from "./Process.ts"
 
 /** What `tool plan` asks of the checkout: commits, ancestry and branches. */
 
 export class GitError extends Schema.TaggedError<GitError>()("GitError", {
   operation: Schema.String,
   directory: Schema.String,
-  detail: Schema.String
+  /** How git failed to run or exited, when it did. */
+  cause: Schema.optionalKey(ProcessError),
+  /** Otherwise, what git answered that was not expected. */
+  detail: Schema.optionalKey(Schema.String)
 }) {
+  /** Why, in words: the process's failure, or git's unexpected answer. */
+  get reason(): string {
+    return this.cause?.message ?? this.detail ?? "no reason given"
+  }
   override get message() {
-    return `git ${this.operation} failed in ${this.directory}: ${this.detail}`
+    return `git ${this.operation} failed in ${this.directory}: ${this.reason}`
   }
 }
 
@@ -37,7 +44,7 @@ export class Git extends Context.Service<Git, {
 
       const git = (operation: string, directory: string, args: ReadonlyArray<string>, options: { allowFailure?: boolean; stdin?: string } = {}) =>
         runner.run("git", ["-C", directory, ...args], { ...options, timeout: "2 minutes" }).pipe(
-          Effect.mapError((error: ProcessError) => new GitError({ operation, directory, detail: error.message }))
+          Effect.mapError((cause) => new GitError({ operation, directory, cause }))
         )
 
       const lines = (text: string) => text.split("\n").map((line) => line.trim()).filter((line) => line !== "")

@@ -1,6 +1,7 @@
 import { Context, Duration, Effect, Layer, Option, Redacted, Schema, Stream } from "effect"
 import type { PlatformError } from "effect"
 import { ChildProcess, ChildProcessSpawner, CommandLine } from "effect/process"
+import { logTails } from "../domain/logTails.ts"
 
 /**
  * The one way this tool runs a program: stdout, stderr and the exit code are read
@@ -51,7 +52,6 @@ const ending = (exitCode: Effect.Effect<number, PlatformError.PlatformError>): E
 
 const defaultTimeout = Duration.minutes(30)
 const defaultMaxOutputBytes = 256 * 1024 * 1024
-const stderrTailLines = 20
 
 /** The last lines of a text, for error messages. */
 export const tailLines = (text: string, count: number): string => {
@@ -70,7 +70,7 @@ export class ProcessFailed extends Schema.TaggedError<ProcessFailed>()("ProcessF
   stderr: Schema.String
 }) {
   override get message() {
-    const tail = tailLines(this.stderr, stderrTailLines)
+    const tail = tailLines(this.stderr, logTails.message)
     const how = this.signal === undefined ? `exited with code ${this.exitCode}` : `was killed by ${this.signal}`
     return `${this.command} ${how}${tail === "" ? "" : `:\n${tail}`}`
   }
@@ -103,7 +103,9 @@ export class ProcessOutputTooLarge extends Schema.TaggedError<ProcessOutputTooLa
   }
 }
 
-export type ProcessError = ProcessFailed | ProcessSpawnFailed | ProcessTimedOut | ProcessOutputTooLarge
+/** How a run can fail: what the errors of the services that run programs keep as their cause. */
+export const ProcessError = Schema.Union([ProcessFailed, ProcessSpawnFailed, ProcessTimedOut, ProcessOutputTooLarge])
+export type ProcessError = typeof ProcessError.Type
 
 interface Collected {
   readonly chunks: Array<Uint8Array>
@@ -128,8 +130,6 @@ const collect = (stream: Stream.Stream<Uint8Array, PlatformError.PlatformError>,
 
 const decode = (collected: Collected): string => Buffer.concat(collected.chunks).toString("utf8")
 
-const streamedTailLines = 200
-
 /** Pass each line on as it arrives, keeping the last few for the result. */
 const forward = (
   stream: Stream.Stream<Uint8Array, PlatformError.PlatformError>,
@@ -142,7 +142,7 @@ const forward = (
     Stream.splitLines,
     Stream.runForEach((line) => {
       tail.push(line)
-      if (tail.length > streamedTailLines) tail.shift()
+      if (tail.length > logTails.streamed) tail.shift()
       return onLine(line, name)
     }),
     Effect.map(() => tail.join("\n"))

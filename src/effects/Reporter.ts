@@ -1,5 +1,6 @@
 import { Console, Context, Effect, Layer } from "effect"
-import { type AnnotationStyle, BuildkiteAgent, type BuildkiteAgentError } from "./BuildkiteAgent.ts"
+import type { Summary } from "../render/summary.ts"
+import { BuildkiteAgent, type BuildkiteAgentError } from "./BuildkiteAgent.ts"
 
 /**
  * Where a command's results go. In a Buildkite job: log groups in the job's log,
@@ -7,14 +8,6 @@ import { type AnnotationStyle, BuildkiteAgent, type BuildkiteAgentError } from "
  * `--local`): the same summary on the terminal, and nothing fails for want of an
  * agent.
  */
-
-export interface Summary {
-  readonly markdown: string
-  readonly text: string
-  readonly style: AnnotationStyle
-  /** The annotation's context: one per command and name, so results do not overwrite each other. */
-  readonly context: string
-}
 
 export class Reporter extends Context.Service<Reporter, {
   readonly inBuildkite: boolean
@@ -55,6 +48,6 @@ export class Reporter extends Context.Service<Reporter, {
   )
 
   /** Buildkite's reporter in a Buildkite job, unless `local` asks for the terminal's. */
-  static readonly layerFor = (options: { readonly buildkite: boolean; readonly local: boolean }) =>
+  static readonly layer = (options: { readonly buildkite: boolean; readonly local: boolean }) =>
     options.buildkite && !options.local ? Reporter.layerBuildkite : Reporter.layerTerminal
 }

@@ -1,6 +1,6 @@
-import { Context, Effect, Layer, Schema } from "effect"
+import { Clock, Context, Effect, Layer, Schema } from "effect"
 import type { DatabaseSync } from "node:sqlite"
-import type { BuildRef } from "./BuildkiteApi.ts"
+import type { BuildRef } from "../domain/BuildkiteBuild.ts"
 
 /**
  * The bot's state, in one SQLite file (WAL): which Discord message shows which
@@ -107,17 +107,56 @@ const migrations: ReadonlyArray<string> = [
    CREATE INDEX interactions_received_at ON interactions (received_at);`
 ]
 
-type Row = Record<string, unknown>
+// Rows as node:sqlite returns them, decoded: a row the migrations above did not make fails, naming its column.
+const BuildRow = Schema.Struct({
+  id: Schema.String,
+  organization: Schema.String,
+  pipeline: Schema.String,
+  number: Schema.Int,
+  message_id: Schema.NullOr(Schema.String),
+  message_created_at: Schema.NullOr(Schema.Int),
+  posting_nonce: Schema.NullOr(Schema.String),
+  rendered_hash: Schema.NullOr(Schema.String),
+  dirty_seq: Schema.Int,
+  clean_seq: Schema.Int
+})
+const SnapshotRow = Schema.Struct({ rank: Schema.Int, body: Schema.String })
+const ApprovableRow = Schema.Struct({
+  job_id: Schema.String,
+  root_id: Schema.String,
+  organization: Schema.String,
+  pipeline: Schema.String,
+  number: Schema.Int,
+  label: Schema.String
+})
+const VersionRow = Schema.Struct({ version: Schema.Int })
 
-const toTracked = (row: Row): TrackedBuild => ({
-  id: String(row.id),
-  ref: { organization: String(row.organization), pipeline: String(row.pipeline), number: Number(row.number) },
-  messageId: row.message_id === null ? undefined : String(row.message_id),
-  messageCreatedAt: row.message_created_at === null ? undefined : Number(row.message_created_at),
-  postingNonce: row.posting_nonce === null ? undefined : String(row.posting_nonce),
-  renderedHash: row.rendered_hash === null ? undefined : String(row.rendered_hash),
-  dirty: Number(row.dirty_seq) > Number(row.clean_seq),
-  dirtySeq: Number(row.dirty_seq)
+/** A decoder of what `get` (a row or undefined) or `all` returns, throwing as node:sqlite does, so a bad row fails its operation. */
+const rows = <A>(table: string, schema: Schema.Decoder<A>) => {
+  const decode = Schema.decodeUnknownSync(schema)
+  return (value: unknown): A => {
+    try {
+      return decode(value)
+    } catch (error) {
+      throw new Error(`unexpected data in ${table}: ${Schema.isSchemaError(error) ? error.message : String(error)}`)
+    }
+  }
+}
+const decodeBuild = rows("builds", Schema.UndefinedOr(BuildRow))
+const decodeBuilds = rows("builds", Schema.Array(BuildRow))
+const decodeSnapshot = rows("snapshots", Schema.UndefinedOr(SnapshotRow))
+const decodeApprovable = rows("approvable_jobs", Schema.UndefinedOr(ApprovableRow))
+const decodeVersion = rows("schema_migrations", VersionRow)
+
+const toTracked = (row: typeof BuildRow.Type): TrackedBuild => ({
+  id: row.id,
+  ref: { organization: row.organization, pipeline: row.pipeline, number: row.number },
+  messageId: row.message_id ?? undefined,
+  messageCreatedAt: row.message_created_at ?? undefined,
+  postingNonce: row.posting_nonce ?? undefined,
+  renderedHash: row.rendered_hash ?? undefined,
+  dirty: row.dirty_seq > row.clean_seq,
+  dirtySeq: row.dirty_seq
 })
 
 /** A change waiting for the next commit. */
@@ -158,7 +197,7 @@ export class Store extends Context.Service<Store, {
   /** Forget deliveries older than this: a replay that old fails its timestamp check anyway. */
   forgetDeliveriesBefore(time: number): Effect.Effect<void, StoreError>
 }>()("ci/effects/Store") {
-  static readonly make = (path: string) =>
+  static readonly layer = (path: string) =>
     Layer.effect(
       Store,
       Effect.gen(function*() {
@@ -180,14 +219,15 @@ export class Store extends Context.Service<Store, {
         const run = <A>(operation: string, f: () => A): Effect.Effect<A, StoreError> =>
           Effect.try({ try: f, catch: (error) => new StoreError({ operation, detail: String(error) }) })
 
+        const openedAt = yield* Clock.currentTimeMillis
         yield* run("migrating", () => {
           db.exec("BEGIN IMMEDIATE")
           try {
             db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
-            const applied = Number((db.prepare("SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations").get() as Row).version)
+            const applied = decodeVersion(db.prepare("SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations").get()).version
             migrations.slice(applied).forEach((sql, i) => {
               db.exec(sql)
-              db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(applied + i + 1, Date.now())
+              db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(applied + i + 1, openedAt)
             })
             db.exec("COMMIT")
           } catch (error) {
@@ -282,17 +322,17 @@ export class Store extends Context.Service<Store, {
           markDirty: (root, now) => change("marking a build", true, () => void dirty(root, now)),
           build: (id) =>
             run("reading a build", () => {
-              const row = statement.build.get(id) as Row | undefined
+              const row = decodeBuild(statement.build.get(id))
               return row === undefined ? undefined : toTracked(row)
             }),
-          dirtyBuilds: run("listing builds to refresh", () => (statement.dirtyBuilds.all() as Array<Row>).map(toTracked)),
+          dirtyBuilds: run("listing builds to refresh", () => decodeBuilds(statement.dirtyBuilds.all()).map(toTracked)),
           startPosting: (id, nonce, now) => change("recording a post", true, () => void statement.startPosting.run(nonce, now, id)),
           posted: (id, messageId, now) => change("recording a message", true, () => void statement.posted.run(messageId, now, now, id)),
           rendered: (id, hash, seq, now) => change("recording a render", false, () => void statement.rendered.run(hash, seq, now, id)),
           settle: (snapshot, now) =>
             change("keeping a snapshot", false, () => {
-              const stored = statement.snapshot.get(snapshot.buildId) as Row | undefined
-              if (stored !== undefined && Number(stored.rank) > snapshot.rank) return String(stored.body)
+              const stored = decodeSnapshot(statement.snapshot.get(snapshot.buildId))
+              if (stored !== undefined && stored.rank > snapshot.rank) return stored.body
               statement.saveSnapshot.run(snapshot.buildId, snapshot.rank, snapshot.body, now)
               return undefined
             }),
@@ -305,12 +345,12 @@ export class Store extends Context.Service<Store, {
             }),
           approvable: (jobId) =>
             run("reading an approvable job", () => {
-              const row = statement.approvableJob.get(jobId) as Row | undefined
+              const row = decodeApprovable(statement.approvableJob.get(jobId))
               return row === undefined ? undefined : {
-                jobId: String(row.job_id),
-                rootId: String(row.root_id),
-                ref: { organization: String(row.organization), pipeline: String(row.pipeline), number: Number(row.number) },
-                label: String(row.label)
+                jobId: row.job_id,
+                rootId: row.root_id,
+                ref: { organization: row.organization, pipeline: row.pipeline, number: row.number },
+                label: row.label
               }
             }),
           forgetDeliveriesBefore: (time) => change("forgetting deliveries", false, () => void statement.forgetDeliveries.run(time))

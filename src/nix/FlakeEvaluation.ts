@@ -1,12 +1,10 @@
 import { Schema } from "effect"
+import { AttrPath } from "../domain/installable.ts"
 
 /**
  * The data `nix/ci-actions.nix` emits for one flake and system. Decoded as is: a
  * change on either side that the other does not expect fails at this boundary.
  */
-
-export const AttrPath = Schema.Array(Schema.String).pipe(Schema.check(Schema.isMinLength(1)))
-export type AttrPath = typeof AttrPath.Type
 
 export const OutputKind = Schema.Literals(["packages", "checks", "devShells", "formatter", "apps"])
 export type OutputKind = typeof OutputKind.Type

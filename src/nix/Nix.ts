@@ -1,11 +1,16 @@
 import { Clock, Config, Context, Effect, FileSystem, Layer, Option, Path, Runtime, Schema } from "effect"
 import { pathToFileURL } from "node:url"
-import { Process, type ProcessError } from "../effects/Process.ts"
-import { ExitCode } from "../exitCode.ts"
+import { ExitCode } from "../domain/errors.ts"
+import { type FlakeInstallable, parseInstallable, showAttrPath } from "../domain/installable.ts"
+import { logTails } from "../domain/logTails.ts"
+import { Process, ProcessError } from "../effects/Process.ts"
 import { BuildLog, type LogChange, parseLogLine } from "./buildLog.ts"
 import { FlakeEvaluationFromJson, type FlakeEvaluation } from "./FlakeEvaluation.ts"
-import { type FlakeInstallable, parseInstallable, showAttrPath } from "./installable.ts"
+import { classifyFailure, type FailureKind } from "./failures.ts"
+import { type FlakeSource, flakeRef } from "./flakeRef.ts"
 import { formatNixError, summariseNixError } from "./nixError.ts"
+import type { BuildRun } from "./outcomes.ts"
+import { type Described, DescribedFromJson, type Target, toTarget } from "./target.ts"
 import { derivationOutputs, type NixVersion, parseNixVersion, unsupportedReason } from "./version.ts"
 
 /**
@@ -26,10 +31,21 @@ export class NixEvalError extends Schema.TaggedError<NixEvalError>()("NixEvalErr
 }
 
 export class NixUnavailable extends Schema.TaggedError<NixUnavailable>()("NixUnavailable", {
-  detail: Schema.String
+  /** How a Nix command failed to run or exited, when one did. */
+  cause: Schema.optionalKey(ProcessError),
+  /** Otherwise, what about this Nix the tool cannot use. */
+  detail: Schema.optionalKey(Schema.String)
 }) {
   override get message() {
-    return `nix is not usable here: ${this.detail}`
+    return `nix is not usable here: ${this.cause?.message ?? this.detail ?? "no reason given"}`
+  }
+  /**
+   * Whether trying again may help: Nix's own words decide when a command of it
+   * exited saying why (`classifyFailure`); the tool's limits (a timeout, an output
+   * cap), no nix to run, and a Nix it cannot use are permanent.
+   */
+  get kind(): FailureKind {
+    return this.cause?._tag === "ProcessFailed" ? classifyFailure(this.cause.stderr) : "permanent"
   }
 }
 
@@ -40,89 +56,6 @@ export class NixOutputInvalid extends Schema.TaggedError<NixOutputInvalid>()("Ni
   override get message() {
     return `nix/ci-actions.nix returned data this tool does not understand for ${this.flakeRef}:\n${this.detail}`
   }
-}
-
-/** What an installable turned out to be, or why it could not be evaluated. */
-export type Target =
-  | {
-    readonly _tag: "Derivation"
-    readonly installable: string
-    readonly drvPath: string
-    readonly name: string
-    readonly outputs: Readonly<Record<string, string>>
-    /** What `nix run` would start: `meta.mainProgram`, else the package's name, in `bin/`. */
-    readonly program: string
-  }
-  | {
-    readonly _tag: "App"
-    readonly installable: string
-    readonly program: string
-    /** The derivations the program's path depends on: building them realises it. */
-    readonly derivations: ReadonlyArray<string>
-    /** The program's store path, the output that must be valid. */
-    readonly outputs: Readonly<Record<string, string>>
-  }
-  | { readonly _tag: "Unresolved"; readonly installable: string; readonly reason: string }
-
-const Described = Schema.Union([
-  Schema.Struct({
-    kind: Schema.Literal("derivation"),
-    drvPath: Schema.String,
-    name: Schema.String,
-    outputs: Schema.Record(Schema.String, Schema.String),
-    mainProgram: Schema.String
-  }),
-  Schema.Struct({ kind: Schema.Literal("app"), program: Schema.String, derivations: Schema.Array(Schema.String) }),
-  Schema.Struct({ kind: Schema.Literal("other"), type: Schema.String }),
-  Schema.Struct({ kind: Schema.Literal("missing") }),
-  Schema.Struct({ kind: Schema.Literal("throws") })
-])
-const DescribedFromJson = Schema.fromJsonString(Schema.Array(Described))
-
-const storePathOf = (path: string): string => /^\/nix\/store\/[^/]+/.exec(path)?.[0] ?? path
-
-export interface BuildRun {
-  /** Null when a signal ended Nix. */
-  readonly exitCode: number | null
-  /** The signal that ended Nix itself (the OOM killer's SIGKILL, say), if one did. */
-  readonly signal?: string | undefined
-  readonly log: BuildLog
-  /** Nix's plain (non-JSON) stderr, for failures outside any derivation. */
-  readonly stderrTail: string
-}
-
-/**
- * Why a build failed outside any one derivation: how Nix ended if a signal ended it,
- * then every error it gave that no derivation's build claimed, whole and in order
- * (else the end of its plain stderr), else its exit code. Undefined only when Nix
- * exited 0 and said nothing.
- */
-export const generalBuildError = (run: BuildRun): string | undefined => {
-  const said = run.log.errors.length > 0 ? run.log.errors.join("\n") : run.stderrTail.trim()
-  const ended = run.signal !== undefined
-    ? `nix build was killed by ${run.signal}`
-    : run.exitCode !== 0 && said === ""
-    ? `nix build exited with code ${run.exitCode}`
-    : undefined
-  return [ended, said].filter((part) => part !== undefined && part !== "").join(": ") || undefined
-}
-
-export interface FlakeSource {
-  /** The top of the git work tree. */
-  readonly repository: string
-  /** The flake's directory relative to `repository` (`.` at the root). */
-  readonly flakeDir: string
-  readonly rev: string
-  /** A shallow clone needs `shallow=1`, or Nix refuses to fetch from it. */
-  readonly shallow: boolean
-}
-
-/** A `git+file` reference locked to a revision, which pure evaluation accepts. */
-export const flakeRef = (source: FlakeSource): string => {
-  const params = new URLSearchParams({ rev: source.rev })
-  if (source.shallow) params.set("shallow", "1")
-  if (source.flakeDir !== ".") params.set("dir", source.flakeDir)
-  return `git+${pathToFileURL(source.repository).href}?${params.toString()}`
 }
 
 // A Nix string literal: JSON's escapes are Nix's, except that `${` must not start an antiquotation.
@@ -172,15 +105,15 @@ export class Nix extends Context.Service<Nix, {
         ["lib.nix", "ci-actions.nix", "targets.nix"].map((file) => fs.readFileString(path.join(nixDir, file)))
       ).pipe(Effect.orDie)
 
-      const unavailable = (error: ProcessError) => new NixUnavailable({ detail: error.message })
+      const unavailable = (cause: ProcessError) => new NixUnavailable({ cause })
 
-      const currentSystem = runner
-        .run("nix", [...commonArgs, "eval", "--impure", "--raw", "--expr", "builtins.currentSystem"], { timeout: "1 minute" })
-        .pipe(
-          Effect.map((result) => result.stdout.trim()),
-          Effect.mapError(unavailable),
-          Effect.withSpan("Nix.currentSystem")
-        )
+      // Called once: the service holds the effect, each run of which is a span.
+      const currentSystem = Effect.fn("Nix.currentSystem")(function*() {
+        const result = yield* runner
+          .run("nix", [...commonArgs, "eval", "--impure", "--raw", "--expr", "builtins.currentSystem"], { timeout: "1 minute" })
+          .pipe(Effect.mapError(unavailable))
+        return result.stdout.trim()
+      })()
 
       // Where the flake's source is in the store, so an error's position can be shown
       // relative to the repository. Asked only after a failure; unknown is fine.
@@ -238,7 +171,7 @@ export class Nix extends Context.Service<Nix, {
       )
 
       type Description =
-        | { readonly _tag: "Described"; readonly described: ReadonlyArray<typeof Described.Type> }
+        | { readonly _tag: "Described"; readonly described: ReadonlyArray<Described> }
         | { readonly _tag: "Failed"; readonly message: string }
 
       // One evaluation for every installable below one output of one flake.
@@ -265,34 +198,6 @@ export class Nix extends Context.Service<Nix, {
               : Effect.succeed<Description>({ _tag: "Failed", message: formatNixError(summariseNixError(result.stderr)) })
           )
         )
-
-      const toTarget = (installable: FlakeInstallable, described: typeof Described.Type): Target => {
-        switch (described.kind) {
-          case "derivation":
-            return {
-              _tag: "Derivation",
-              installable: installable.text,
-              drvPath: described.drvPath,
-              name: described.name,
-              outputs: described.outputs,
-              program: `${described.outputs.out ?? Object.values(described.outputs)[0]}/bin/${described.mainProgram}`
-            }
-          case "app":
-            return {
-              _tag: "App",
-              installable: installable.text,
-              program: described.program,
-              derivations: described.derivations,
-              outputs: { out: storePathOf(described.program) }
-            }
-          case "missing":
-            return { _tag: "Unresolved", installable: installable.text, reason: "the flake has no such attribute" }
-          case "throws":
-            return { _tag: "Unresolved", installable: installable.text, reason: "evaluating it threw an error" }
-          case "other":
-            return { _tag: "Unresolved", installable: installable.text, reason: `it is a ${described.type}, not a derivation or an app` }
-        }
-      }
 
       const resolve = Effect.fn("Nix.resolve")(function*(installables: ReadonlyArray<string>) {
         const parsed = installables.map((text) => ({ text, installable: parseInstallable(text) }))
@@ -354,7 +259,7 @@ export class Nix extends Context.Service<Nix, {
             })
         }).pipe(Effect.mapError(unavailable))
         log.close(yield* Clock.currentTimeMillis)
-        return { exitCode: result.exitCode, signal: result.signal, log, stderrTail: plain.slice(-20).join("\n") }
+        return { exitCode: result.exitCode, signal: result.signal, log, stderrTail: plain.slice(-logTails.message).join("\n") }
       })
 
       const invalidPaths = Effect.fn("Nix.invalidPaths")(function*(paths: ReadonlyArray<string>) {

@@ -1,5 +1,6 @@
 import { Option, Schema } from "effect"
 import { stripVTControlCharacters } from "node:util"
+import { logTails } from "../domain/logTails.ts"
 
 /**
  * `nix build --log-format internal-json`: each stderr line `@nix {...}` is an event.
@@ -107,7 +108,7 @@ export class BuildLog {
   private runningFailures = 0
   private failures = 0
 
-  constructor(logLineLimit = 2000) {
+  constructor(logLineLimit: number = logTails.build) {
     this.logLineLimit = logLineLimit
   }
 

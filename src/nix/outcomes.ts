@@ -1,7 +1,7 @@
-import type { DerivationResult } from "../render/results.ts"
+import { logTails } from "../domain/logTails.ts"
+import { type DerivationResult, targetKey } from "../domain/results.ts"
 import type { BuildLog, DerivationBuild } from "./buildLog.ts"
-import { parseInstallable, showAttrPath } from "./installable.ts"
-import type { Target } from "./Nix.ts"
+import { derivationsOf, type Target } from "./target.ts"
 
 /**
  * Each target's outcome, from what the store said before and after the build and
@@ -9,18 +9,34 @@ import type { Target } from "./Nix.ts"
  * never from `nix build --json` (which prints nothing on Nix 2.8 when anything fails).
  */
 
-const logTailLines = 50
-
-/** A result's key: the attribute path for this repository's flake, the installable otherwise. */
-export const targetKey = (installable: string): string => {
-  const parsed = parseInstallable(installable)
-  return parsed !== undefined && (parsed.flakeRef === "." || parsed.flakeRef.startsWith("./"))
-    ? showAttrPath(parsed.attrPath)
-    : installable
-}
-
 /** `/nix/store/abc…-bot-1.0.drv` → `bot-1.0`. */
 export const derivationName = (drvPath: string): string => drvPath.replace(/^.*\/[0-9a-z]{32}-/, "").replace(/\.drv$/, "")
+
+export interface BuildRun {
+  /** Null when a signal ended Nix. */
+  readonly exitCode: number | null
+  /** The signal that ended Nix itself (the OOM killer's SIGKILL, say), if one did. */
+  readonly signal?: string | undefined
+  readonly log: BuildLog
+  /** Nix's plain (non-JSON) stderr, for failures outside any derivation. */
+  readonly stderrTail: string
+}
+
+/**
+ * Why a build failed outside any one derivation: how Nix ended if a signal ended it,
+ * then every error it gave that no derivation's build claimed, whole and in order
+ * (else the end of its plain stderr), else its exit code. Undefined only when Nix
+ * exited 0 and said nothing.
+ */
+export const generalBuildError = (run: BuildRun): string | undefined => {
+  const said = run.log.errors.length > 0 ? run.log.errors.join("\n") : run.stderrTail.trim()
+  const ended = run.signal !== undefined
+    ? `nix build was killed by ${run.signal}`
+    : run.exitCode !== 0 && said === ""
+    ? `nix build exited with code ${run.exitCode}`
+    : undefined
+  return [ended, said].filter((part) => part !== undefined && part !== "").join(": ") || undefined
+}
 
 export interface Observations {
   readonly invalidBefore: ReadonlySet<string>
@@ -32,9 +48,6 @@ export interface Observations {
   /** For each derivation that did not build, the derivations in its closure. */
   readonly closures: ReadonlyMap<string, ReadonlyArray<string>>
 }
-
-export const derivationsOf = (target: Exclude<Target, { _tag: "Unresolved" }>): ReadonlyArray<string> =>
-  target._tag === "Derivation" ? [target.drvPath] : target.derivations
 
 const base = (target: Target) => ({
   version: 1 as const,
@@ -51,7 +64,7 @@ const base = (target: Target) => ({
 })
 
 const tail = (build: DerivationBuild | undefined) => {
-  const lines = build?.lines.slice(-logTailLines) ?? []
+  const lines = build?.lines.slice(-logTails.result) ?? []
   return { logTail: lines, logTruncated: (build?.lineCount ?? 0) - lines.length }
 }
 

@@ -1,27 +1,16 @@
-import { Result, Runtime, Schema } from "effect"
-import { ExitCode } from "../exitCode.ts"
-import type { Action, AttrPath, FlakeEvaluation, Output } from "../nix/FlakeEvaluation.ts"
-import { installable, showAttrPath, unrepresentableSegment } from "../nix/installable.ts"
+import { Result } from "effect"
+import { PlanInputError } from "../domain/errors.ts"
+import { type AttrPath, showAttrPath, unrepresentableSegment } from "../domain/installable.ts"
+import type { StepData } from "../domain/StepData.ts"
+import type { Action, FlakeEvaluation, Output } from "../nix/FlakeEvaluation.ts"
 import { type ChangeLookup, type ConditionResult, evaluateCondition, type RefContext } from "./conditions.ts"
-import { PatternError } from "./posixRegex.ts"
-import type { StepData } from "./StepData.ts"
+import { stepData } from "./StepData.ts"
 
 /**
  * The plan for one build: what changed between base and head, which actions
  * trigger and why, and the checks, builds and deploys that follow. Pure: every
  * input has already been read and decoded.
  */
-
-/** Input or configuration the plan cannot use, at a named place (a flag, a variable, `ciActions…`). */
-export class PlanInputError extends Schema.TaggedError<PlanInputError>()("PlanInputError", {
-  place: Schema.String,
-  detail: Schema.String
-}) {
-  override readonly [Runtime.errorExitCode] = ExitCode.BadInput
-  override get message() {
-    return `${this.place}: ${this.detail}`
-  }
-}
 
 /** The base commit, evaluated, or the reason it could not be: then everything counts as changed. */
 export type Base =
@@ -157,14 +146,7 @@ export const makePlan = (input: PlanInput): Result.Result<CiPlan, PlanInputError
     const actionPlans: Array<ActionPlan> = []
     for (const [name, action] of actions) {
       const conditions: Array<ConditionResult> = []
-      for (const condition of action.conditions) {
-        try {
-          conditions.push(evaluateCondition(condition, input.refs, lookup))
-        } catch (error) {
-          if (!(error instanceof PatternError)) throw error
-          return yield* Result.fail(new PlanInputError({ place: condition.path, detail: error.message }))
-        }
-      }
+      for (const condition of action.conditions) conditions.push(yield* evaluateCondition(condition, input.refs, lookup))
       const triggered = conditions.every((condition) => condition.ok)
       const deployWithheld = triggered && input.pullRequest !== undefined && action.deploySteps.length > 0
         ? `pull request #${input.pullRequest}: a pull-request build never deploys`
@@ -255,25 +237,3 @@ const discoverBuilds = (
   const order = (attrPath: AttrPath) => byKey.get(showAttrPath(attrPath))?.order ?? Number.MAX_SAFE_INTEGER
   return [...builds.values()].sort((a, b) => order(a.attrPath) - order(b.attrPath))
 }
-
-/** What an action declares for its deploy build: the STEP_DATA its trigger step carries. */
-export const stepData = (flakeDir: string, name: string, action: Action): StepData => ({
-  version: 1,
-  action: name,
-  steps: action.deploySteps.map((step) => {
-    switch (step.type) {
-      case "run":
-        return {
-          type: "run" as const,
-          name: step.name,
-          label: step.label,
-          target: installable(flakeDir, step.target),
-          retries: step.retries
-        }
-      case "wait":
-        return { type: "wait" as const }
-      case "block":
-        return { type: "block" as const, label: step.label, prompt: step.prompt }
-    }
-  })
-})

@@ -1,5 +1,5 @@
-import type { AttrPath, Output } from "../nix/FlakeEvaluation.ts"
-import { showAttrPath } from "../nix/installable.ts"
+import { type AttrPath, showAttrPath } from "../domain/installable.ts"
+import type { Output } from "../nix/FlakeEvaluation.ts"
 
 /**
  * A standard output named as a person types it: in full (`packages.x86_64-linux.bot`),

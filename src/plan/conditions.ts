@@ -1,5 +1,7 @@
+import { showAttrPath } from "../domain/installable.ts"
+import { Result } from "effect"
+import { PlanInputError } from "../domain/errors.ts"
 import type { Condition } from "../nix/FlakeEvaluation.ts"
-import { showAttrPath } from "../nix/installable.ts"
 import { compileFullMatch } from "./posixRegex.ts"
 
 /** Where the build stands: what a condition is judged against. */
@@ -28,16 +30,23 @@ export interface ChangeLookup {
 
 const quote = JSON.stringify
 
-export const evaluateCondition = (condition: Condition, refs: RefContext, changes: ChangeLookup): ConditionResult => {
+/** Whether the condition holds, and why; a pattern that is not one is an error at the condition's place. */
+export const evaluateCondition = (
+  condition: Condition,
+  refs: RefContext,
+  changes: ChangeLookup
+): Result.Result<ConditionResult, PlanInputError> => Result.gen(function*() {
   const result = (ok: boolean, detail: string): ConditionResult => ({ kind: condition.kind, ok, detail, path: condition.path })
+  const fullMatch = (pattern: string) =>
+    Result.mapError(compileFullMatch(pattern), (detail) => new PlanInputError({ place: condition.path, detail }))
   switch (condition.kind) {
     case "tag": {
       if (refs.tag === undefined) return result(false, `not a tag build (tag must match ${quote(condition.pattern)})`)
-      const ok = compileFullMatch(condition.pattern).test(refs.tag)
+      const ok = (yield* fullMatch(condition.pattern)).test(refs.tag)
       return result(ok, `tag ${quote(refs.tag)} ${ok ? "matches" : "does not match"} ${quote(condition.pattern)}`)
     }
     case "branch": {
-      const regex = compileFullMatch(condition.pattern)
+      const regex = yield* fullMatch(condition.pattern)
       if (refs.tag !== undefined) {
         const matching = refs.remoteBranches.filter((branch) => regex.test(branch))
         if (matching.length > 0) {
@@ -61,4 +70,4 @@ export const evaluateCondition = (condition: Condition, refs: RefContext, change
         : result(false, `${keys.join(", ")} unchanged`)
     }
   }
-}
+})

@@ -1,3 +1,5 @@
+import { Result } from "effect"
+
 /**
  * Condition patterns are POSIX extended regular expressions, read as Nix's
  * `builtins.match` reads them (libstdc++'s `std::regex::extended`) and matched
@@ -5,7 +7,8 @@
  * valid ones arrive here; this turns one into an equivalent JavaScript RegExp.
  */
 
-export class PatternError extends Error {}
+/** Thrown within the translation, which is recursive; `compileFullMatch` turns it into its result. */
+class PatternError extends Error {}
 
 const posixClasses: Record<string, string> = {
   alpha: "a-zA-Z",
@@ -131,8 +134,13 @@ const alternatives = (pattern: string, start: number, depth: number): [string, n
   return [out, i]
 }
 
-/** A RegExp that holds exactly when `builtins.match pattern value != null`. */
-export const compileFullMatch = (pattern: string): RegExp => {
-  const [source] = alternatives(pattern, 0, 0)
-  return new RegExp(`^(?:${source})$`)
+/** A RegExp that holds exactly when `builtins.match pattern value != null`, or why the pattern is none. */
+export const compileFullMatch = (pattern: string): Result.Result<RegExp, string> => {
+  try {
+    const [source] = alternatives(pattern, 0, 0)
+    return Result.succeed(new RegExp(`^(?:${source})$`))
+  } catch (error) {
+    if (error instanceof PatternError) return Result.fail(error.message)
+    throw error
+  }
 }

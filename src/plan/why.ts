@@ -339,58 +339,57 @@ const freeze = (node: Node): ReadonlyArray<Difference> => {
  * Explain one output: compare its derivations, then the differing input pairs
  * level by level, each pair once, until the depth or the count runs out.
  */
-const explainOne = <E, R>(
+const explainOne = Effect.fnUntraced(function*<E, R>(
   read: (drvPath: string) => Effect.Effect<Derivation, E, R>,
   request: WhyRequest,
   options: WhyOptions,
   describeError: (error: E) => string
-): Effect.Effect<OutputWhy, never, R> =>
-  Effect.gen(function*() {
-    const result = (why: ReadonlyArray<Difference>, error: string | null): OutputWhy => ({ ...request, why, error })
-    if (request.head === null) return result([], "it did not evaluate at head")
-    if (request.base === null) return result([], "it is new: there is nothing at base to compare with")
-    if (request.base === request.head) return result([], null)
-    const storeDir = storeDirOf(request.head)
-    const root: Node = { base: request.base, head: request.head, differences: [], children: [], unexplored: null, error: null }
-    const seen = new Set<string>()
-    let level: Array<Node> = [root]
-    let compared = 0
-    for (let depth = 0; level.length > 0; depth++) {
-      const next: Array<Node> = []
-      const toCompare: Array<Node> = []
-      for (const node of level) {
-        const key = `${node.base}\0${node.head}`
-        if (seen.has(key)) node.unexplored = "repeated"
-        else if (compared >= options.limit) node.unexplored = "limit"
-        else {
-          seen.add(key)
-          compared++
-          toCompare.push(node)
-        }
+): Effect.fn.Return<OutputWhy, never, R> {
+  const result = (why: ReadonlyArray<Difference>, error: string | null): OutputWhy => ({ ...request, why, error })
+  if (request.head === null) return result([], "it did not evaluate at head")
+  if (request.base === null) return result([], "it is new: there is nothing at base to compare with")
+  if (request.base === request.head) return result([], null)
+  const storeDir = storeDirOf(request.head)
+  const root: Node = { base: request.base, head: request.head, differences: [], children: [], unexplored: null, error: null }
+  const seen = new Set<string>()
+  let level: Array<Node> = [root]
+  let compared = 0
+  for (let depth = 0; level.length > 0; depth++) {
+    const next: Array<Node> = []
+    const toCompare: Array<Node> = []
+    for (const node of level) {
+      const key = `${node.base}\0${node.head}`
+      if (seen.has(key)) node.unexplored = "repeated"
+      else if (compared >= options.limit) node.unexplored = "limit"
+      else {
+        seen.add(key)
+        compared++
+        toCompare.push(node)
       }
-      yield* Effect.forEach(toCompare, (node) =>
-        Effect.all([read(node.base), read(node.head)]).pipe(
-          Effect.match({
-            onFailure: (error) => {
-              node.unexplored = "unreadable"
-              node.error = describeError(error)
-            },
-            onSuccess: ([base, head]) => {
-              const comparison = compareDerivations(base, head, storeDir, options.flakeInputs)
-              node.differences = comparison.differences
-              for (const pair of comparison.pairs) {
-                const child: Node = { base: pair.base, head: pair.head, differences: [], children: [], unexplored: null, error: null }
-                node.children.push({ name: pair.name, node: child })
-                if (depth < options.depth) next.push(child)
-                else child.unexplored = "depth"
-              }
-            }
-          })
-        ), { concurrency: 8, discard: true })
-      level = next
     }
-    return result(freeze(root), root.error)
-  })
+    yield* Effect.forEach(toCompare, (node) =>
+      Effect.all([read(node.base), read(node.head)]).pipe(
+        Effect.match({
+          onFailure: (error) => {
+            node.unexplored = "unreadable"
+            node.error = describeError(error)
+          },
+          onSuccess: ([base, head]) => {
+            const comparison = compareDerivations(base, head, storeDir, options.flakeInputs)
+            node.differences = comparison.differences
+            for (const pair of comparison.pairs) {
+              const child: Node = { base: pair.base, head: pair.head, differences: [], children: [], unexplored: null, error: null }
+              node.children.push({ name: pair.name, node: child })
+              if (depth < options.depth) next.push(child)
+              else child.unexplored = "depth"
+            }
+          }
+        })
+      ), { concurrency: 8, discard: true })
+    level = next
+  }
+  return result(freeze(root), root.error)
+})
 
 /** Explain each changed output; a derivation that cannot be read is said, never fatal. */
 export const explainChanges = <E, R>(

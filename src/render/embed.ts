@@ -1,6 +1,13 @@
-import { ActionRowBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder, embedLength, type APIEmbed } from "discord.js"
-import type { BuildView, MessageView, Row, Status } from "../bot/view.ts"
-import type { MessagePayload } from "../effects/Discord.ts"
+import {
+  ActionRowBuilder,
+  type APIEmbed,
+  ButtonBuilder,
+  ButtonStyle,
+  EmbedBuilder,
+  embedLength,
+  type RESTPostAPIChannelMessageJSONBody
+} from "discord.js"
+import type { BuildView, MessageView, Row, Status } from "./view.ts"
 
 /**
  * A message view as a Discord message: an embed per build (each with its own URL,
@@ -9,6 +16,9 @@ import type { MessagePayload } from "../effects/Discord.ts"
  * 6,000 characters across the embeds, 25 fields, 1,024 characters a field; a list
  * that does not fit ends in "…and N more". Pure.
  */
+
+/** What the bot posts and edits: a message's embeds and buttons. */
+export type MessagePayload = Pick<RESTPostAPIChannelMessageJSONBody, "embeds" | "components" | "content" | "allowed_mentions">
 
 export const limits = { embeds: 10, total: 6000, fields: 25, fieldValue: 1024, title: 256, description: 4096, buttons: 25 } as const
 

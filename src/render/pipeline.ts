@@ -1,8 +1,12 @@
 import { Result } from "effect"
 import { CommandLine } from "effect/process"
-import { installable } from "../nix/installable.ts"
-import { type CiPlan, PlanInputError } from "../plan/Plan.ts"
-import type { StepData } from "../plan/StepData.ts"
+import { deployActionEnv, managedEnv, type SourceBuildEnv } from "../domain/buildEnv.ts"
+import { PlanInputError } from "../domain/errors.ts"
+import { installable } from "../domain/installable.ts"
+import { type MetaDataEntry, metaDataKeys } from "../domain/metaData.ts"
+import { plannedBuildsMetaData } from "../domain/plannedBuilds.ts"
+import type { StepData } from "../domain/StepData.ts"
+import type { CiPlan } from "../plan/Plan.ts"
 import { escapePipeline } from "./interpolation.ts"
 
 /**
@@ -98,12 +102,6 @@ const commandStep = (
     : { plugins: [{ [settings.plugin]: settings.repo === undefined ? null : { repo: settings.repo } }] })
 })
 
-const managedEnv = (operation: string, deploy: boolean) => ({
-  DENBEIGH_MANAGED: "true",
-  DENBEIGH_DEPLOY: deploy ? "true" : "false",
-  BUILDKITE_PLUGIN_CICD_OPERATION: operation
-})
-
 /** Steps separated by waits, leaving out empty groups. */
 const inStages = (stages: ReadonlyArray<ReadonlyArray<Step>>): ReadonlyArray<Step> =>
   stages.filter((stage) => stage.length > 0).flatMap((stage, i) => (i === 0 ? stage : ["wait" as const, ...stage]))
@@ -112,39 +110,7 @@ const inStages = (stages: ReadonlyArray<ReadonlyArray<Step>>): ReadonlyArray<Ste
  * Beyond this many bytes, the build step's installables travel in meta-data: the
  * agent runs a command as one `bash -c` argument, and Linux caps one argument at 128 KiB.
  */
-export const inlineInstallablesLimit = 32 * 1024
-export const plannedBuildsKey = "ci:plan:builds"
-
-export interface MetaDataEntry {
-  readonly key: string
-  readonly value: string
-}
-
-/** Installables as meta-data: `<key>` says how many chunks, `<key>:<n>` holds each, every value under 100 KB. */
-export const installablesAsMetaData = (key: string, installables: ReadonlyArray<string>): ReadonlyArray<MetaDataEntry> => {
-  const chunks: Array<Array<string>> = [[]]
-  let size = 2
-  for (const item of installables) {
-    const itemSize = Buffer.byteLength(JSON.stringify(item)) + 1
-    if (size + itemSize > 90_000 && chunks.at(-1)!.length > 0) {
-      chunks.push([])
-      size = 2
-    }
-    chunks.at(-1)!.push(item)
-    size += itemSize
-  }
-  return [
-    { key, value: JSON.stringify({ version: 1, chunks: chunks.length, count: installables.length }) },
-    ...chunks.map((chunk, i) => ({ key: `${key}:${i}`, value: JSON.stringify(chunk) }))
-  ]
-}
-
-/** On a deploy build: the CI build that triggered it, as the Discord bot reads it. */
-export const sourceBuildEnv = {
-  id: "DENBEIGH_SOURCE_BUILD_ID",
-  pipeline: "DENBEIGH_SOURCE_PIPELINE",
-  number: "DENBEIGH_SOURCE_BUILD_NUMBER"
-} as const
+const inlineInstallablesLimit = 32 * 1024
 
 export interface RenderedCiPipeline {
   readonly pipeline: Pipeline
@@ -172,7 +138,7 @@ export const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings): Resu
       commandStep(settings, {
         label: `:nix: Build ${plan.builds.length} ${plan.builds.length === 1 ? "derivation" : "derivations"}`,
         key: key("build", "nix"),
-        command: viaMetaData ? yield* toolCommand(buildPlace, ["build", "--from-meta-data", plannedBuildsKey]) : inline
+        command: viaMetaData ? yield* toolCommand(buildPlace, ["build", "--from-meta-data", metaDataKeys.plannedBuilds]) : inline
       }, managedEnv("build", false))
     ]
     const source = [settings.pipelineSlug, settings.buildNumber].every((part) => part !== undefined)
@@ -191,29 +157,29 @@ export const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings): Resu
           STEP_DATA: JSON.stringify(deploy),
           DENBEIGH_MANAGED: "true",
           DENBEIGH_DEPLOY: "true",
-          DENBEIGH_DEPLOY_ACTION_NAME: deploy.action,
+          [deployActionEnv]: deploy.action,
           TOOL_TARGET: settings.toolTarget,
           ...(settings.repo === undefined ? {} : { BUILDKITE_PLUGIN_CICD_REPO: settings.repo }),
           // The CI build a deploy belongs to: the bot shows both in one message.
           ...(settings.buildId === undefined || settings.pipelineSlug === undefined || settings.buildNumber === undefined ? {} : {
-            [sourceBuildEnv.id]: settings.buildId,
-            [sourceBuildEnv.pipeline]: settings.pipelineSlug,
-            [sourceBuildEnv.number]: settings.buildNumber
-          })
+            DENBEIGH_SOURCE_BUILD_ID: settings.buildId,
+            DENBEIGH_SOURCE_PIPELINE: settings.pipelineSlug,
+            DENBEIGH_SOURCE_BUILD_NUMBER: settings.buildNumber
+          } satisfies Omit<SourceBuildEnv, "DENBEIGH_DEPLOY">)
         },
-        meta_data: { denbeighDeploy: "true", "ci:deploy-action": deploy.action }
+        meta_data: { [metaDataKeys.deployBuild]: "true", [metaDataKeys.deployAction]: deploy.action }
       }
     }))
     return {
       pipeline: escapePipeline({ steps: inStages([checks, builds, triggers]) }),
-      metaData: viaMetaData ? installablesAsMetaData(plannedBuildsKey, installables) : []
+      metaData: viaMetaData ? plannedBuildsMetaData(metaDataKeys.plannedBuilds, installables) : []
     }
   })
 
 export const renderDeployPipeline = (data: StepData, settings: PipelineSettings): Result.Result<Pipeline, PlanInputError> =>
   Result.gen(function*() {
     const key = keyMaker()
-    const env = { ...managedEnv("deploy", true), DENBEIGH_DEPLOY_ACTION_NAME: data.action }
+    const env = { ...managedEnv("deploy", true), [deployActionEnv]: data.action }
     const steps: Array<Step> = []
     for (const [i, step] of data.steps.entries()) {
       switch (step.type) {

@@ -1,6 +1,6 @@
-import { showAttrPath } from "../nix/installable.ts"
+import { showAttrPath } from "../domain/installable.ts"
+import type { StepData } from "../domain/StepData.ts"
 import type { CiPlan } from "../plan/Plan.ts"
-import type { StepData } from "../plan/StepData.ts"
 import type { Pipeline, RenderedCiPipeline } from "./pipeline.ts"
 
 /** The plan as a person reads it in a terminal or a Buildkite log. */

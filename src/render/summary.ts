@@ -1,10 +1,19 @@
-import type { Summary } from "../effects/Reporter.ts"
-import { type BuildStatus, type CheckResult, type DeployResult, type DerivationResult, runOutcome } from "./results.ts"
+import { logTails } from "../domain/logTails.ts"
+import type { BuildStatus, CheckResult, DeployResult, DerivationResult, Run } from "../domain/results.ts"
 
 /**
  * Each command's results for people: Markdown for a Buildkite annotation, plain
  * text for a terminal or a job log. Pure.
  */
+
+/** A command's results: a Buildkite annotation, and the same for a terminal. */
+export interface Summary {
+  readonly markdown: string
+  readonly text: string
+  readonly style: "success" | "error"
+  /** The annotation's context: one per command and name, so results do not overwrite each other. */
+  readonly context: string
+}
 
 export const formatDuration = (ms: number | null): string => {
   if (ms === null) return ""
@@ -15,8 +24,18 @@ export const formatDuration = (ms: number | null): string => {
   return `${minutes} min ${Math.round(seconds - minutes * 60)} s`
 }
 
+/** How a run ended, in a few words: `passed`, `exit code 3`, `killed by SIGKILL`, or why it never ran. */
+export const runOutcome = (run: Run): string =>
+  run.error !== null
+    ? run.error
+    : run.signal !== null
+    ? `killed by ${run.signal}`
+    : run.exitCode === 0
+    ? "passed"
+    : `exit code ${run.exitCode}`
+
 /** The last lines of a log, indented under the line that introduces them. */
-export const indentedTail = (lines: ReadonlyArray<string>): ReadonlyArray<string> => lines.slice(-20).map((line) => `  ${line}`)
+export const indentedTail = (lines: ReadonlyArray<string>): ReadonlyArray<string> => lines.slice(-logTails.shown).map((line) => `  ${line}`)
 
 /** Text in a Markdown table cell: no pipes or line breaks, no HTML. */
 const cell = (text: string): string =>

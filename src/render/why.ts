@@ -1,5 +1,5 @@
+import { unmeantCharacter } from "../domain/names.ts"
 import type { FlakeInputChange } from "../nix/flakeLock.ts"
-import { unmeantCharacter } from "../nix/names.ts"
 import { type Difference, packageName, type Unexplored } from "../plan/why.ts"
 
 /**

@@ -1,6 +1,7 @@
 import { Result } from "effect"
-import { PlanInputError } from "../plan/Plan.ts"
-import type { MetaDataEntry, Pipeline } from "./pipeline.ts"
+import { PlanInputError } from "../domain/errors.ts"
+import { type MetaDataEntry, metaDataKeys } from "../domain/metaData.ts"
+import type { Pipeline } from "./pipeline.ts"
 
 /**
  * YAML as the Buildkite agent reads it: go-yaml v3, a port of libyaml, so YAML 1.1.
@@ -95,8 +96,6 @@ export const maxStepsPerUpload = 500
 /** A later part travels in one meta-data value: Buildkite takes up to 100 KB, and this leaves room. */
 const maxPartBytes = 90_000
 
-const pipelinePartKey = (part: number) => `ci:plan:pipeline:${part}`
-
 /**
  * The last step of every part but the last: it uploads the next part, which
  * Buildkite inserts right after it. Placed after every gate of its part (and so of
@@ -106,7 +105,7 @@ const pipelinePartKey = (part: number) => `ci:plan:pipeline:${part}`
 const uploaderStep = (part: number) => ({
   label: `Upload part ${part} of the pipeline`,
   key: `pipeline-part-${part}`,
-  command: `set -o pipefail; buildkite-agent meta-data get ${pipelinePartKey(part)} | buildkite-agent pipeline upload`
+  command: `set -o pipefail; buildkite-agent meta-data get ${metaDataKeys.pipelinePart(part)} | buildkite-agent pipeline upload`
 })
 
 export interface PipelineUpload {
@@ -159,7 +158,7 @@ export const pipelineUpload = (
     start = end
   }
   const [document, ...later] = documents
-  return Result.succeed({ document: document!, parts: later.map((value, i) => ({ key: pipelinePartKey(i + 2), value })) })
+  return Result.succeed({ document: document!, parts: later.map((value, i) => ({ key: metaDataKeys.pipelinePart(i + 2), value })) })
 }
 
 /** One text for reading: every part, separated by `---`. */

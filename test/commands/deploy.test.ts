@@ -2,57 +2,16 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Option, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { runDeploy } from "../../src/commands/deploy.ts"
+import { DeployResult } from "../../src/domain/results.ts"
 import { Process } from "../../src/effects/Process.ts"
 import { Reporter } from "../../src/effects/Reporter.ts"
-import { BuildLog } from "../../src/nix/buildLog.ts"
-import { Nix } from "../../src/nix/Nix.ts"
-import { DeployResult } from "../../src/render/results.ts"
+import { type Ending, scriptedNix } from "../support/scriptedNix.ts"
 
 /**
  * Deploy retries on the test clock: what is tried again, after a backoff, and
- * what is not. Nix is scripted: each attempt's build ends as the script says.
+ * what is not. Nix is scripted (test/support/scriptedNix.ts): each attempt's build
+ * ends as the script says.
  */
-
-type Ending = "transient" | "permanent" | "ok"
-
-const app = "/nix/store/00000000000000000000000000000000-deploy"
-const failureText: Record<Exclude<Ending, "ok">, string> = {
-  transient: "unable to download 'https://cache.example.com/abc.narinfo': HTTP error 503",
-  permanent: "builder for '/nix/store/00000000000000000000000000000000-deploy.drv' failed with exit code 2"
-}
-
-const scriptedNix = (script: ReadonlyArray<Ending>) => {
-  let attempt = 0
-  let built = false
-  const unused = Effect.die("not used by deploy")
-  return Layer.succeed(
-    Nix,
-    Nix.of({
-      currentSystem: unused,
-      evaluate: () => unused,
-      version: unused,
-      requisites: () => unused,
-      resolve: (installables) =>
-        Effect.succeed(installables.map((installable) => ({
-          _tag: "App" as const,
-          installable,
-          program: `${app}/bin/deploy`,
-          derivations: [`${app}.drv`],
-          outputs: { out: app }
-        }))),
-      // Before each attempt's build the output is missing; after it, present when the script says so.
-      invalidPaths: () => Effect.sync(() => (built && script[attempt - 1] === "ok" ? new Set<string>() : new Set([app]))),
-      build: () =>
-        Effect.sync(() => {
-          const ending = script[attempt++] ?? "ok"
-          built = true
-          const log = new BuildLog()
-          if (ending !== "ok") log.errors.push(failureText[ending])
-          return { exitCode: ending === "ok" ? 0 : 1, log, stderrTail: "" }
-        })
-    })
-  )
-}
 
 const recorded: Array<string> = []
 const recordingReporter = Layer.succeed(
@@ -109,5 +68,21 @@ describe("tool deploy's retries", () => {
       const error = yield* Fiber.join(fiber)
       assert.strictEqual(error._tag, "TargetFailed")
       assert.strictEqual(lastResult().attempts.length, 3)
+    }))
+
+  it.effect("retries when Nix cannot reach its store, as Nix's own words say", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild(deploy(["unreachable", "ok"]))
+      yield* TestClock.adjust("10 minutes")
+      yield* Fiber.join(fiber)
+      const { status, attempts } = lastResult()
+      assert.deepStrictEqual([status, attempts.map((run) => run.error?.includes("cannot connect to socket") ?? null)], ["passed", [true, null]])
+    }))
+
+  it.effect("never retries when there is no nix to run", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(deploy(["no-nix", "ok"], 3))
+      assert.deepStrictEqual([error._tag, lastResult().attempts.length], ["TargetFailed", 1])
+      assert.include(error.message, "could not run nix-store")
     }))
 })

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { metaDataLimitBytes, metaDataValue } from "../../src/effects/BuildkiteAgent.ts"
+import { metaDataLimitBytes } from "../../src/domain/metaData.ts"
+import { metaDataValue } from "../../src/effects/BuildkiteAgent.ts"
 
 describe("metaDataValue", () => {
   it("never sends an empty value, which the agent rejects", () => {

@@ -1,13 +1,138 @@
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
-import { Process, ProcessFailed } from "../../src/effects/Process.ts"
+import { Effect, Fiber, Layer, Redacted } from "effect"
+import { TestClock } from "effect/testing"
+import { mkdtempSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { logTails } from "../../src/domain/logTails.ts"
+import { Process, ProcessFailed, ProcessOutputTooLarge, ProcessSpawnFailed, ProcessTimedOut } from "../../src/effects/Process.ts"
 
 /** The one process runner, against real processes. */
 
 const live = Process.layer.pipe(Layer.provide(NodeServices.layer))
 
+/** Resolves once `path` holds a line: a real wait, whatever the test clock says. */
+const lineIn = (path: string) =>
+  Effect.promise(() =>
+    new Promise<string>((resolve) => {
+      const poll = () => {
+        const text = (() => {
+          try {
+            return readFileSync(path, "utf8")
+          } catch {
+            return ""
+          }
+        })()
+        if (text.endsWith("\n")) resolve(text.trim())
+        else setTimeout(poll, 10)
+      }
+      poll()
+    })
+  )
+
+const isRunning = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
 layer(live)("Process", (it) => {
+  describe("exit codes", () => {
+    it.effect("collects stdout and stderr of a program that exits 0", () =>
+      Effect.gen(function*() {
+        const runner = yield* Process
+        const result = yield* runner.run("sh", ["-c", "echo out; echo err >&2"])
+        assert.deepStrictEqual(result, { exitCode: 0, signal: undefined, stdout: "out\n", stderr: "err\n" })
+      }))
+
+    it.effect("fails on any other exit code, with the end of stderr in the message", () =>
+      Effect.gen(function*() {
+        const runner = yield* Process
+        const error = yield* runner.run("sh", ["-c", "echo out; echo err >&2; exit 3"]).pipe(Effect.flip)
+        assert.instanceOf(error, ProcessFailed)
+        assert.strictEqual(error.exitCode, 3)
+        assert.strictEqual(error.stderr, "err\n")
+        assert.strictEqual(error.message, "sh -c 'echo out; echo err >&2; exit 3' exited with code 3:\nerr")
+      }))
+
+    it.effect("keeps only the last lines of a long stderr in the message", () =>
+      Effect.gen(function*() {
+        const runner = yield* Process
+        const error = yield* runner.run("sh", ["-c", "seq 1 100 >&2; exit 1"]).pipe(Effect.flip)
+        assert.instanceOf(error, ProcessFailed)
+        const expected = Array.from({ length: logTails.message }, (_, i) => String(100 - logTails.message + 1 + i))
+        assert.deepStrictEqual(error.message.split("\n").slice(1), expected)
+      }))
+
+    it.effect("returns a non-zero exit when failure is allowed", () =>
+      Effect.gen(function*() {
+        const runner = yield* Process
+        const result = yield* runner.run("sh", ["-c", "echo out; exit 7"], { allowFailure: true })
+        assert.deepStrictEqual(result, { exitCode: 7, signal: undefined, stdout: "out\n", stderr: "" })
+      }))
+
+    it.effect("fails naming a program it cannot start", () =>
+      Effect.gen(function*() {
+        const runner = yield* Process
+        const error = yield* runner.run("ci-test-no-such-program", ["--flag"]).pipe(Effect.flip)
+        assert.instanceOf(error, ProcessSpawnFailed)
+        assert.match(error.message, /^could not run ci-test-no-such-program --flag: /)
+      }))
+  })
+
+  describe("input and environment", () => {
+    it.effect("writes stdin, and adds to the inherited environment (a Redacted value too)", () =>
+      Effect.gen(function*() {
+        const runner = yield* Process
+        const result = yield* runner.run("sh", ["-c", `cat; printf '%s' "$CI_TEST_VALUE"`], {
+          stdin: "in\n",
+          env: { CI_TEST_VALUE: Redacted.make("kept") }
+        })
+        // `cat` is found on the inherited PATH.
+        assert.strictEqual(result.stdout, "in\nkept")
+      }))
+  })
+
+  describe("limits", () => {
+    it.effect("stops a program at its timeout, and ends it", () =>
+      Effect.gen(function*() {
+        const runner = yield* Process
+        const pidFile = join(mkdtempSync(join(tmpdir(), "ci-process-")), "pid")
+        const fiber = yield* Effect.forkChild(
+          runner.run("sh", ["-c", `echo $$ > ${pidFile}; exec sleep 600`], { timeout: "1 minute" }).pipe(Effect.flip)
+        )
+        const pid = Number(yield* lineIn(pidFile))
+        assert.isTrue(isRunning(pid))
+        yield* TestClock.adjust("1 minute")
+        const error = yield* Fiber.join(fiber)
+        assert.instanceOf(error, ProcessTimedOut)
+        assert.strictEqual(error.message, `sh -c 'echo $$ > ${pidFile}; exec sleep 600' did not finish within 1m`)
+        assert.isFalse(isRunning(pid), "the program is not left running")
+      }))
+
+    it.effect("fails when the output passes its cap, reading on so the program never blocks", () =>
+      Effect.gen(function*() {
+        const runner = yield* Process
+        const error = yield* runner.run("head", ["-c", "1000000", "/dev/zero"], { maxOutputBytes: 1000 }).pipe(Effect.flip)
+        assert.instanceOf(error, ProcessOutputTooLarge)
+        assert.strictEqual(error.message, "head -c 1000000 /dev/zero wrote more than 1000 bytes of output")
+      }))
+
+    it.effect("passes each line on as it comes, keeping the last ones for the result", () =>
+      Effect.gen(function*() {
+        const runner = yield* Process
+        const lines: Array<string> = []
+        const count = logTails.streamed + 50
+        const result = yield* runner.run("seq", ["1", String(count)], { onLine: (line) => Effect.sync(() => void lines.push(line)) })
+        assert.deepStrictEqual(lines, Array.from({ length: count }, (_, i) => String(i + 1)))
+        assert.deepStrictEqual(result.stdout.split("\n"), lines.slice(-logTails.streamed))
+      }))
+  })
+
   describe("a process a signal ends", () => {
     it.effect("is reported with the signal, when failure is allowed", () =>
       Effect.gen(function*() {

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { TestClock } from "effect/testing"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -8,7 +9,7 @@ import { interactionMemoryMillis, Store, type StoreError } from "../../src/effec
 
 /** The bot's state in a real SQLite file; each `use` opens it afresh, as a restarted bot would. */
 const database = () => join(mkdtempSync(join(tmpdir(), "ci-store-")), "bot.sqlite")
-const use = <A, E>(path: string, effect: Effect.Effect<A, E, Store>) => Effect.provide(effect, Store.make(path))
+const use = <A, E>(path: string, effect: Effect.Effect<A, E, Store>) => Effect.provide(effect, Store.layer(path))
 
 const root = { id: "build-1", ref: { organization: "org", pipeline: "ci", number: 7 } }
 
@@ -158,6 +159,32 @@ describe("Store", () => {
       assert.deepStrictEqual(db.prepare("SELECT version FROM schema_migrations").all().map((row) => row.version), [1, 2])
       assert.strictEqual(db.prepare("PRAGMA journal_mode").get()!.journal_mode, "wal")
       db.close()
+    }))
+
+  it.effect("records when each migration ran by the clock", () =>
+    Effect.gen(function*() {
+      const path = database()
+      yield* TestClock.setTime(1_700_000_000_000)
+      yield* use(path, Effect.void)
+      const db = new DatabaseSync(path, { readOnly: true })
+      assert.deepStrictEqual(db.prepare("SELECT applied_at FROM schema_migrations").all().map((row) => row.applied_at), [1_700_000_000_000, 1_700_000_000_000])
+      db.close()
+    }))
+
+  it.effect("fails a read of a row it did not write, naming the column", () =>
+    Effect.gen(function*() {
+      const path = database()
+      yield* use(path, Effect.void)
+      const db = new DatabaseSync(path)
+      db.prepare("INSERT INTO builds (id, organization, pipeline, number, updated_at) VALUES (?, ?, ?, ?, ?)").run("build-9", "org", "ci", "nine", 1)
+      db.close()
+      const error = yield* Effect.flip(use(path, Effect.gen(function*() {
+        const store = yield* Store
+        return yield* store.build("build-9")
+      })))
+      assert.strictEqual(error._tag, "StoreError")
+      assert.include(error.message, "reading a build failed")
+      assert.include(error.message, `["number"]`)
     }))
 
   it.effect("names the file it cannot open", () =>

@@ -1,6 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
+import { Result } from "effect"
 import { execFileSync } from "node:child_process"
-import { compileFullMatch } from "../../src/plan/posixRegex.ts"
+import { compileFullMatch as compileResult } from "../../src/plan/posixRegex.ts"
+
+const compileFullMatch = (pattern: string) => Result.getOrThrow(compileResult(pattern))
 
 // Patterns users write for branches and tags, and the corners of POSIX syntax.
 const patterns = [
@@ -39,5 +42,11 @@ describe("compileFullMatch", () => {
     assert.isFalse(compileFullMatch("master").test("not-master"))
     assert.isFalse(compileFullMatch("v.*").test("xv1"))
     assert.isTrue(compileFullMatch("v.*").test("v1.0"))
+  })
+
+  it("says why a pattern is not one, instead of throwing", () => {
+    assert.deepStrictEqual(compileResult("[[:vowel:]]"), Result.fail("unknown character class [:vowel:]"))
+    assert.deepStrictEqual(compileResult("a)"), Result.fail(`unmatched ) in "a)"`))
+    assert.deepStrictEqual(compileResult("*a"), Result.fail(`nothing to repeat in "*a"`))
   })
 })

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import type { BuildView, MessageView, Row } from "../../src/bot/view.ts"
 import { limits, renderMessage, rowLine } from "../../src/render/embed.ts"
+import type { BuildView, MessageView, Row } from "../../src/render/view.ts"
 import { discordLimitViolation } from "../support/fakeDiscord.ts"
 
 const build = (overrides: Partial<BuildView> = {}): BuildView => ({

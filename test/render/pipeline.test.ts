@@ -3,8 +3,8 @@ import { Result } from "effect"
 import { createHash } from "node:crypto"
 import { existsSync, readFileSync } from "node:fs"
 import { parse } from "yaml"
+import type { StepData } from "../../src/domain/StepData.ts"
 import type { CiPlan } from "../../src/plan/Plan.ts"
-import type { StepData } from "../../src/plan/StepData.ts"
 import {
   keyMaker,
   type Pipeline,

@@ -1,4 +1,4 @@
-import type { CheckResult, DeployResult, DerivationResult, Run } from "../../src/render/results.ts"
+import type { CheckResult, DeployResult, DerivationResult, Run } from "../../src/domain/results.ts"
 import type { BuildSpec, JobSpec } from "./fakeBuildkite.ts"
 import { derivationResult as defaultResult } from "./results.ts"
 

@@ -1,4 +1,4 @@
-import type { DerivationResult } from "../../src/render/results.ts"
+import type { DerivationResult } from "../../src/domain/results.ts"
 
 /** A derivation's result as `tool build` records it: `bot`, built in 1.5 s, unless told otherwise. */
 export const derivationResult = (overrides: Partial<DerivationResult> = {}): DerivationResult => ({

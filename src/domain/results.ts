@@ -1,19 +1,21 @@
 import { Schema } from "effect"
-import { metaDataLimitBytes } from "../effects/BuildkiteAgent.ts"
+import { parseInstallable, showAttrPath } from "./installable.ts"
+import { type MetaDataEntry, metaDataKeys, metaDataLimitBytes } from "./metaData.ts"
 
 /**
  * What `tool check`, `tool build` and `tool deploy` record: one JSON value per
- * check, derivation and deploy step, in Buildkite meta-data under the keys below.
- * This is the contract the Discord bot reads; docs/metadata.md describes it.
- * Every value carries `version`; a change that breaks readers raises it.
+ * check, derivation and deploy step, in Buildkite meta-data under `metaDataKeys`.
+ * This is the contract the Discord bot reads; docs/metadata.md describes it. Every
+ * value carries `version`; a change that breaks readers raises it.
  */
 
-export const metaDataKeys = {
-  check: (name: string) => `ci:check:${name}`,
-  build: (target: string) => `ci:build:${target}`,
-  buildSummary: "ci:build",
-  deploy: (name: string) => `ci:deploy:${name}`
-} as const
+/** A result's key: the attribute path for this repository's flake, the installable otherwise. */
+export const targetKey = (installable: string): string => {
+  const parsed = parseInstallable(installable)
+  return parsed !== undefined && (parsed.flakeRef === "." || parsed.flakeRef.startsWith("./"))
+    ? showAttrPath(parsed.attrPath)
+    : installable
+}
 
 const Millis = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)))
 const Tail = Schema.Array(Schema.String)
@@ -94,11 +96,8 @@ export const BuildSummary = Schema.Struct({
 })
 export type BuildSummary = typeof BuildSummary.Type
 
-/**
- * A result as JSON within Buildkite's 100 KB: the oldest lines of its log tail go
- * first, and the count of those left out is recorded, so the value stays valid JSON.
- */
-export const fitToMetaData = <A extends object>(
+/** JSON within Buildkite's 100 KB, trimming more and more until it fits or cannot shrink. */
+const fitToMetaData = <A extends object>(
   value: A,
   trim: (value: A, dropLines: number) => A
 ): string => {
@@ -112,24 +111,35 @@ export const fitToMetaData = <A extends object>(
   return text
 }
 
-/** How a run ended, in a few words: `passed`, `exit code 3`, `killed by SIGKILL`, or why it never ran. */
-export const runOutcome = (run: Run): string =>
-  run.error !== null
-    ? run.error
-    : run.signal !== null
-    ? `killed by ${run.signal}`
-    : run.exitCode === 0
-    ? "passed"
-    : `exit code ${run.exitCode}`
-
-export const trimRun = (run: Run, drop: number): Run => ({
+const trimRun = (run: Run, drop: number): Run => ({
   ...run,
   outputTail: run.outputTail.slice(Math.min(drop, run.outputTail.length)),
   outputTruncated: run.outputTruncated + Math.min(drop, run.outputTail.length)
 })
 
-export const trimDerivation = (result: DerivationResult, drop: number): DerivationResult => ({
+const trimDerivation = (result: DerivationResult, drop: number): DerivationResult => ({
   ...result,
   logTail: result.logTail.slice(Math.min(drop, result.logTail.length)),
   logTruncated: result.logTruncated + Math.min(drop, result.logTail.length)
 })
+
+/**
+ * A result as the meta-data it is recorded as: its key, and its JSON within
+ * Buildkite's 100 KB. The oldest lines of a log tail go first, and the count of those
+ * left out is recorded, so the value stays valid JSON.
+ */
+export const resultEntry = (result: CheckResult | DeployResult | DerivationResult | BuildSummary): MetaDataEntry => {
+  switch (result.kind) {
+    case "check":
+      return { key: metaDataKeys.check(result.name), value: fitToMetaData(result, (value, drop) => ({ ...value, run: trimRun(value.run, drop) })) }
+    case "deploy":
+      return {
+        key: metaDataKeys.deploy(result.name),
+        value: fitToMetaData(result, (value, drop) => ({ ...value, attempts: value.attempts.map((run) => trimRun(run, drop)) }))
+      }
+    case "build":
+      return { key: metaDataKeys.build(result.target), value: fitToMetaData(result, trimDerivation) }
+    case "build-summary":
+      return { key: metaDataKeys.buildSummary, value: JSON.stringify(result) }
+  }
+}

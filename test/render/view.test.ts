@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Schema } from "effect"
-import { buildStatus, makeView, rank } from "../../src/bot/view.ts"
-import { Build } from "../../src/effects/BuildkiteApi.ts"
+import { Build } from "../../src/domain/BuildkiteBuild.ts"
+import { buildStatus, makeView, rank } from "../../src/render/view.ts"
 import { blockJobId, checkResult, ciBuild, ciBuildId, deployBuild, deployBuildId, derivationResult, type Stage } from "../support/ciLifecycle.ts"
 import { type BuildSpec, restBuild } from "../support/fakeBuildkite.ts"
 

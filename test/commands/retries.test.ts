@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { type AttemptOutcome, shouldRetry, transientRetries } from "../../src/plan/retries.ts"
+import { type AttemptOutcome, shouldRetry, transientRetries } from "../../src/commands/retries.ts"
 
 const transient: AttemptOutcome = { passed: false, phase: "prepare", kind: "transient" }
 const permanent: AttemptOutcome = { passed: false, phase: "prepare", kind: "permanent" }

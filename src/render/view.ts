@@ -1,7 +1,9 @@
 import { Option, Schema } from "effect"
-import type { Build, Job } from "../effects/BuildkiteApi.ts"
-import { DeployResult, DerivationResult, metaDataKeys, BuildSummary, CheckResult, runOutcome } from "../render/results.ts"
-import { formatDuration } from "../render/summary.ts"
+import { deployActionEnv } from "../domain/buildEnv.ts"
+import type { Build, Job } from "../domain/BuildkiteBuild.ts"
+import { metaDataKeys } from "../domain/metaData.ts"
+import { BuildSummary, CheckResult, DeployResult, DerivationResult } from "../domain/results.ts"
+import { formatDuration, runOutcome } from "./summary.ts"
 
 /**
  * What one Discord message shows, from Buildkite's builds: the CI build (its
@@ -197,7 +199,7 @@ export const makeView = (root: Build, deploys: ReadonlyArray<Build>): MessageVie
     { name: "Builds", rows: buildRows(root, jobs) }
   ])
   const deployViews = deploys.map((deploy) =>
-    common(deploy, `Deploy ${env(deploy, "DENBEIGH_DEPLOY_ACTION_NAME") ?? ""} · ${deploy.pipeline?.name ?? "deploy"} #${deploy.number}`.replace("  ", " "), [
+    common(deploy, `Deploy ${env(deploy, deployActionEnv) ?? ""} · ${deploy.pipeline?.name ?? "deploy"} #${deploy.number}`.replace("  ", " "), [
       { name: "Steps", rows: deployRows(deploy, deploy.jobs ?? []) }
     ])
   )

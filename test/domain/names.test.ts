@@ -1,10 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
-import { unmeantCharacter } from "../../src/nix/names.ts"
+import { unmeantCharacter } from "../../src/domain/names.ts"
 import { repoRoot } from "../support/paths.ts"
 
 /**
- * nix/lib.nix and src/nix/names.ts each list the characters no one means in a name:
+ * nix/lib.nix and src/domain/names.ts each list the characters no one means in a name:
  * Nix refuses them at evaluation, the tool in STEP_DATA and installables. The two
  * lists must agree, character for character.
  */
@@ -22,7 +22,7 @@ const codes = [
 const hex = (code: number) => code.toString(16).padStart(4, "0")
 
 describe("names no one means", () => {
-  it("are the same characters in nix/lib.nix and src/nix/names.ts", () => {
+  it("are the same characters in nix/lib.nix and src/domain/names.ts", () => {
     const expression = `let lib = import ./nix/lib.nix; in map (h: (builtins.tryEval (lib.expectAttrName "x" (builtins.fromJSON "\\"a\\\\u\${h}b\\""))).success) [ ${codes.map((code) => `"${hex(code)}"`).join(" ")} ]`
     const result = spawnSync("nix-instantiate", ["--eval", "--strict", "--json", "--expr", expression], { cwd: repoRoot, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 })
     assert.strictEqual(result.status, 0, result.stderr)

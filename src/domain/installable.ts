@@ -1,10 +1,14 @@
-import type { AttrPath } from "./FlakeEvaluation.ts"
+import { Schema } from "effect"
 import { unmeantCharacter } from "./names.ts"
 
 /**
  * Attribute paths as Nix reads them on a command line: `packages.x86_64-linux.bot`,
  * with a segment quoted (`packages.x86_64-linux."bot.v2"`) when it holds a dot.
  */
+
+/** An attribute path, each segment as Nix names it: `["packages", "x86_64-linux", "bot"]`. */
+export const AttrPath = Schema.Array(Schema.String).pipe(Schema.check(Schema.isMinLength(1)))
+export type AttrPath = typeof AttrPath.Type
 
 /**
  * Segments an installable cannot carry: a double quote cannot be escaped in one, and

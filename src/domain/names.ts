@@ -8,7 +8,7 @@
  * the rest. A lone surrogate is no character at all.
  *
  * `unmeantCharacters` in nix/lib.nix lists the same set for evaluation (Nix strings
- * hold no NUL and no surrogates); test/nix/names.test.ts checks that the two agree.
+ * hold no NUL and no surrogates); test/domain/names.test.ts checks that the two agree.
  */
 export const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
 

@@ -1,0 +1,49 @@
+import { Option } from "effect"
+import { Flag } from "effect/cli"
+import type { BuildkiteEnvironment } from "../../effects/BuildkiteEnvironment.ts"
+import type { PipelineSettings } from "../../render/pipeline.ts"
+
+/** `tool plan`'s flags, and the pipeline settings they and the job's environment give. */
+
+export const flags = {
+  flake: Flag.String("flake").pipe(
+    Flag.withDescription("The flake's directory, inside a git checkout"),
+    Flag.withDefault(".")
+  ),
+  base: Flag.String("base").pipe(
+    Flag.withDescription("The commit to compare with (default: the pull request's merge-base, else the previous commit)"),
+    Flag.optional
+  ),
+  head: Flag.String("head").pipe(
+    Flag.withDescription("The commit to plan (default: BUILDKITE_COMMIT, else HEAD)"),
+    Flag.optional
+  ),
+  system: Flag.String("system").pipe(Flag.withDescription("The system to plan for (default: this machine's)"), Flag.optional),
+  branch: Flag.String("branch").pipe(Flag.withDescription("Plan as if building this branch (default: BUILDKITE_BRANCH, else the checked-out branch)"), Flag.optional),
+  tag: Flag.String("tag").pipe(Flag.withDescription("Plan as if building this tag (default: BUILDKITE_TAG)"), Flag.optional),
+  tool: Flag.String("tool").pipe(
+    Flag.withDescription("The flake reference steps run the tool from (default: TOOL_TARGET, else github:denbeigh2000/ci#apps.<system>.tool)"),
+    Flag.optional
+  ),
+  dryRun: Flag.Boolean("dry-run").pipe(Flag.withDescription("Print the pipeline instead of uploading it"), Flag.withDefault(false)),
+  format: Flag.Literals("format", ["yaml", "json"]).pipe(
+    Flag.withDescription("What --dry-run prints: the pipeline as YAML, or the whole plan as JSON"),
+    Flag.withDefault("yaml")
+  )
+}
+
+export type PlanFlags = {
+  readonly [K in keyof typeof flags]: (typeof flags)[K] extends Flag.Flag<infer A> ? A : never
+}
+
+export const settingsFrom = (flagsIn: PlanFlags, environment: BuildkiteEnvironment, system: string): PipelineSettings => ({
+  toolTarget: Option.getOrElse(flagsIn.tool, () => environment.TOOL_TARGET ?? `github:denbeigh2000/ci#apps.${system}.tool`),
+  deployPipeline: environment.BUILDKITE_PLUGIN_CICD_DEPLOY_PIPELINE_NAME ?? "deploy",
+  plugin: environment.CI_PLUGIN === "none" ? undefined : environment.CI_PLUGIN ?? "denbeigh2000/cicd",
+  repo: environment.BUILDKITE_REPO,
+  branch: Option.getOrUndefined(flagsIn.branch) ?? environment.BUILDKITE_BRANCH,
+  pipelineSlug: environment.BUILDKITE_PIPELINE_SLUG,
+  buildNumber: environment.BUILDKITE_BUILD_NUMBER,
+  buildId: environment.BUILDKITE_BUILD_ID,
+  message: environment.BUILDKITE_MESSAGE
+})
