@@ -1,3 +1,3 @@
 import { enableCompileCache } from "node:module"
 enableCompileCache?.()
-await import("./cli-CXK2QX5V.js")
+await import("./cli-YKHEZAZZ.js")
