@@ -76,9 +76,10 @@
         path = ./templates/default;
         description = "A flake whose CI is declared with ci.lib.mkActions";
         welcomeText = ''
-          Your flake now declares its CI in `ciActions`. Read README.md, then:
+          Your flake now declares its CI in `ciActions`. Read README.md, then commit
+          (`tool plan` plans commits, not the work tree) and plan:
 
-              git add -A && nix flake lock
+              git add -A && nix flake lock && git add flake.lock && git commit -m "CI with ci"
               nix run github:denbeigh2000/ci#tool -- plan --dry-run
         '';
       };

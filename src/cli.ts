@@ -14,9 +14,8 @@ import { Process } from "./effects/Process.ts"
 import { ExitCode } from "./domain/errors.ts"
 import { Derivations } from "./nix/Derivations.ts"
 import { Nix } from "./nix/Nix.ts"
+import { toolVersion } from "./domain/toolVersion.ts"
 
-declare const CI_VERSION: string | undefined
-const version = typeof CI_VERSION === "string" ? CI_VERSION : "0.0.0-dev"
 
 /** The process exits with this code; the message has already been printed. */
 class Exit extends Schema.TaggedError<Exit>()("Exit", { code: Schema.Int }) {
@@ -41,7 +40,7 @@ const root = Command.make("tool").pipe(
   ])
 )
 
-Command.run(root, { version }).pipe(
+Command.run(root, { version: toolVersion }).pipe(
   // One line for the user, and the documented exit code. Usage errors were
   // already shown with the help text; defects keep runMain's full report.
   Effect.catch((error) =>

@@ -27,3 +27,11 @@ export const unmeantCharacter = (text: string): string | undefined => {
 
 /** The message for a name with such a character, in the words nix/lib.nix uses. */
 export const unmeantDetail = (found: string): string => `expected a name without control or invisible characters (found ${found})`
+
+/**
+ * Text as written, for a person to read: a character no one means is shown as an
+ * escape (`\u{2028}`) instead, so that nothing a terminal, a log or a review hides
+ * or acts on is passed through.
+ */
+export const visibleText = (text: string): string =>
+  Array.from(text, (char) => (unmeantCharacter(char) === undefined ? char : `\\u{${char.codePointAt(0)!.toString(16)}}`)).join("")

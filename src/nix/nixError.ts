@@ -15,11 +15,13 @@ export interface NixErrorSummary {
   readonly position?: string
 }
 
-const errorLine = /^\s*error:\s?(.*)$/
+// Lines are split at "\n" only: with `s`, a U+2028 or U+0085 that a flake put in its
+// message stays part of the line instead of ending the match.
+const errorLine = /^\s*error:\s?(.*)$/s
 const placeLine = /… while (?:validating|resolving) `([^`]+)`/
-const positionLine = /^\s*at (.+):(\d+):(\d+):\s*$/
+const positionLine = /^\s*at (.+):(\d+):(\d+):\s*$/s
 const traceItem = /^\s*(…|error:)/
-const hintLine = /^\s*Did you mean .*$/
+const hintLine = /^\s*Did you mean .*$/s
 const continuationEnd = /^\s*$|^\s*(at |… |\(use )/
 
 const hints: ReadonlyArray<readonly [RegExp, string]> = [

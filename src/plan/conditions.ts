@@ -1,6 +1,7 @@
 import { showAttrPath } from "../domain/installable.ts"
 import { Result } from "effect"
 import { PlanInputError } from "../domain/errors.ts"
+import { visibleText } from "../domain/names.ts"
 import type { Condition } from "../nix/FlakeEvaluation.ts"
 import { compileFullMatch } from "./posixRegex.ts"
 
@@ -28,7 +29,8 @@ export interface ChangeLookup {
   readonly everythingChangedBecause: string | undefined
 }
 
-const quote = JSON.stringify
+/** A pattern or a ref in quotes, as written (`"v[0-9]+\\..*"`, not JSON's doubled backslash), but visibly. */
+const quote = (text: string) => `"${visibleText(text)}"`
 
 /** Whether the condition holds, and why; a pattern that is not one is an error at the condition's place. */
 export const evaluateCondition = (

@@ -29,6 +29,11 @@ export class BuildProgressView {
   private readonly mode: ProgressMode
   /** The derivation whose log is streaming into the open group (Buildkite). */
   private streaming: string | undefined
+  /**
+   * The most derivations Nix ever expected: Nix takes a failed build, and every
+   * build that then cannot start, off its count, so the total would shrink.
+   */
+  private total = 0
 
   constructor(mode: ProgressMode) {
     this.mode = mode
@@ -95,6 +100,7 @@ export class BuildProgressView {
   private statusLine(log: BuildLog): string {
     const running = [...log.builds.values()].filter((build) => build.finishedAt === undefined).map((build) => derivationName(build.drvPath))
     const { done, expected, failed } = log.progress
-    return `[${done}/${expected} built${failed > 0 ? `, ${failed} failed` : ""}]${running.length > 0 ? ` building ${running.join(", ")}` : ""}`
+    this.total = Math.max(this.total, expected, done + failed)
+    return `[${done}/${this.total} built${failed > 0 ? `, ${failed} failed` : ""}]${running.length > 0 ? ` building ${running.join(", ")}` : ""}`
   }
 }

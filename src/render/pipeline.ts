@@ -21,7 +21,7 @@ export interface CommandStep {
   readonly key: string
   readonly command: string
   readonly env: Readonly<Record<string, string>>
-  readonly plugins?: ReadonlyArray<Readonly<Record<string, Readonly<Record<string, string>> | null>>>
+  readonly plugins?: ReadonlyArray<string | Readonly<Record<string, Readonly<Record<string, string>>>>>
 }
 
 export interface BlockStep {
@@ -99,7 +99,8 @@ const commandStep = (
   env: { ...env, TOOL_TARGET: settings.toolTarget },
   ...(settings.plugin === undefined
     ? {}
-    : { plugins: [{ [settings.plugin]: settings.repo === undefined ? null : { repo: settings.repo } }] })
+    // Without settings, the plugin by name alone: `name: null` is no configuration Buildkite documents.
+    : { plugins: [settings.repo === undefined ? settings.plugin : { [settings.plugin]: { repo: settings.repo } }] })
 })
 
 /** Steps separated by waits, leaving out empty groups. */

@@ -78,13 +78,19 @@ export const checkSummary = (result: CheckResult): Summary => {
   }
 }
 
+/** From the first run's start to the last run's end: the waits between retries count too. */
+const wallTime = (runs: ReadonlyArray<Run>): number => {
+  const first = Date.parse(runs[0]!.startedAt)
+  const last = runs.at(-1)!
+  const end = Date.parse(last.startedAt) + last.durationMs
+  return Number.isNaN(first) || Number.isNaN(end) || end < first ? runs.reduce((total, run) => total + run.durationMs, 0) : end - first
+}
+
 export const deploySummary = (result: DeployResult): Summary => {
   const passed = result.status === "passed"
   const last = result.attempts.at(-1)!
   const tries = result.attempts.length === 1 ? "" : ` after ${result.attempts.length} attempts`
-  const headline = `${passed ? "🚀" : "❌"} Deploy ${result.name} ${passed ? "succeeded" : `failed: ${runOutcome(last)}`}${tries} in ${
-    formatDuration(result.attempts.reduce((total, run) => total + run.durationMs, 0))
-  }`
+  const headline = `${passed ? "🚀" : "❌"} Deploy ${result.name} ${passed ? "succeeded" : `failed: ${runOutcome(last)}`}${tries} in ${formatDuration(wallTime(result.attempts))}`
   const attempts = result.attempts.length === 1
     ? []
     : ["", "| Attempt | Outcome | Duration |", "|---|---|---|", ...result.attempts.map((run, i) => `| ${i + 1} | ${cell(runOutcome(run))} | ${formatDuration(run.durationMs)} |`)]

@@ -1,4 +1,4 @@
-import { unmeantCharacter } from "../domain/names.ts"
+import { visibleText } from "../domain/names.ts"
 import type { FlakeInputChange } from "../nix/flakeLock.ts"
 import { type Difference, packageName, type Unexplored } from "../plan/why.ts"
 
@@ -7,11 +7,7 @@ import { type Difference, packageName, type Unexplored } from "../plan/why.ts"
  * line of its first leaves (for a plan's list of changed outputs).
  */
 
-// Values and attribute names come from the flake: what a terminal or a review would
-// hide or act on (`names.ts`) is shown as an escape instead.
-const visible = (text: string): string =>
-  Array.from(text, (char) => (unmeantCharacter(char) === undefined ? char : `\\u{${char.codePointAt(0)!.toString(16)}}`)).join("")
-
+// Values and attribute names come from the flake: shown as written, but visibly (`names.ts`).
 const quoted = (value: string) => JSON.stringify(value)
 
 const unexploredText: Readonly<Record<Unexplored, string>> = {
@@ -36,7 +32,7 @@ const notes = (...texts: ReadonlyArray<string | null>) => {
 const flakeInputNote = (difference: Difference) => (difference.flakeInput === null ? null : `flake input ${difference.flakeInput} updated`)
 
 /** One difference on one line, without what lies under it. */
-export const describeDifference = (difference: Difference): string => visible(describe(difference))
+export const describeDifference = (difference: Difference): string => visibleText(describe(difference))
 
 const describe = (difference: Difference): string => {
   const at = difference.line === null ? "" : `, line ${difference.line}`
@@ -110,4 +106,4 @@ const inputChange = ({ name, base, head }: FlakeInputChange): string => {
 }
 
 /** `dep 42600e1 → 9abc123, nixpkgs updated`: each flake input whose lock changed. */
-export const flakeInputsLine = (changes: ReadonlyArray<FlakeInputChange>): string => visible(changes.map(inputChange).join(", "))
+export const flakeInputsLine = (changes: ReadonlyArray<FlakeInputChange>): string => visibleText(changes.map(inputChange).join(", "))

@@ -9,7 +9,7 @@ import { runBuild } from "../support/buildkiteBuild.ts"
 import { fixtureFlake, FixtureRepo } from "../support/fixtureRepo.ts"
 import { injection } from "../support/hostile.ts"
 import { interpolatePipeline } from "../support/interpolate.ts"
-import { stubBin } from "../support/paths.ts"
+import { repoRoot, stubBin } from "../support/paths.ts"
 import { parseWithLibyaml, pipelineErrors, yamlPipelineErrors } from "../support/pipelineSchema.ts"
 import { runTool } from "../support/tool.ts"
 
@@ -79,6 +79,8 @@ interface PlanJson {
 }
 
 const system = ["--system", "x86_64-linux"]
+/** The plugin steps use by default: the one of the tool's own version. */
+const plugin = `denbeigh2000/cicd#v${JSON.parse(readFileSync(`${repoRoot}package.json`, "utf8")).version}`
 
 const planJson = (cwd: string, args: ReadonlyArray<string> = [], env: Record<string, string> = {}): PlanJson => {
   const run = runTool(["plan", "--dry-run", "--format", "json", ...system, ...args], { cwd, env })
@@ -254,7 +256,7 @@ describe("tool plan: tags, branches and pull requests", () => {
       BUILDKITE_PLUGIN_CICD_OPERATION: "check",
       TOOL_TARGET: "github:denbeigh2000/ci#apps.x86_64-linux.tool"
     })
-    assert.deepStrictEqual(check.plugins, [{ "denbeigh2000/cicd": { repo: "git@example.com:me/repo.git" } }])
+    assert.deepStrictEqual(check.plugins, [{ [plugin]: { repo: "git@example.com:me/repo.git" } }])
     assert.include(build.command, "'.#apps.x86_64-linux.deploy' '.#apps.x86_64-linux.lint'")
     assert.strictEqual(trigger.trigger, "deploy")
     assert.strictEqual(trigger.build.commit, onMaster)
@@ -287,6 +289,8 @@ describe("tool plan: tags, branches and pull requests", () => {
   it("plans a tag locally with --tag and --branch", () => {
     const local = planJson(repo.dir, ["--head", onFeature, "--tag", "v9", "--branch", "master"])
     assert.isTrue(local.actions[0]!.triggered)
+    // No BUILDKITE_REPO: the plugin by name alone, not `name: null`.
+    assert.deepStrictEqual(local.pipeline.steps[0].plugins, [plugin])
   })
 
   it("never deploys from a pull request, and says so", () => {
@@ -422,7 +426,7 @@ describe("tool plan: upload, deploy mode and hostile text", () => {
     const check = steps.find((step) => step.key === "check-lint-X")
     assert.strictEqual(check.label, `Check: ${labels.check}`)
     assert.include(check.command, `--name 'lint $X'`)
-    assert.deepStrictEqual(check.plugins, [{ "denbeigh2000/cicd": { repo: env.BUILDKITE_REPO } }])
+    assert.deepStrictEqual(check.plugins, [{ [plugin]: { repo: env.BUILDKITE_REPO } }])
     const trigger = steps.find((step) => step.trigger !== undefined)
     assert.strictEqual(trigger.label, ":rocket: Deploy deploy $HOME")
     assert.strictEqual(trigger.build.branch, branch)

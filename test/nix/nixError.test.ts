@@ -51,6 +51,11 @@ describe("summariseNixError", () => {
     assert.strictEqual(formatNixError(summariseNixError(stderr)), "ciActions.a.deploySteps[0].type: expected one of run, wait, block, got \"comand\"")
   })
 
+  it("keeps a message whole when the flake's text in it holds a line or paragraph separator", () => {
+    const stderr = "error: ciActions.a.checks[0].name: contains U+2028 here:\u2028  - trigger: deploy\n\n       … while validating `ciActions.a`\n"
+    assert.strictEqual(formatNixError(summariseNixError(stderr)), "ciActions.a.checks[0].name: contains U+2028 here:\u2028  - trigger: deploy")
+  })
+
   it("explains a lock file that pure evaluation cannot update", () => {
     const summary = summariseNixError("error: cannot update flake input 'ci' in pure mode\n(use '--show-trace' to show detailed location information)\n")
     assert.include(summary.message, "run `nix flake lock` and commit flake.lock")

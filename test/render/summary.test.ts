@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { buildSummary, formatDuration } from "../../src/render/summary.ts"
+import type { Run } from "../../src/domain/results.ts"
+import { buildSummary, deploySummary, formatDuration } from "../../src/render/summary.ts"
 import { derivationResult } from "../support/results.ts"
 
 describe("buildSummary", () => {
@@ -15,6 +16,31 @@ describe("buildSummary", () => {
 
   it("says nothing to do when there was nothing", () => {
     assert.strictEqual(buildSummary([], 10).text, "✅ Build of 0 derivations in 10 ms: nothing to do")
+  })
+})
+
+describe("deploySummary", () => {
+  const run = (startedAt: string, durationMs: number, exitCode: number): Run => ({
+    startedAt,
+    durationMs,
+    exitCode,
+    signal: null,
+    error: null,
+    outputTail: [],
+    outputTruncated: 0
+  })
+
+  it("times a retried deploy from its first start to its last end, waits included", () => {
+    const summary = deploySummary({
+      version: 1,
+      kind: "deploy",
+      name: "production",
+      target: ".#apps.x86_64-linux.deploy",
+      status: "passed",
+      attempts: [run("2026-11-21T10:00:00.000Z", 1000, 1), run("2026-11-21T10:00:10.000Z", 2000, 0)]
+    })
+    assert.strictEqual(summary.text.split("\n")[0], "🚀 Deploy production succeeded after 2 attempts in 12.0 s")
+    assert.include(summary.text, "attempt 1: exit code 1 (1.0 s)")
   })
 })
 

@@ -69,7 +69,7 @@ describe("pipelineDocument", () => {
   it("writes the design note's shape: block mappings and sequences, two spaces deep", () => {
     const document = pipelineDocument({
       steps: [
-        { label: "Check: Lint bot", key: "check-lint", command: "nix run x", env: { DENBEIGH_MANAGED: "true" }, plugins: [{ "denbeigh2000/cicd": null }] },
+        { label: "Check: Lint bot", key: "check-lint", command: "nix run x", env: { DENBEIGH_MANAGED: "true" }, plugins: ["denbeigh2000/cicd#v0.1.0", { "other/plugin": { repo: "r" } }] },
         "wait",
         { block: "Ship?", key: "block-1" }
       ]
@@ -84,7 +84,9 @@ describe("pipelineDocument", () => {
         "    env:",
         `      DENBEIGH_MANAGED: "true"`,
         "    plugins:",
-        "      - denbeigh2000/cicd: null",
+        `      - "denbeigh2000/cicd#v0.1.0"`,
+        "      - other/plugin:",
+        "          repo: r",
         "  - wait",
         `  - block: "Ship?"`,
         "    key: block-1",

@@ -1,5 +1,6 @@
 import { Option } from "effect"
 import { Flag } from "effect/cli"
+import { toolVersion } from "../../domain/toolVersion.ts"
 import type { BuildkiteEnvironment } from "../../effects/BuildkiteEnvironment.ts"
 import type { PipelineSettings } from "../../render/pipeline.ts"
 
@@ -39,7 +40,7 @@ export type PlanFlags = {
 export const settingsFrom = (flagsIn: PlanFlags, environment: BuildkiteEnvironment, system: string): PipelineSettings => ({
   toolTarget: Option.getOrElse(flagsIn.tool, () => environment.TOOL_TARGET ?? `github:denbeigh2000/ci#apps.${system}.tool`),
   deployPipeline: environment.BUILDKITE_PLUGIN_CICD_DEPLOY_PIPELINE_NAME ?? "deploy",
-  plugin: environment.CI_PLUGIN === "none" ? undefined : environment.CI_PLUGIN ?? "denbeigh2000/cicd",
+  plugin: environment.CI_PLUGIN === "none" ? undefined : environment.CI_PLUGIN ?? `denbeigh2000/cicd#v${toolVersion}`,
   repo: environment.BUILDKITE_REPO,
   branch: Option.getOrUndefined(flagsIn.branch) ?? environment.BUILDKITE_BRANCH,
   pipelineSlug: environment.BUILDKITE_PIPELINE_SLUG,
