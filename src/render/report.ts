@@ -2,6 +2,7 @@ import { showAttrPath } from "../domain/installable.ts"
 import type { StepData } from "../domain/StepData.ts"
 import type { Base, CiPlan, OutputChange } from "../plan/Plan.ts"
 import type { Pipeline, RenderedCiPipeline } from "./pipeline.ts"
+import { markdownText } from "./summary.ts"
 import { flakeInputsLine, whyLine, whyTree } from "./why.ts"
 
 /** The plan as a person reads it in a terminal or a Buildkite log. */
@@ -48,6 +49,28 @@ export const ciReport = (plan: CiPlan, { pipeline, metaData }: RenderedCiPipelin
   if (metaData.length > 0) lines.push(`the build step reads its installables from meta-data ${metaData[0]!.key} (too many for one command line)`)
   for (const warning of plan.warnings) lines.push(`warning: ${warning}`)
   return lines.join("\n")
+}
+
+/**
+ * The plan as a Buildkite annotation: the base and why it was chosen, each action's
+ * own base, each changed output with why, the warnings. At most `maxOutputs`
+ * outputs are listed: the report in the job's log has them all.
+ */
+export const ciAnnotation = (plan: CiPlan, maxOutputs = 50): { readonly markdown: string; readonly style: "info" | "warning"; readonly context: string } => {
+  const lines: Array<string> = []
+  lines.push(`**Plan** for \`${plan.head.slice(0, 12)}\`: compared with ${markdownText(showBase(plan.base))}`)
+  for (const action of plan.actions) {
+    if (action.base !== undefined) lines.push(`- ${markdownText(action.name)}'s changed condition: compared with ${markdownText(showBase(action.base))}`)
+  }
+  lines.push("", `**Changed:** ${count(plan.changed.length, "output")}`)
+  if (plan.flakeInputs !== undefined && plan.flakeInputs.length > 0) lines.push(`- flake inputs updated: ${markdownText(flakeInputsLine(plan.flakeInputs))}`)
+  for (const change of plan.changed.slice(0, maxOutputs)) {
+    const why = changeWhy(change)
+    lines.push(`- ${markdownText(change.attrPath)}${why === undefined ? "" : `: ${markdownText(why)}`}`)
+  }
+  if (plan.changed.length > maxOutputs) lines.push(`- … and ${plan.changed.length - maxOutputs} more (the plan step's log lists them all)`)
+  if (plan.warnings.length > 0) lines.push("", ...plan.warnings.map((warning) => `⚠️ ${markdownText(warning)}`))
+  return { markdown: lines.join("\n"), style: plan.warnings.length > 0 ? "warning" : "info", context: "ci-plan" }
 }
 
 export const deployReport = (data: StepData, pipeline: Pipeline): string =>

@@ -96,6 +96,20 @@ describe("tool plan: a tag build compares with the previous release", () => {
     })
     assert.deepStrictEqual(plan.deploys.map((deploy) => deploy.action), ["deployBot"])
     assert.deepStrictEqual(plan.warnings, [])
+    // Why, from the derivations: the builder's script changed with the version.
+    assert.deepStrictEqual(plan.changed[0]!.why, [
+      { kind: "args", name: "1", base: "echo 1 > $out", head: "echo 2 > $out", line: null, attributes: [], flakeInput: null, why: [], unexplored: null }
+    ])
+  })
+
+  it("says why each output changed, one line each, and the tree with --why", () => {
+    const args = ["plan", "--dry-run", ...system, "--tag", "v1.1.0"]
+    const oneLine = runTool(args, { cwd: repo.dir })
+    assert.strictEqual(oneLine.exitCode, 0, oneLine.stderr)
+    assert.include(oneLine.stderr, `plan for x86_64-linux: head ${short(repo.git("rev-parse", "HEAD"))}, base ${short(released)}, the previous tag "v1.0.0", matching "v.*"`)
+    assert.include(oneLine.stderr, `\n  ${bot}: args[1]: "echo 1 > $out" → "echo 2 > $out"\n`)
+    const tree = runTool([...args, "--why"], { cwd: repo.dir })
+    assert.include(tree.stderr, `\n  ${bot}: args[1]: "echo 1 > $out" → "echo 2 > $out"\n      └─ args[1]: "echo 1 > $out" → "echo 2 > $out"\n`)
   })
 
   it("compares a tag with no earlier release with the previous commit, and says so", () => {

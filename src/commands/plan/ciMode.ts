@@ -2,13 +2,15 @@ import { Effect, Option, type Path } from "effect"
 import type { PlanInputError } from "../../domain/errors.ts"
 import type { BuildkiteAgent, BuildkiteAgentError } from "../../effects/BuildkiteAgent.ts"
 import { type BuildkiteEnvironment, pullRequestOf } from "../../effects/BuildkiteEnvironment.ts"
+import { showAttrPath } from "../../domain/installable.ts"
+import { planWhyMetaData } from "../../domain/planWhy.ts"
 import { Git, type GitError } from "../../effects/Git.ts"
 import { Derivations } from "../../nix/Derivations.ts"
 import { flakeInputChanges } from "../../nix/flakeLock.ts"
 import { Nix, type NixEvalError, type NixOutputInvalid, type NixUnavailable } from "../../nix/Nix.ts"
 import { type Base, type CiPlan, makePlan } from "../../plan/Plan.ts"
 import { renderCiPipeline } from "../../render/pipeline.ts"
-import { ciPlanJson, ciReport } from "../../render/report.ts"
+import { changeWhy, ciAnnotation, ciPlanJson, ciReport } from "../../render/report.ts"
 import { type BaseContext, chooseActionBases, chooseBase, tagPatternsOf } from "./base.ts"
 import { checkoutOf, headRevOf, readRefs } from "./checkout.ts"
 import { emit } from "./emit.ts"
@@ -94,7 +96,21 @@ export const planCi: (
   ]
   const planned = { ...plan, ...explained, warnings }
   const rendered = yield* Effect.fromResult(renderCiPipeline(planned, settings))
-  yield* emit(flagsIn, environment, ciReport(planned, rendered, { tree: flagsIn.why || flagsIn.verbose }), rendered, ciPlanJson(planned, rendered))
+  // The bot shows why beside each derivation's row: one line per planned build.
+  const changes = new Map(planned.changed.map((change) => [change.attrPath, change]))
+  const whyLines = planned.builds.flatMap((build) => {
+    const change = changes.get(showAttrPath(build.attrPath))
+    const line = change === undefined ? undefined : changeWhy(change)
+    return line === undefined ? [] : [[showAttrPath(build.attrPath), line] as const]
+  })
+  yield* emit(
+    flagsIn,
+    environment,
+    ciReport(planned, rendered, { tree: flagsIn.why || flagsIn.verbose }),
+    { ...rendered, metaData: [...rendered.metaData, ...planWhyMetaData(whyLines)] },
+    ciPlanJson(planned, rendered),
+    ciAnnotation(planned)
+  )
 })
 
 /**
