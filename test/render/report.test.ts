@@ -4,19 +4,11 @@ import { PlanWhyFromJson, planWhyMetaData } from "../../src/domain/planWhy.ts"
 import type { CiPlan, OutputChange } from "../../src/plan/Plan.ts"
 import type { Difference } from "../../src/plan/why.ts"
 import { ciAnnotation, ciReport } from "../../src/render/report.ts"
+import { difference as entry } from "../support/difference.ts"
 
-const difference = (overrides: Partial<Difference>): Difference => ({
-  kind: "env",
-  name: "version",
-  base: "1.0.0",
-  head: "1.0.1",
-  line: null,
-  attributes: [],
-  flakeInput: null,
-  why: [],
-  unexplored: null,
-  ...overrides
-})
+/** A version bump, unless told otherwise. */
+const difference = (overrides: Partial<Difference>): Difference =>
+  entry({ kind: "env", name: "version", base: "1.0.0", head: "1.0.1", ...overrides })
 
 const change = (attrPath: string, why: ReadonlyArray<Difference>, overrides: Partial<OutputChange> = {}): OutputChange => ({
   attrPath,
