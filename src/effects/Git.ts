@@ -138,7 +138,9 @@ export class Git extends Context.Service<Git, {
         if (result.exitCode !== 0) return []
         return lines(result.stdout).flatMap((line) => {
           const [sha = "", decorations = ""] = line.split("\t")
-          return decorations.split(", ").filter((name) => name.startsWith("tag: ")).map((name) => ({ tag: name.slice(5), sha }))
+          // One commit's tags by name, so the choice among them does not depend on git's order.
+          return decorations.split(", ").filter((name) => name.startsWith("tag: ")).map((name) => name.slice(5)).sort()
+            .map((tag) => ({ tag, sha }))
         })
       })
 
