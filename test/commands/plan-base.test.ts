@@ -212,6 +212,11 @@ describe("tool plan: the Buildkite API chooses a branch's base and a deploy's", 
       /^the last passed build of "master" is unknown: Buildkite refused CI_BUILDKITE_API_TOKEN \(HTTP 401\)/
     ],
     [
+      "the last passed build names no commit sha",
+      () => (ciBuild(9, "HEAD", "passed"), {}),
+      /^the last passed build of "master" \(#9\) has no commit sha: "HEAD"$/
+    ],
+    [
       "the last passed build's commit is not in this clone",
       () => (ciBuild(9, "0123456789abcdef0123456789abcdef01234567", "passed"), {}),
       /^the last passed build of "master" \(#9, 0123456789ab\) is not in this clone \(force-pushed away\?\)$/

@@ -51,6 +51,7 @@ type Search =
   | { readonly _tag: "Found"; readonly sha: string; readonly choice: string }
   /** `none`: the search worked and found nothing. */
   | { readonly _tag: "Missed"; readonly reason: string; readonly warn: boolean; readonly none: boolean }
+const hit = (sha: string, choice: string): Search => ({ _tag: "Found", sha, choice })
 const missed = (reason: string, options: { readonly warn?: boolean; readonly none?: boolean } = {}): Search => ({
   _tag: "Missed",
   reason,
@@ -76,25 +77,10 @@ export const chooseBase = Effect.fnUntraced(function*(context: BaseContext, patt
       warnings: []
     } satisfies Chosen
   }
-  const warnings: Array<string> = []
-  const fallBack = (search: Search): BaseCommit | undefined => {
-    if (search._tag === "Found") return found(search.sha, search.choice)
-    if (search.warn) warnings.push(search.reason)
-    return undefined
-  }
-  const reasons: Array<string> = []
-  if (context.tag !== undefined) {
-    const search = yield* previousTag(context, patterns)
-    const commit = fallBack(search)
-    if (commit !== undefined) return { commit, warnings } satisfies Chosen
-    if (search._tag === "Missed") reasons.push(search.reason)
-  } else {
-    const search = yield* lastPassedBuild(context)
-    const commit = fallBack(search)
-    if (commit !== undefined) return { commit, warnings } satisfies Chosen
-    if (search._tag === "Missed") reasons.push(search.reason)
-  }
-  const because = reasons.length === 0 ? "" : ` (${reasons.join("; ")})`
+  const search = context.tag !== undefined ? yield* previousTag(context, patterns) : yield* lastPassedBuild(context)
+  if (search._tag === "Found") return { commit: found(search.sha, search.choice), warnings: [] } satisfies Chosen
+  const warnings = search.warn ? [search.reason] : []
+  const because = ` (${search.reason})`
   if (Option.isSome(context.previous)) return { commit: found(context.previous.value, `the previous commit${because}`), warnings } satisfies Chosen
   const none = context.shallow
     ? `the previous commit of ${short(head)} is not in this shallow clone`
@@ -125,7 +111,7 @@ export const chooseActionBases = Effect.fnUntraced(function*(
         if (deploy.warn) warnings.push(deploy.reason)
         reasons.push(deploy.reason)
       }
-      const tagPatterns = action.conditions.flatMap((condition) => (condition.kind === "tag" ? [condition.pattern] : []))
+      const tagPatterns = tagPatternsOf([[name, action]])
       if (context.tag !== undefined && tagPatterns.length > 0) {
         const tag = yield* previousTag(context, tagPatterns)
         if (tag._tag === "Found") return [name, found(tag.sha, reasons.length === 0 ? tag.choice : `${tag.choice} (${reasons.join("; ")})`)] as const
@@ -154,12 +140,12 @@ const previousTag = Effect.fnUntraced(function*(context: BaseContext, patterns: 
   const shallow = context.shallow ? " (a shallow clone)" : ""
   if (patterns === undefined) {
     const [nearest] = tags
-    return nearest === undefined ? missed(`no earlier tag in this clone${shallow}`) : ({ _tag: "Found", sha: nearest.sha, choice: `the previous tag ${quote(nearest.tag)}` } as Search)
+    return nearest === undefined ? missed(`no earlier tag in this clone${shallow}`) : hit(nearest.sha, `the previous tag ${quote(nearest.tag)}`)
   }
   if (regexes.length === 0) return missed("no action has a tag condition")
   for (const { tag, sha } of tags) {
     const match = regexes.find(([, regex]) => regex.test(tag))
-    if (match !== undefined) return { _tag: "Found", sha, choice: `the previous tag ${quote(tag)}, matching ${quote(match[0])}` } as Search
+    if (match !== undefined) return hit(sha, `the previous tag ${quote(tag)}, matching ${quote(match[0])}`)
   }
   return missed(`no earlier tag matching ${regexes.map(([pattern]) => quote(pattern)).join(" or ")} in this clone${shallow}`)
 })
@@ -171,7 +157,7 @@ const mergeBaseWith = Effect.fnUntraced(function*(context: BaseContext, branch: 
   if (Option.isNone(branchTip)) return missed(`the branch ${quote(branch)} is not fetched in this clone`)
   const mergeBase = yield* git.mergeBase(context.repository, context.head, branchTip.value)
   return Option.isSome(mergeBase)
-    ? ({ _tag: "Found", sha: mergeBase.value, choice: `the merge-base with ${quote(branch)}` } as Search)
+    ? hit(mergeBase.value, `the merge-base with ${quote(branch)}`)
     : missed(`no merge-base of ${short(context.head)} and ${quote(branch)} in this clone (a shallow clone?)`)
 })
 
@@ -205,13 +191,17 @@ const newestBuild = Effect.fnUntraced(function*(
     return missed(
       status === 401 || status === 403
         ? `${what} is unknown: Buildkite refused CI_BUILDKITE_API_TOKEN (HTTP ${status}); check the token and its read_builds scope`
-        : `${what} is unknown: Buildkite's API could not be reached (${error.message})`,
+        : status === null
+        ? `${what} is unknown: Buildkite's API could not be reached (${error.message})`
+        : `${what} is unknown: ${error.message}`,
       { warn: true }
     )
   }
   const [build] = listed.success
   if (build === undefined) return missed(`no ${what.replace(/^the /, "")} yet`, { none: true })
   const named = `${what} (#${build.number}, ${short(build.commit)})`
+  // Only a full sha names one commit: a build made for `HEAD` or a branch name would name this one.
+  if (!/^[0-9a-f]{40}$/.test(build.commit)) return missed(`${what} (#${build.number}) has no commit sha: ${quote(build.commit)}`, { warn: true })
   const git = yield* Git
   const [inClone] = yield* git.resolveCommits(context.repository, [build.commit]).pipe(Effect.orElseSucceed(() => [Option.none<string>()]))
   if (inClone === undefined || Option.isNone(inClone)) {
@@ -219,7 +209,7 @@ const newestBuild = Effect.fnUntraced(function*(
   }
   const ancestor = yield* git.isAncestor(context.repository, inClone.value, context.head).pipe(Effect.orElseSucceed(() => false))
   if (!ancestor) return missed(`${named} is not an ancestor of ${short(context.head)} (a force-push?)`, { warn: true })
-  return { _tag: "Found", sha: inClone.value, choice: named } as Search
+  return hit(inClone.value, named)
 })
 
 /** A branch build's last passed build; a branch with none yet compares with its merge-base with the default branch. */
