@@ -261,3 +261,28 @@ describe("tool plan: the Buildkite API chooses a branch's base and a deploy's", 
     assert.include(result.warnings, `the last passed build of "master" (#1, ${short(released)}) is not in this clone (a shallow clone)`)
   })
 })
+
+describe("tool plan: why, when everything changed", () => {
+  it("explains the first 200 changed outputs and says the rest were not looked into", () => {
+    const flake = (dep: string) =>
+      fixtureFlake({
+        outputs: `
+      packages.x86_64-linux = builtins.listToAttrs (builtins.genList (i: {
+        name = "p\${toString i}";
+        value = drv "p\${toString i}" [ (drv "dep" [ "${dep}" ]) ];
+      }) 205);`,
+        ciActions: `ci.lib.mkActions { inherit self; actions = { }; }`
+      })
+    const repo = FixtureRepo.create(inject("ciSnapshot"))
+    repo.commit("dep 1", { "flake.nix": flake("1") })
+    repo.commit("dep 2", { "flake.nix": flake("2") })
+    const plan = decode(runTool(["plan", "--dry-run", "--format", "json", ...system], { cwd: repo.dir }))
+    const changed = plan.changed as ReadonlyArray<{ attrPath: string; why: ReadonlyArray<{ kind: string }>; whyError: string | null }>
+    assert.strictEqual(changed.length, 205)
+    assert.isTrue(changed.slice(0, 200).every((change) => change.whyError === null && change.why[0]?.kind === "input"))
+    assert.deepStrictEqual(
+      [...new Set(changed.slice(200).map((change) => change.whyError))],
+      ["not looked into: 205 outputs changed, and the first 200 are explained; `tool why` explains any"]
+    )
+  })
+})

@@ -118,6 +118,8 @@ export const planCi: (
  * inputs whose lock moved. Nothing here fails the plan; a base that was not
  * evaluated has nothing to compare with.
  */
+const explainedAtMost = 200
+
 const explainChanges = Effect.fnUntraced(function*(
   repository: string,
   flakeDir: string,
@@ -135,12 +137,17 @@ const explainChanges = Effect.fnUntraced(function*(
   const drvPath = changed.find((change) => change.headDrvPath !== null)?.headDrvPath
   const storeDir = drvPath == null ? "/nix/store" : drvPath.slice(0, drvPath.lastIndexOf("/"))
   const flakeInputs = flakeInputChanges(Option.getOrUndefined(baseLock), Option.getOrUndefined(headLock), storeDir)
+  // When everything changed (an input every output uses), the first outputs say it.
   const answers = yield* derivations.explain(
-    changed.map((change) => ({ attrPath: change.attrPath, base: change.baseDrvPath, head: change.headDrvPath })),
+    changed.slice(0, explainedAtMost).map((change) => ({ attrPath: change.attrPath, base: change.baseDrvPath, head: change.headDrvPath })),
     { flakeInputs }
   )
+  const skipped = `not looked into: ${changed.length} outputs changed, and the first ${explainedAtMost} are explained; \`tool why\` explains any`
   return {
-    changed: changed.map((change, index) => ({ ...change, why: answers[index]?.why ?? [], whyError: answers[index]?.error ?? null })),
+    changed: changed.map((change, index) => {
+      const answer = answers[index]
+      return answer === undefined ? { ...change, why: [], whyError: skipped } : { ...change, why: answer.why, whyError: answer.error }
+    }),
     flakeInputs
   }
 })
