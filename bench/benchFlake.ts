@@ -99,5 +99,5 @@ export const timed = async (body: () => Promise<unknown>) => {
 export const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
 /** `tool plan --dry-run` of the bench flake, as a user runs it. */
-export const toolPlan = (setup: BenchFlake, env: NodeJS.ProcessEnv = process.env) =>
-  run(join(root, "bin/tool"), ["plan", "--dry-run", "--base", setup.base, "--head", setup.head], { cwd: setup.repo, env })
+export const toolPlan = (setup: BenchFlake, env: NodeJS.ProcessEnv = process.env, flags: ReadonlyArray<string> = []) =>
+  run(join(root, "bin/tool"), ["plan", "--dry-run", "--base", setup.base, "--head", setup.head, ...flags], { cwd: setup.repo, env })

@@ -6,7 +6,8 @@
  * The plan's own evaluations (`Nix.evaluate`, as `tool plan` runs them) give each
  * changed output's derivation at base and head; `Derivations.explain` of those ten
  * pairs is timed in this process, with nothing cached between rounds, against
- * `tool plan --dry-run` run as a user runs it. Rounds alternate; medians compared.
+ * `tool plan --dry-run` run as a user runs it, which explains them too (one line each),
+ * and `--why` (a tree each). Rounds alternate; medians compared.
  *
  * For the choice of reader, the same derivations are also read the other way, with
  * one `nix derivation show` (`nix show-derivation` before Nix 2.15) per level of the
@@ -69,12 +70,14 @@ try {
 
   await toolPlan(setup)
   const plans: Array<number> = []
+  const planTrees: Array<number> = []
   const whys: Array<number> = []
   const shows: Array<number> = []
   const allParsed: Array<number> = []
   const allShown: Array<number> = []
   for (let round = 0; round < rounds; round++) {
     plans.push(await timed(() => toolPlan(setup)))
+    planTrees.push(await timed(() => toolPlan(setup, process.env, ["--why"])))
     whys.push(await timed(explain))
     shows.push(await timed(() => nixShow(pairs)))
     allParsed.push(await timed(() => parseAll(everyHead)))
@@ -85,7 +88,8 @@ try {
     console.log(`${label.padEnd(52)} ${(seconds * 1000).toFixed(1).padStart(9)} ms  ${(seconds / plan).toFixed(4).padStart(8)}`)
   console.log(`bench/why: ${version.text}, ${size} derivations, ${requests.length} changed, ${rounds} rounds, medians`)
   console.log(`${"".padEnd(52)} ${"time".padStart(12)}  ${"/ plan".padStart(8)}`)
-  row("tool plan --dry-run", plan)
+  row("tool plan --dry-run (explains each change, one line)", plan)
+  row("tool plan --dry-run --why (a tree each)", median(planTrees))
   row(`why of ${requests.length} changed outputs (.drv files read)`, median(whys))
   row(`  their ${pairs.length} derivations by nix ${show.join(" ")}`, median(shows))
   row(`all ${everyHead.length} head derivations, .drv files read`, median(allParsed))

@@ -31,7 +31,7 @@ const services = Layer.mergeAll(Git.layer, Nix.layer, BuildkiteAgent.layer).pipe
 const root = Command.make("tool").pipe(
   Command.withDescription("ci: plan, check, build and deploy a Nix flake on Buildkite"),
   Command.withSubcommands([
-    plan.pipe(Command.provide(services)),
+    plan.pipe(Command.provide(Layer.merge(services, Derivations.layer))),
     check.pipe(Command.provide(services)),
     build.pipe(Command.provide(services)),
     deploy.pipe(Command.provide(services)),

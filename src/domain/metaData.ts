@@ -22,6 +22,8 @@ export const metaDataKeys = {
   deploy: (name: string) => `ci:deploy:${name}`,
   /** The build step's installables, when too many for its command line (`plannedBuilds.ts`). */
   plannedBuilds: "ci:plan:builds",
+  /** Why each planned build changed, one line each (`planWhy.ts`). */
+  planWhy: "ci:plan:why",
   /** A part after the first of a pipeline over 500 jobs, uploaded by the part before it. */
   pipelinePart: (part: number) => `ci:plan:pipeline:${part}`,
   /** On a deploy build, set by its trigger step: the action it deploys, and that it is one. */

@@ -6,7 +6,32 @@ import { Build, type BuildRef, showBuildRef } from "../domain/BuildkiteBuild.ts"
  * Buildkite's REST API, for what the bot needs: a build with its jobs and
  * meta-data, and unblocking a block step. A build is decoded with `Build`
  * (src/domain/BuildkiteBuild.ts), which names only the fields the bot reads.
+ * And for what `tool plan` needs to choose its base: a pipeline's builds, filtered.
  */
+
+/** A pipeline, as the REST API's paths name it. */
+export interface PipelineRef {
+  readonly organization: string
+  readonly pipeline: string
+}
+
+/** The list's filters, as Buildkite names them: `meta_data` is `meta_data[key]=value`. */
+export interface BuildFilter {
+  readonly branch?: string
+  readonly state?: string
+  readonly metaData?: Readonly<Record<string, string>>
+  readonly perPage?: number
+}
+
+/** A listed build: only what choosing a base reads. */
+export const ListedBuild = Schema.Struct({
+  number: Schema.Number,
+  commit: Schema.String,
+  state: Schema.String,
+  branch: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  web_url: Schema.optionalKey(Schema.NullOr(Schema.String))
+})
+export type ListedBuild = typeof ListedBuild.Type
 
 export class BuildkiteApiError extends Schema.TaggedError<BuildkiteApiError>()("BuildkiteApiError", {
   operation: Schema.String,
@@ -24,6 +49,8 @@ export class BuildkiteApiError extends Schema.TaggedError<BuildkiteApiError>()("
 export class BuildkiteApi extends Context.Service<BuildkiteApi, {
   getBuild(ref: BuildRef): Effect.Effect<Build, BuildkiteApiError>
   unblockJob(ref: BuildRef, jobId: string): Effect.Effect<void, BuildkiteApiError>
+  /** A pipeline's builds, newest first, that pass the filter. */
+  listBuilds(pipeline: PipelineRef, filter: BuildFilter): Effect.Effect<ReadonlyArray<ListedBuild>, BuildkiteApiError>
 }>()("ci/effects/BuildkiteApi") {
   static readonly layer = (options: { readonly url: string; readonly token: Redacted.Redacted<string> }) =>
     Layer.effect(
@@ -76,7 +103,26 @@ export class BuildkiteApi extends Context.Service<BuildkiteApi, {
           )
         })
 
-        return BuildkiteApi.of({ getBuild, unblockJob })
+        const listBuilds = Effect.fn("BuildkiteApi.listBuilds")(function*(pipeline: PipelineRef, filter: BuildFilter) {
+          const operation = `GET ${pipeline.organization}/${pipeline.pipeline} builds`
+          const parameters: Array<readonly [string, string]> = [
+            ...(filter.branch === undefined ? [] : [["branch", filter.branch] as const]),
+            ...(filter.state === undefined ? [] : [["state", filter.state] as const]),
+            ...Object.entries(filter.metaData ?? {}).map(([key, value]) => [`meta_data[${key}]`, value] as const),
+            ...(filter.perPage === undefined ? [] : [["per_page", String(filter.perPage)] as const])
+          ]
+          const response = yield* send(
+            operation,
+            HttpClientRequest.get(`/v2/organizations/${encodeURIComponent(pipeline.organization)}/pipelines/${encodeURIComponent(pipeline.pipeline)}/builds`).pipe(
+              HttpClientRequest.setUrlParams(parameters)
+            )
+          )
+          return yield* HttpClientResponse.schemaBodyJson(Schema.Array(ListedBuild))(response).pipe(
+            Effect.mapError((error) => new BuildkiteApiError({ operation, status: response.status, detail: error.message }))
+          )
+        })
+
+        return BuildkiteApi.of({ getBuild, unblockJob, listBuilds })
       })
     ).pipe(Layer.provide(FetchHttpClient.layer))
 }

@@ -1,4 +1,4 @@
-import { Effect, Runtime, Schema } from "effect"
+import { Effect, type Redacted, Runtime, Schema } from "effect"
 import { ExitCode } from "../domain/errors.ts"
 
 /**
@@ -21,6 +21,11 @@ export const BuildkiteEnvironment = Schema.Struct({
   BUILDKITE_PIPELINE_SLUG: Variable,
   BUILDKITE_BUILD_NUMBER: Variable,
   BUILDKITE_BUILD_ID: Variable,
+  BUILDKITE_ORGANIZATION_SLUG: Variable,
+  BUILDKITE_PIPELINE_DEFAULT_BRANCH: Variable,
+  /** Buildkite's REST API, which `tool plan` asks for the last passed build and deploy. */
+  CI_BUILDKITE_API_URL: Variable,
+  CI_BUILDKITE_API_TOKEN: Schema.optionalKey(Schema.RedactedFromValue(Schema.String)),
   /** The pipeline deploys are triggered in (the design note's name). */
   BUILDKITE_PLUGIN_CICD_DEPLOY_PIPELINE_NAME: Variable,
   /** The flake reference steps run the tool from (the design note's name). */
@@ -30,7 +35,9 @@ export const BuildkiteEnvironment = Schema.Struct({
   DENBEIGH_DEPLOY: Variable,
   STEP_DATA: Variable
 })
-export type BuildkiteEnvironment = { readonly [K in keyof typeof BuildkiteEnvironment.Type]?: string }
+export type BuildkiteEnvironment =
+  & { readonly [K in Exclude<keyof typeof BuildkiteEnvironment.Type, "CI_BUILDKITE_API_TOKEN">]?: string }
+  & { readonly CI_BUILDKITE_API_TOKEN?: Redacted.Redacted<string> }
 
 export class EnvironmentInvalid extends Schema.TaggedError<EnvironmentInvalid>()("EnvironmentInvalid", {
   detail: Schema.String

@@ -36,6 +36,10 @@ export class Git extends Context.Service<Git, {
   isDirty(directory: string): Effect.Effect<boolean, GitError>
   /** A file's text at a commit (`path` from the top of the work tree); none when the commit has no such file. */
   fileAt(directory: string, commit: string, path: string): Effect.Effect<Option.Option<string>, GitError>
+  /** Whether `ancestor` is `commit` or one of its ancestors. */
+  isAncestor(directory: string, ancestor: string, commit: string): Effect.Effect<boolean, GitError>
+  /** The tags on `commit`'s ancestors (itself left out), nearest first, with the commit each names. */
+  tagsBefore(directory: string, commit: string): Effect.Effect<ReadonlyArray<{ readonly tag: string; readonly sha: string }>, GitError>
 }>()("ci/effects/Git") {
   static readonly layer = Layer.effect(
     Git,
@@ -110,7 +114,37 @@ export class Git extends Context.Service<Git, {
         return result.exitCode === 0 ? Option.some(result.stdout) : Option.none()
       })
 
-      return Git.of({ inspect, resolveCommits, mergeBase, remoteBranchesContaining, currentBranch, isDirty, fileAt })
+      const isAncestor = Effect.fn("Git.isAncestor")(function*(directory: string, ancestor: string, commit: string) {
+        const result = yield* git("merge-base", directory, ["merge-base", "--is-ancestor", "--end-of-options", ancestor, commit], { allowFailure: true })
+        // Exit 1 means "not an ancestor"; anything else is a real failure.
+        if (result.exitCode === 0 || result.exitCode === 1) return result.exitCode === 0
+        return yield* new GitError({ operation: "merge-base --is-ancestor", directory, detail: result.stderr.trim() })
+      })
+
+      const tagsBefore = Effect.fn("Git.tagsBefore")(function*(directory: string, commit: string) {
+        // The commit's ancestors in topological order, so the first tag is the nearest
+        // (not --simplify-by-decoration: it drops a tagged root commit whose tree is
+        // empty). A ref name holds no space, so `, ` splits %D.
+        const result = yield* git("log", directory, [
+          "log",
+          "--topo-order",
+          "--decorate=short",
+          "--decorate-refs=refs/tags/",
+          "--format=%H%x09%D",
+          `${commit}^@`,
+          "--"
+        ], { allowFailure: true })
+        // A root commit has no parents: `commit^@` names nothing, and there is no tag before it.
+        if (result.exitCode !== 0) return []
+        return lines(result.stdout).flatMap((line) => {
+          const [sha = "", decorations = ""] = line.split("\t")
+          // One commit's tags by name, so the choice among them does not depend on git's order.
+          return decorations.split(", ").filter((name) => name.startsWith("tag: ")).map((name) => name.slice(5)).sort()
+            .map((tag) => ({ tag, sha }))
+        })
+      })
+
+      return Git.of({ inspect, resolveCommits, mergeBase, remoteBranchesContaining, currentBranch, isDirty, fileAt, isAncestor, tagsBefore })
     })
   )
 }

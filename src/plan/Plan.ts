@@ -3,8 +3,10 @@ import { PlanInputError } from "../domain/errors.ts"
 import { type AttrPath, showAttrPath, unrepresentableSegment } from "../domain/installable.ts"
 import type { StepData } from "../domain/StepData.ts"
 import type { Action, FlakeEvaluation, Output } from "../nix/FlakeEvaluation.ts"
+import type { FlakeInputChange } from "../nix/flakeLock.ts"
 import { type ChangeLookup, type ConditionResult, evaluateCondition, type RefContext } from "./conditions.ts"
 import { stepData } from "./StepData.ts"
+import type { Difference } from "./why.ts"
 
 /**
  * The plan for one build: what changed between base and head, which actions
@@ -12,10 +14,13 @@ import { stepData } from "./StepData.ts"
  * input has already been read and decoded.
  */
 
-/** The base commit, evaluated, or the reason it could not be: then everything counts as changed. */
+/**
+ * The base commit, evaluated, or the reason it could not be: then everything counts
+ * as changed. `choice` says why this commit (src/commands/plan/base.ts).
+ */
 export type Base =
-  | { readonly _tag: "Evaluated"; readonly sha: string; readonly evaluation: FlakeEvaluation }
-  | { readonly _tag: "Unavailable"; readonly sha: string | undefined; readonly reason: string }
+  | { readonly _tag: "Evaluated"; readonly sha: string; readonly evaluation: FlakeEvaluation; readonly choice: string }
+  | { readonly _tag: "Unavailable"; readonly sha: string | undefined; readonly reason: string; readonly choice: string }
 
 export interface OutputChange {
   readonly attrPath: string
@@ -23,11 +28,19 @@ export interface OutputChange {
   readonly base: string | null
   /** The output path at head; null when it failed to evaluate. */
   readonly head: string | null
+  /** The store derivations behind them, for saying why (src/plan/why.ts). */
+  readonly baseDrvPath: string | null
+  readonly headDrvPath: string | null
+  /** Why it changed, once explained (`Derivations.explain`); `whyError` when it could not be. */
+  readonly why?: ReadonlyArray<Difference>
+  readonly whyError?: string | null
 }
 
 export interface ActionPlan {
   readonly name: string
   readonly triggered: boolean
+  /** The base its `changed` conditions compared with, when not the plan's. */
+  readonly base: Base | undefined
   readonly conditions: ReadonlyArray<ConditionResult>
   /** Why a triggered action's deploy is held back. */
   readonly deployWithheld: string | undefined
@@ -57,6 +70,8 @@ export interface CiPlan {
   readonly builds: ReadonlyArray<PlannedBuild>
   readonly deploys: ReadonlyArray<StepData>
   readonly warnings: ReadonlyArray<string>
+  /** The flake inputs whose lock changed between base and head, once explained. */
+  readonly flakeInputs?: ReadonlyArray<FlakeInputChange>
 }
 
 export interface PlanInput {
@@ -65,21 +80,39 @@ export interface PlanInput {
   readonly head: string
   readonly headEvaluation: FlakeEvaluation
   readonly base: Base
+  /** Actions whose `changed` conditions compare with another base than the builds'. */
+  readonly actionBases?: ReadonlyMap<string, Base>
   readonly refs: RefContext
   /** The pull request number when this is a pull-request build. */
   readonly pullRequest: string | undefined
 }
 
 const changesBetween = (head: FlakeEvaluation, base: Base): ReadonlyArray<OutputChange> => {
-  const before = new Map<string, string | null>()
+  const before = new Map<string, Output>()
   if (base._tag === "Evaluated") {
-    for (const output of base.evaluation.outputs) before.set(showAttrPath(output.attrPath), output.storePath)
+    for (const output of base.evaluation.outputs) before.set(showAttrPath(output.attrPath), output)
   }
   return head.outputs.flatMap((output) => {
     const attrPath = showAttrPath(output.attrPath)
-    const previous = before.get(attrPath) ?? null
-    return previous !== null && previous === output.storePath ? [] : [{ attrPath, base: previous, head: output.storePath }]
+    const previous = before.get(attrPath)
+    const storePath = previous?.storePath ?? null
+    return storePath !== null && storePath === output.storePath ? [] : [{
+      attrPath,
+      base: storePath,
+      head: output.storePath,
+      baseDrvPath: previous?.drvPath ?? null,
+      headDrvPath: output.drvPath ?? null
+    }]
   })
+}
+
+/** What `changed` conditions are judged against: the changes from one base. */
+const lookupOf = (changed: ReadonlyArray<OutputChange>, base: Base): ChangeLookup => {
+  const changedKeys = new Set(changed.map((change) => change.attrPath))
+  return {
+    isChanged: (key) => changedKeys.has(key),
+    everythingChangedBecause: base._tag === "Unavailable" ? base.reason : undefined
+  }
 }
 
 /** A check name must mean one check: the same name in two actions must run the same target. */
@@ -137,22 +170,21 @@ export const makePlan = (input: PlanInput): Result.Result<CiPlan, PlanInputError
         warnings.push(`${change.attrPath} failed to evaluate at head; the build step will show why`)
       }
     }
-    const changedKeys = new Set(changed.map((change) => change.attrPath))
-    const lookup: ChangeLookup = {
-      isChanged: (key) => changedKeys.has(key),
-      everythingChangedBecause: input.base._tag === "Unavailable" ? input.base.reason : undefined
-    }
+    const lookup = lookupOf(changed, input.base)
 
     const actionPlans: Array<ActionPlan> = []
     for (const [name, action] of actions) {
+      const base = input.actionBases?.get(name)
+      const changes = base === undefined ? lookup : lookupOf(changesBetween(head, base), base)
+      if (base?._tag === "Unavailable") warnings.push(`${name}: everything counts as changed: ${base.reason}`)
       const conditions: Array<ConditionResult> = []
-      for (const condition of action.conditions) conditions.push(yield* evaluateCondition(condition, input.refs, lookup))
+      for (const condition of action.conditions) conditions.push(yield* evaluateCondition(condition, input.refs, changes))
       const triggered = conditions.every((condition) => condition.ok)
       const deployWithheld = triggered && input.pullRequest !== undefined && action.deploySteps.length > 0
         ? `pull request #${input.pullRequest}: a pull-request build never deploys`
         : undefined
       if (deployWithheld !== undefined) warnings.push(`${name} would deploy, but ${deployWithheld}`)
-      actionPlans.push({ name, triggered, conditions, deployWithheld })
+      actionPlans.push({ name, triggered, base, conditions, deployWithheld })
     }
     const triggeredActions = actions.filter((_, i) => actionPlans[i]!.triggered)
 

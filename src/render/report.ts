@@ -1,7 +1,9 @@
 import { showAttrPath } from "../domain/installable.ts"
 import type { StepData } from "../domain/StepData.ts"
-import type { CiPlan } from "../plan/Plan.ts"
+import type { Base, CiPlan, OutputChange } from "../plan/Plan.ts"
 import type { Pipeline, RenderedCiPipeline } from "./pipeline.ts"
+import { markdownText } from "./summary.ts"
+import { flakeInputsLine, whyLine, whyTree } from "./why.ts"
 
 /** The plan as a person reads it in a terminal or a Buildkite log. */
 
@@ -9,18 +11,34 @@ const short = (sha: string) => sha.slice(0, 12)
 const mark = (ok: boolean) => (ok ? "✓" : "✗")
 const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`
 
-export const ciReport = (plan: CiPlan, { pipeline, metaData }: RenderedCiPipeline): string => {
+/** A base as one phrase: the commit and why it was chosen, or why there is none. */
+const showBase = (base: Base) =>
+  base._tag === "Evaluated" ? `${short(base.sha)}, ${base.choice}` : `none (${base.reason})`
+
+/** Why an output changed, in a few words: the first differences, or why they are unknown. */
+export const changeWhy = (change: OutputChange): string | undefined => {
+  if (change.base === null) return change.head === null ? undefined : "new"
+  if (change.whyError !== undefined && change.whyError !== null) return `why unknown: ${change.whyError}`
+  if (change.why === undefined) return undefined
+  return change.why.length === 0 ? "only store paths differ" : whyLine(change.why)
+}
+
+export const ciReport = (plan: CiPlan, { pipeline, metaData }: RenderedCiPipeline, options: { readonly tree?: boolean } = {}): string => {
   const lines: Array<string> = []
-  const base = plan.base._tag === "Evaluated" ? short(plan.base.sha) : `none (${plan.base.reason})`
-  lines.push(`plan for ${plan.system}: head ${short(plan.head)}, base ${base}`)
+  lines.push(`plan for ${plan.system}: head ${short(plan.head)}, base ${showBase(plan.base)}`)
   lines.push(`changed: ${count(plan.changed.length, "output")}`)
+  if (plan.flakeInputs !== undefined && plan.flakeInputs.length > 0) lines.push(`  flake inputs updated: ${flakeInputsLine(plan.flakeInputs)}`)
   for (const change of plan.changed) {
-    lines.push(`  ${change.attrPath}${change.base === null ? " (new)" : ""}${change.head === null ? " (failed to evaluate)" : ""}`)
+    const why = changeWhy(change)
+    const failed = change.head === null ? " (failed to evaluate)" : ""
+    lines.push(`  ${change.attrPath}${failed}${why === undefined ? "" : `: ${why}`}`)
+    if (options.tree === true && change.why !== undefined) lines.push(...whyTree(change.why).map((line) => `      ${line}`))
   }
   lines.push(`actions: ${count(plan.actions.length, "action")}`)
   for (const action of plan.actions) {
     const state = !action.triggered ? "not triggered" : action.deployWithheld === undefined ? "triggered" : `triggered, deploy withheld: ${action.deployWithheld}`
     lines.push(`  ${mark(action.triggered)} ${action.name}: ${state}`)
+    if (action.base !== undefined) lines.push(`      changed compared with ${showBase(action.base)}`)
     for (const condition of action.conditions) lines.push(`      ${mark(condition.ok)} ${condition.kind}: ${condition.detail}`)
   }
   lines.push(`checks: ${plan.checks.map((check) => check.name).join(", ") || "none"}`)
@@ -31,6 +49,28 @@ export const ciReport = (plan: CiPlan, { pipeline, metaData }: RenderedCiPipelin
   if (metaData.length > 0) lines.push(`the build step reads its installables from meta-data ${metaData[0]!.key} (too many for one command line)`)
   for (const warning of plan.warnings) lines.push(`warning: ${warning}`)
   return lines.join("\n")
+}
+
+/**
+ * The plan as a Buildkite annotation: the base and why it was chosen, each action's
+ * own base, each changed output with why, the warnings. At most `maxOutputs`
+ * outputs are listed: the report in the job's log has them all.
+ */
+export const ciAnnotation = (plan: CiPlan, maxOutputs = 50): { readonly markdown: string; readonly style: "info" | "warning"; readonly context: string } => {
+  const lines: Array<string> = []
+  lines.push(`**Plan** for \`${plan.head.slice(0, 12)}\`: compared with ${markdownText(showBase(plan.base))}`)
+  for (const action of plan.actions) {
+    if (action.base !== undefined) lines.push(`- ${markdownText(action.name)}'s changed condition: compared with ${markdownText(showBase(action.base))}`)
+  }
+  lines.push("", `**Changed:** ${count(plan.changed.length, "output")}`)
+  if (plan.flakeInputs !== undefined && plan.flakeInputs.length > 0) lines.push(`- flake inputs updated: ${markdownText(flakeInputsLine(plan.flakeInputs))}`)
+  for (const change of plan.changed.slice(0, maxOutputs)) {
+    const why = changeWhy(change)
+    lines.push(`- ${markdownText(change.attrPath)}${why === undefined ? "" : `: ${markdownText(why)}`}`)
+  }
+  if (plan.changed.length > maxOutputs) lines.push(`- … and ${plan.changed.length - maxOutputs} more (the plan step's log lists them all)`)
+  if (plan.warnings.length > 0) lines.push("", ...plan.warnings.map((warning) => `⚠️ ${markdownText(warning)}`))
+  return { markdown: lines.join("\n"), style: plan.warnings.length > 0 ? "warning" : "info", context: "ci-plan" }
 }
 
 export const deployReport = (data: StepData, pipeline: Pipeline): string =>
@@ -45,10 +85,13 @@ export const ciPlanJson = (plan: CiPlan, { pipeline, metaData }: RenderedCiPipel
   head: plan.head,
   base: plan.base._tag === "Evaluated" ? plan.base.sha : null,
   baseUnavailable: plan.base._tag === "Unavailable" ? plan.base.reason : null,
-  changed: plan.changed,
+  baseChoice: plan.base.choice,
+  changed: plan.changed.map((change) => ({ ...change, why: change.why ?? null, whyError: change.whyError ?? null })),
+  flakeInputs: plan.flakeInputs ?? [],
   actions: plan.actions.map((action) => ({
     name: action.name,
     triggered: action.triggered,
+    base: baseJson(action.base ?? plan.base),
     conditions: action.conditions,
     deployWithheld: action.deployWithheld ?? null
   })),
@@ -58,6 +101,12 @@ export const ciPlanJson = (plan: CiPlan, { pipeline, metaData }: RenderedCiPipel
   warnings: plan.warnings,
   pipeline,
   metaData
+})
+
+const baseJson = (base: Base) => ({
+  commit: base._tag === "Evaluated" ? base.sha : null,
+  choice: base.choice,
+  unavailable: base._tag === "Unavailable" ? base.reason : null
 })
 
 export const deployPlanJson = (data: StepData, pipeline: Pipeline) => ({

@@ -37,6 +37,14 @@ export const runOutcome = (run: Run): string =>
 /** The last lines of a log, indented under the line that introduces them. */
 export const indentedTail = (lines: ReadonlyArray<string>): ReadonlyArray<string> => lines.slice(-logTails.shown).map((line) => `  ${line}`)
 
+/**
+ * Text in Markdown (Buildkite's annotations, Discord's messages): every ASCII
+ * character either could read as syntax or HTML, backslash-escaped, which both read
+ * as the character itself; on one line.
+ */
+export const markdownText = (text: string): string =>
+  text.replace(/\s*[\r\n]+\s*/g, " ").replace(/[\\`*_~|<>[\]()#!]/g, (c) => `\\${c}`)
+
 /** Text in a Markdown table cell: no pipes or line breaks, no HTML. */
 const cell = (text: string): string =>
   text.replace(/[\\|]/g, (c) => `\\${c}`).replace(/</g, "&lt;").replace(/\r?\n/g, " ")

@@ -2,8 +2,9 @@ import { Option, Schema } from "effect"
 import { deployActionEnv } from "../domain/buildEnv.ts"
 import type { Build, Job } from "../domain/BuildkiteBuild.ts"
 import { metaDataKeys } from "../domain/metaData.ts"
+import { PlanWhyFromJson } from "../domain/planWhy.ts"
 import { BuildSummary, CheckResult, DeployResult, DerivationResult } from "../domain/results.ts"
-import { formatDuration, runOutcome } from "./summary.ts"
+import { formatDuration, markdownText, runOutcome } from "./summary.ts"
 
 /**
  * What one Discord message shows, from Buildkite's builds: the CI build (its
@@ -134,12 +135,18 @@ const derivationStatus: Record<DerivationResult["status"], Status> = {
 
 const buildRows = (build: Build, jobs: ReadonlyArray<Job>): ReadonlyArray<Row> => {
   const summary = decodeMeta(build, metaDataKeys.buildSummary, Schema.fromJsonString(BuildSummary))
+  const why = decodeMeta(build, metaDataKeys.planWhy, PlanWhyFromJson)?.lines ?? {}
+  // The row is clipped to a line of the field, so the reason comes last, and short.
+  const because = (target: string) => {
+    const line = Object.hasOwn(why, target) ? why[target] : undefined
+    return line === undefined ? "" : ` · ${markdownText(line.length <= 120 ? line : `${line.slice(0, 119)}…`)}`
+  }
   if (summary === undefined) {
     return jobs.filter((job) => runs(job, "build")).map((job) => ({ status: stateStatus(job.state), text: label(job) }))
   }
   return summary.targets.map((target): Row => {
     const result = decodeMeta(build, metaDataKeys.build(target), Schema.fromJsonString(DerivationResult))
-    if (result === undefined) return { status: "waiting", text: `\`${target}\`` }
+    if (result === undefined) return { status: "waiting", text: `\`${target}\`${because(target)}` }
     const what = result.name ?? result.target
     const how = result.status === "failed"
       ? `: ${result.exitCode === null ? result.error ?? "failed" : `exit code ${result.exitCode}`}`
@@ -148,7 +155,7 @@ const buildRows = (build: Build, jobs: ReadonlyArray<Job>): ReadonlyArray<Row> =
       : result.status === "built"
       ? ` (${formatDuration(result.durationMs)})`
       : ` (${result.status})`
-    return { status: derivationStatus[result.status], text: `\`${what}\`${how}` }
+    return { status: derivationStatus[result.status], text: `\`${what}\`${how}${because(target)}` }
   })
 }
 

@@ -209,8 +209,15 @@ describe("a build list too long for one command line", () => {
     const run = runTool(["plan", "--system", "x86_64-linux"], { cwd: repo.dir, env: { BUILDKITE: "true" }, agentState: state })
     assert.strictEqual(run.exitCode, 0, run.stderr)
     const calls = run.agentCalls.map((call) => call.args.join(" "))
-    assert.deepStrictEqual(calls.slice(0, 2), ["meta-data set ci:plan:builds", "meta-data set ci:plan:builds:0"])
-    assert.strictEqual(calls.at(-1), "pipeline upload")
+    // After the plan's annotation (a warning: the flake has no ciActions); why each
+    // build changed goes to meta-data too.
+    assert.deepStrictEqual(calls, [
+      "annotate --style warning --context ci-plan",
+      "meta-data set ci:plan:builds",
+      "meta-data set ci:plan:builds:0",
+      "meta-data set ci:plan:why",
+      "pipeline upload"
+    ])
     assert.include(run.agentCalls.at(-1)!.stdin, "build --from-meta-data ci:plan:builds")
     const index = readFileSync(join(state, encodeURIComponent("ci:plan:builds")), "utf8")
     assert.deepStrictEqual(JSON.parse(index), { version: 1, chunks: 1, count: 400 })

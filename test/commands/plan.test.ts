@@ -117,7 +117,9 @@ describe("tool plan: what changed", () => {
     const run = runTool(["plan", ...system, "--head", readme], { cwd: repo.dir, env: { BUILDKITE: "true" } })
     assert.strictEqual(run.exitCode, 0, run.stderr)
     assert.include(run.stderr, "nothing to run")
-    assert.deepStrictEqual(run.agentCalls, [])
+    // Only the plan's annotation: what it compared with, and that nothing changed.
+    assert.deepStrictEqual(run.agentCalls.map((call) => call.args), [["annotate", "--style", "info", "--context", "ci-plan"]])
+    assert.include(run.agentCalls[0]!.stdin, `**Changed:** 0 outputs`)
   })
 
   it("builds exactly the changed package and what depends on it", () => {
@@ -335,10 +337,19 @@ describe("tool plan: upload, deploy mode and hostile text", () => {
     const run = runTool(["plan", ...system], { cwd: repo.dir, env: tagBuild })
     assert.strictEqual(run.exitCode, 0, run.stderr)
     assert.strictEqual(run.stdout, "")
-    assert.strictEqual(run.agentCalls.length, 1)
-    assert.deepStrictEqual(run.agentCalls[0]!.args, ["pipeline", "upload"])
-    assert.strictEqual(run.agentCalls[0]!.stdin.trim(), dryRun.stdout.trim())
-    assert.deepStrictEqual(yamlPipelineErrors(run.agentCalls[0]!.stdin), [])
+    // The plan's annotation, why each build changed for the bot, then the one upload.
+    assert.deepStrictEqual(run.agentCalls.map((call) => call.args.slice(0, 3)), [
+      ["annotate", "--style", "info"],
+      ["meta-data", "set", "ci:plan:why"],
+      ["pipeline", "upload"]
+    ])
+    const why = JSON.parse(run.agentCalls[1]!.stdin) as { version: number; lines: Record<string, string> }
+    const planned = planJson(repo.dir, [], tagBuild)
+    assert.strictEqual(why.version, 1)
+    assert.deepStrictEqual(Object.keys(why.lines), planned.builds.filter((build) => build.reasons.some((reason) => reason.endsWith(" changed"))).map((build) => build.attrPath))
+    const upload = run.agentCalls[2]!
+    assert.strictEqual(upload.stdin.trim(), dryRun.stdout.trim())
+    assert.deepStrictEqual(yamlPipelineErrors(upload.stdin), [])
   })
 
   it("fails clearly when the upload is refused", () => {
@@ -417,7 +428,7 @@ describe("tool plan: upload, deploy mode and hostile text", () => {
     }
     const run = runTool(["plan", ...system], { cwd: hostile.dir, env })
     assert.strictEqual(run.exitCode, 0, run.stderr)
-    const uploaded = run.agentCalls[0]!.stdin
+    const uploaded = run.agentCalls.find((call) => call.args[0] === "pipeline")!.stdin
     assert.deepStrictEqual(yamlPipelineErrors(uploaded), [])
 
     const { value, expansions } = interpolatePipeline(parse(uploaded), { HOME: "/root", X: "expanded" })

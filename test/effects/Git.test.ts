@@ -143,4 +143,44 @@ layer(live)("Git", (it) => {
         assert.deepStrictEqual(yield* git.fileAt(dir, first, "sub/dir/file.txt"), Option.none())
       }))
   })
+
+  describe("isAncestor", () => {
+    it.effect("says whether a commit is in another's history, itself included", () =>
+      Effect.gen(function*() {
+        const git = yield* Git
+        const { dir, first, third, feature } = history()
+        assert.isTrue(yield* git.isAncestor(dir, first, third))
+        assert.isTrue(yield* git.isAncestor(dir, third, third))
+        assert.isFalse(yield* git.isAncestor(dir, feature, third))
+        assert.isFalse(yield* git.isAncestor(dir, third, first))
+      }))
+
+    it.effect("fails on a commit this clone does not have", () =>
+      Effect.gen(function*() {
+        const git = yield* Git
+        const { dir, third } = history()
+        const error = yield* git.isAncestor(dir, "0123456789abcdef0123456789abcdef01234567", third).pipe(Effect.flip)
+        assert.strictEqual(error.operation, "merge-base --is-ancestor")
+      }))
+  })
+
+  describe("tagsBefore", () => {
+    it.effect("lists the tags of a commit's ancestors, nearest first, without its own", () =>
+      Effect.gen(function*() {
+        const git = yield* Git
+        const { dir, repo, first, second, third, feature } = history()
+        repo.git("tag", "v1", first)
+        repo.git("tag", "-a", "-m", "annotated", "v2", second)
+        repo.git("tag", "release-2", second)
+        repo.git("tag", "v3", third)
+        repo.git("tag", "on-feature", feature)
+        // An annotated tag names its commit; the commit's own tag (v3) is not before it.
+        assert.deepStrictEqual(yield* git.tagsBefore(dir, third), [
+          { tag: "release-2", sha: second },
+          { tag: "v2", sha: second },
+          { tag: "v1", sha: first }
+        ])
+        assert.deepStrictEqual(yield* git.tagsBefore(dir, first), [])
+      }))
+  })
 })

@@ -34,7 +34,12 @@ const evaluation = (outputs: ReadonlyArray<Output>, actions: Record<string, Acti
   actions
 })
 
-const evaluated = (outputs: ReadonlyArray<Output>): Base => ({ _tag: "Evaluated", sha: "b".repeat(40), evaluation: evaluation(outputs) })
+const evaluated = (outputs: ReadonlyArray<Output>, sha = "b".repeat(40)): Base => ({
+  _tag: "Evaluated",
+  sha,
+  evaluation: evaluation(outputs),
+  choice: "the previous commit"
+})
 
 const input = (overrides: Partial<PlanInput>): PlanInput => ({
   system: "x86_64-linux",
@@ -68,7 +73,7 @@ describe("makePlan", () => {
   it("builds an output that failed to evaluate at head, so the build step shows why", () => {
     const broken: Output = { attrPath: ["packages", "x86_64-linux", "broken"], kind: "packages", storePath: null }
     const result = plan({ headEvaluation: evaluation([broken]), base: evaluated([pkg("broken")]) })
-    assert.deepStrictEqual(result.changed, [{ attrPath: "packages.x86_64-linux.broken", base: store("broken"), head: null }])
+    assert.deepStrictEqual(result.changed, [{ attrPath: "packages.x86_64-linux.broken", base: store("broken"), head: null, baseDrvPath: null, headDrvPath: null }])
     assert.deepStrictEqual(result.builds.map((build) => build.attrPath), [broken.attrPath])
     assert.include(result.warnings, "packages.x86_64-linux.broken failed to evaluate at head; the build step will show why")
   })
@@ -83,7 +88,36 @@ describe("makePlan", () => {
 
   it("triggers an action with no conditions on every build", () => {
     const result = plan({ headEvaluation: evaluation([], { always: action() }) })
-    assert.deepStrictEqual(result.actions, [{ name: "always", triggered: true, conditions: [], deployWithheld: undefined }])
+    assert.deepStrictEqual(result.actions, [{ name: "always", triggered: true, base: undefined, conditions: [], deployWithheld: undefined }])
+  })
+
+  it("judges an action's changed condition against its own base, and the builds against the plan's", () => {
+    const changedBot = { kind: "changed" as const, targets: [["packages", "x86_64-linux", "bot"]], path: "c" }
+    const lastDeploy = evaluated([pkg("bot", "0"), pkg("docs")], "d".repeat(40))
+    const result = plan({
+      headEvaluation: evaluation([pkg("bot"), pkg("docs", "2")], {
+        deploy: action({ conditions: [changedBot] }),
+        other: action({ path: "ciActions.other", conditions: [changedBot] })
+      }),
+      // The previous commit changed only the docs; the bot changed since the last deploy.
+      base: evaluated([pkg("bot"), pkg("docs")]),
+      actionBases: new Map([["deploy", lastDeploy]])
+    })
+    assert.deepStrictEqual(result.changed.map((change) => change.attrPath), ["packages.x86_64-linux.docs"])
+    assert.deepStrictEqual(result.actions.map((a) => [a.name, a.triggered, a.base]), [["deploy", true, lastDeploy], ["other", false, undefined]])
+    assert.strictEqual(result.actions[0]!.conditions[0]!.detail, "packages.x86_64-linux.bot changed")
+    // The bot is built because the triggered action's changed condition names it.
+    assert.deepStrictEqual(result.builds.map((build) => build.reasons), [["deploy: changed condition"], ["packages.x86_64-linux.docs changed"]])
+  })
+
+  it("warns when an action's own base is unavailable, and counts everything as changed for it", () => {
+    const result = plan({
+      headEvaluation: evaluation([pkg("bot")], { deploy: action({ conditions: [{ kind: "changed", targets: [["packages", "x86_64-linux", "bot"]], path: "c" }] }) }),
+      base: evaluated([pkg("bot")]),
+      actionBases: new Map([["deploy", { _tag: "Unavailable", sha: "d".repeat(40), reason: "base dddd has no ciActions output", choice: "the last passed deploy" } as Base]])
+    })
+    assert.isTrue(result.actions[0]!.triggered)
+    assert.include(result.warnings, "deploy: everything counts as changed: base dddd has no ciActions output")
   })
 
   it("counts a changed condition as holding when the base is unavailable", () => {
@@ -91,7 +125,7 @@ describe("makePlan", () => {
       headEvaluation: evaluation([pkg("bot")], {
         deploy: action({ conditions: [{ kind: "changed", targets: [["packages", "x86_64-linux", "bot"]], path: "p" }] })
       }),
-      base: { _tag: "Unavailable", sha: undefined, reason: "shallow clone" }
+      base: { _tag: "Unavailable", sha: undefined, reason: "shallow clone", choice: "shallow clone" }
     })
     assert.deepStrictEqual(result.actions[0]!.conditions, [
       { kind: "changed", ok: true, detail: "everything counts as changed: shallow clone", path: "p" }
@@ -114,6 +148,6 @@ describe("makePlan", () => {
 
   it("builds a new output and leaves an unchanged one alone", () => {
     const result = plan({ headEvaluation: evaluation([pkg("same"), pkg("new")]), base: evaluated([pkg("same")]) })
-    assert.deepStrictEqual(result.changed, [{ attrPath: "packages.x86_64-linux.new", base: null, head: store("new") }])
+    assert.deepStrictEqual(result.changed, [{ attrPath: "packages.x86_64-linux.new", base: null, head: store("new"), baseDrvPath: null, headDrvPath: null }])
   })
 })

@@ -38,7 +38,7 @@ const emptyPlan: CiPlan = {
   system: "x86_64-linux",
   flakeDir: ".",
   head: "a".repeat(40),
-  base: { _tag: "Unavailable", sha: undefined, reason: "test" },
+  base: { _tag: "Unavailable", sha: undefined, reason: "test", choice: "test" },
   changed: [],
   actions: [],
   checks: [],

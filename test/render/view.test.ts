@@ -72,6 +72,22 @@ describe("makeView", () => {
     ])
   })
 
+  it("says why each derivation changed, as the plan left it, escaped and short", () => {
+    const spec = ciBuild("built")
+    const lines = {
+      "packages.x86_64-linux.bot": `version: "1.0.0" → "1.0.1"`,
+      "packages.x86_64-linux.deploy-bot": `src: ./**bot**_[x](https://e.vil) <@1> changed; ${"y".repeat(200)}`
+    }
+    const view = makeView(rest({ ...spec, metaData: { ...spec.metaData, "ci:plan:why": JSON.stringify({ version: 1, lines }) } }), [])
+    assert.deepStrictEqual(rows(view, 0, "Builds"), [
+      `passed \`bot\` (12.0 s) · version: "1.0.0" → "1.0.1"`,
+      `passed \`deploy-bot\` (12.0 s) · src: ./\\*\\*bot\\*\\*\\_\\[x\\]\\(https://e.vil\\) \\<@1\\> changed; ${"y".repeat(119 - "src: ./**bot**_[x](https://e.vil) <@1> changed; ".length)}…`
+    ])
+    // A value that is not the contract's is left out, not shown raw.
+    const unreadable = makeView(rest({ ...spec, metaData: { ...spec.metaData, "ci:plan:why": "{\"lines\": 3}" } }), [])
+    assert.deepStrictEqual(rows(unreadable, 0, "Builds"), ["passed `bot` (12.0 s)", "passed `deploy-bot` (12.0 s)"])
+  })
+
   it("falls back to the job's state when a result is unreadable, and reads quoted names", () => {
     const spec = ciBuild("building")
     const view = makeView(

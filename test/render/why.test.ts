@@ -1,18 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import type { Difference } from "../../src/plan/why.ts"
 import { describeDifference, flakeInputsLine, whyLine, whyTree } from "../../src/render/why.ts"
-
-const entry = (overrides: Partial<Difference> & Pick<Difference, "kind">): Difference => ({
-  name: null,
-  base: null,
-  head: null,
-  line: null,
-  attributes: [],
-  flakeInput: null,
-  why: [],
-  unexplored: null,
-  ...overrides
-})
+import { difference as entry } from "../support/difference.ts"
 
 const version = entry({ kind: "env", name: "version", base: "1.0.0", head: "1.0.1" })
 const src = entry({ kind: "source", name: "bot", base: "/nix/store/a-bot", head: "/nix/store/b-bot", attributes: ["src"] })

@@ -5,8 +5,10 @@ import { repoRoot } from "./paths.ts"
 
 /**
  * A local server that answers like Buildkite's REST API for the two calls the bot
- * makes: get a build (with jobs and meta-data) and unblock a job. Builds are the
- * docs' sample, as each test sets them.
+ * makes, get a build (with jobs and meta-data) and unblock a job, and the one
+ * `tool plan` makes: list a pipeline's builds, newest first, filtered by branch,
+ * state and `meta_data[key]` as Buildkite filters them. Builds are the docs'
+ * sample, as each test sets them.
  */
 
 const sample = JSON.parse(readFileSync(`${repoRoot}test/fixtures/buildkite/rest-get-build.docs-sample.json`, "utf8"))
@@ -31,6 +33,8 @@ export interface BuildSpec {
   readonly blocked?: boolean
   readonly env?: Record<string, string>
   readonly metaData?: Record<string, string>
+  readonly commit?: string
+  readonly branch?: string
   readonly jobs: ReadonlyArray<JobSpec>
 }
 
@@ -51,6 +55,8 @@ export const restBuild = (spec: BuildSpec) => ({
   finished_at: ["passed", "failed", "canceled"].includes(spec.state) && spec.blocked !== true ? "2015-05-09T21:08:59.874Z" : null,
   env: spec.env ?? {},
   meta_data: spec.metaData ?? {},
+  ...(spec.commit === undefined ? {} : { commit: spec.commit }),
+  ...(spec.branch === undefined ? {} : { branch: spec.branch }),
   pipeline: { ...sample.pipeline, name: spec.pipeline, slug: spec.pipeline },
   jobs: spec.jobs.map((job) => ({
     ...sample.jobs[0],
@@ -75,7 +81,7 @@ export const restBuild = (spec: BuildSpec) => ({
 
 export class FakeBuildkite extends LocalServer {
   readonly builds = new Map<string, BuildSpec>()
-  readonly requests: Array<{ method: string; path: string }> = []
+  readonly requests: Array<{ method: string; path: string; query: string }> = []
   readonly unblocked: Array<string> = []
   /** HTTP statuses to refuse the next unblocks with, one each, as Buildkite does when the token may not unblock. */
   readonly refuseUnblocks: Array<number> = []
@@ -90,11 +96,34 @@ export class FakeBuildkite extends LocalServer {
     this.builds.set(`${spec.pipeline}/${spec.number}`, spec)
   }
 
+  /** A pipeline's builds as Buildkite lists them: newest first, every filter applied, one page. */
+  private list(pipeline: string, query: URLSearchParams): ReadonlyArray<BuildSpec> {
+    const metaData = [...query.entries()].flatMap(([key, value]) => {
+      const match = /^meta_data\[(.+)\]$/.exec(key)
+      return match === null ? [] : [[match[1]!, value] as const]
+    })
+    const branch = query.get("branch")
+    const state = query.get("state")
+    return [...this.builds.values()]
+      .filter((spec) => spec.pipeline === pipeline)
+      .filter((spec) => branch === null || spec.branch === branch)
+      .filter((spec) => state === null || spec.state === state)
+      .filter((spec) => metaData.every(([key, value]) => spec.metaData?.[key] === value))
+      .sort((a, b) => b.number - a.number)
+      .slice(0, Number(query.get("per_page") ?? "30"))
+  }
+
   protected async handle(request: IncomingMessage, response: ServerResponse) {
     for await (const _ of request) void _
-    const path = new URL(request.url ?? "/", "http://localhost").pathname
-    this.requests.push({ method: request.method ?? "", path })
+    const url = new URL(request.url ?? "/", "http://localhost")
+    const path = url.pathname
+    this.requests.push({ method: request.method ?? "", path, query: url.search })
     if (request.headers.authorization !== `Bearer ${apiToken}`) return this.send(response, 401, { message: "Authentication required" })
+    const list = /^\/v2\/organizations\/([^/]+)\/pipelines\/([^/]+)\/builds$/.exec(path)
+    if (list !== null && request.method === "GET") {
+      if (list[1] !== organization) return this.send(response, 404, { message: "Not Found" })
+      return this.send(response, 200, this.list(list[2]!, url.searchParams).map(restBuild))
+    }
     const match = /^\/v2\/organizations\/([^/]+)\/pipelines\/([^/]+)\/builds\/(\d+)(?:\/jobs\/([^/]+)\/unblock)?$/.exec(path)
     const spec = match === null ? undefined : this.builds.get(`${match[2]}/${match[3]}`)
     if (match === null || match[1] !== organization || spec === undefined) return this.send(response, 404, { message: "Not Found" })

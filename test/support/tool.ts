@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, readFileSync, existsSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -13,24 +13,22 @@ export interface ToolRun {
 }
 
 // Variables that would make a run inside a real Buildkite job behave differently.
-const ambient = /^(BUILDKITE|DENBEIGH_|STEP_DATA$|TOOL_TARGET$|CI_PLUGIN$)/
+const ambient = /^(BUILDKITE|DENBEIGH_|STEP_DATA$|TOOL_TARGET$|CI_PLUGIN$|CI_BUILDKITE_)/
 
-/** Run the bundled CLI as a user would, with the stand-in buildkite-agent first on PATH. */
-export const runTool = (
-  args: ReadonlyArray<string>,
-  options: {
-    readonly cwd: string
-    readonly env?: Readonly<Record<string, string>>
-    /** The directory where the stand-in agent keeps meta-data; share one between runs of one build. */
-    readonly agentState?: string
-  }
-): ToolRun => {
+interface ToolOptions {
+  readonly cwd: string
+  readonly env?: Readonly<Record<string, string>>
+  /** The directory where the stand-in agent keeps meta-data; share one between runs of one build. */
+  readonly agentState?: string
+}
+
+/** The command line and environment of a run, and how to read the stand-in agent's calls after it. */
+const prepare = (args: ReadonlyArray<string>, options: ToolOptions) => {
   const scratch = mkdtempSync(join(tmpdir(), "ci-agent-"))
   const log = join(scratch, "calls.jsonl")
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !ambient.test(key)))
-  const result = spawnSync(nodeBinary, [toolBundle, ...args], {
-    cwd: options.cwd,
-    encoding: "utf8",
+  return {
+    args: [toolBundle, ...args],
     env: {
       ...inherited,
       PATH: `${stubBin}:${process.env.PATH}`,
@@ -38,11 +36,31 @@ export const runTool = (
       CI_TEST_AGENT_STATE: options.agentState ?? join(scratch, "meta-data"),
       ...options.env
     },
-    maxBuffer: 256 * 1024 * 1024
-  })
+    agentCalls: (): ToolRun["agentCalls"] =>
+      existsSync(log)
+        ? readFileSync(log, "utf8").split("\n").filter((line) => line !== "").map((line) => JSON.parse(line))
+        : []
+  }
+}
+
+/** Run the bundled CLI as a user would, with the stand-in buildkite-agent first on PATH. */
+export const runTool = (args: ReadonlyArray<string>, options: ToolOptions): ToolRun => {
+  const run = prepare(args, options)
+  const result = spawnSync(nodeBinary, run.args, { cwd: options.cwd, encoding: "utf8", env: run.env, maxBuffer: 256 * 1024 * 1024 })
   if (result.error !== undefined) throw result.error
-  const agentCalls = existsSync(log)
-    ? readFileSync(log, "utf8").split("\n").filter((line) => line !== "").map((line) => JSON.parse(line))
-    : []
-  return { exitCode: result.status ?? -1, stdout: result.stdout, stderr: result.stderr, agentCalls }
+  return { exitCode: result.status ?? -1, stdout: result.stdout, stderr: result.stderr, agentCalls: run.agentCalls() }
+}
+
+/** `runTool` without blocking the event loop: for runs that talk to a stand-in server in this process. */
+export const runToolAsync = (args: ReadonlyArray<string>, options: ToolOptions): Promise<ToolRun> => {
+  const run = prepare(args, options)
+  const child = spawn(nodeBinary, run.args, { cwd: options.cwd, env: run.env })
+  let stdout = ""
+  let stderr = ""
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+  return new Promise((resolve, reject) => {
+    child.on("error", reject)
+    child.on("close", (code) => resolve({ exitCode: code ?? -1, stdout, stderr, agentCalls: run.agentCalls() }))
+  })
 }

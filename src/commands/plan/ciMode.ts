@@ -2,15 +2,19 @@ import { Effect, Option, type Path } from "effect"
 import type { PlanInputError } from "../../domain/errors.ts"
 import type { BuildkiteAgent, BuildkiteAgentError } from "../../effects/BuildkiteAgent.ts"
 import { type BuildkiteEnvironment, pullRequestOf } from "../../effects/BuildkiteEnvironment.ts"
-import type { Git, GitError } from "../../effects/Git.ts"
+import { showAttrPath } from "../../domain/installable.ts"
+import { planWhyMetaData } from "../../domain/planWhy.ts"
+import { Git, type GitError } from "../../effects/Git.ts"
+import { Derivations } from "../../nix/Derivations.ts"
+import { flakeInputChanges } from "../../nix/flakeLock.ts"
 import { Nix, type NixEvalError, type NixOutputInvalid, type NixUnavailable } from "../../nix/Nix.ts"
-import { makePlan } from "../../plan/Plan.ts"
+import { type Base, type CiPlan, makePlan } from "../../plan/Plan.ts"
 import { renderCiPipeline } from "../../render/pipeline.ts"
-import { ciPlanJson, ciReport } from "../../render/report.ts"
-import { chooseBase } from "./base.ts"
+import { changeWhy, ciAnnotation, ciPlanJson, ciReport } from "../../render/report.ts"
+import { type BaseContext, chooseActionBases, chooseBase, tagPatternsOf } from "./base.ts"
 import { checkoutOf, headRevOf, readRefs } from "./checkout.ts"
 import { emit } from "./emit.ts"
-import { evaluateBase, planningSystem } from "./evaluation.ts"
+import { baseEvaluator, planningSystem } from "./evaluation.ts"
 import { type PlanFlags, settingsFrom } from "./flags.ts"
 
 /**
@@ -24,7 +28,7 @@ type PlanCiError = PlanInputError | GitError | NixEvalError | NixUnavailable | N
 export const planCi: (
   flagsIn: PlanFlags,
   environment: BuildkiteEnvironment
-) => Effect.Effect<void, PlanCiError, Git | Nix | Path.Path | BuildkiteAgent> = Effect.fnUntraced(function*(flagsIn, environment) {
+) => Effect.Effect<void, PlanCiError, Git | Nix | Derivations | Path.Path | BuildkiteAgent> = Effect.fnUntraced(function*(flagsIn, environment) {
   const nix = yield* Nix
 
   // Everything that does not wait on something else starts at once: the evaluations
@@ -36,17 +40,42 @@ export const planCi: (
     checkoutOf(flagsIn, environment, [`${headRevOf(flagsIn, environment).rev}^`, ...(requestedBase === undefined ? [] : [requestedBase])])
   ], { concurrency: "unbounded" })
 
-  const [headEvaluation, base, { refs, dirty }] = yield* Effect.all([
+  const settings = settingsFrom(flagsIn, environment, system)
+  const context: BaseContext = {
+    repository,
+    shallow,
+    head,
+    environment,
+    requested: requestedBase === undefined ? Option.none() : Option.some([requestedBase, requested!] as const),
+    previous: previous!,
+    branch: Option.getOrUndefined(flagsIn.branch) ?? environment.BUILDKITE_BRANCH,
+    tag: Option.getOrUndefined(flagsIn.tag) ?? environment.BUILDKITE_TAG,
+    deployPipeline: settings.deployPipeline
+  }
+  // Each distinct base commit is evaluated once, the first concurrently with head. On
+  // a tag build the base depends on the actions' tag patterns: the nearest earlier tag
+  // is evaluated meanwhile, which is the base whenever it matches.
+  const evaluateBase = baseEvaluator(source, system)
+  const [headEvaluation, provisional, { refs, dirty }] = yield* Effect.all([
     nix.evaluate(source(head), system, { withActions: true }),
-    chooseBase(repository, shallow, head, {
-      requested: requestedBase === undefined ? Option.none() : Option.some([requestedBase, requested!] as const),
-      previous: previous!
-    }, environment).pipe(Effect.flatMap((commit) => evaluateBase(commit, source, system))),
+    chooseBase(context, undefined).pipe(Effect.tap((chosen) => evaluateBase(chosen.commit))),
     readRefs(flagsIn, environment, repository, head)
   ], { concurrency: "unbounded" })
 
   const actual = yield* confirmed
   if (actual !== system) return yield* planCi({ ...flagsIn, system: Option.some(actual) }, environment)
+
+  const actions = Object.entries(headEvaluation.actions ?? {})
+  const chosen = context.tag === undefined ? provisional : yield* chooseBase(context, tagPatternsOf(actions))
+  const [base, perAction] = yield* Effect.all([
+    evaluateBase(chosen.commit),
+    chooseActionBases(context, actions, chosen.commit).pipe(
+      Effect.flatMap(({ bases, warnings }) =>
+        Effect.forEach(bases, ([name, commit]) => Effect.map(evaluateBase(commit), (evaluated) => [name, evaluated] as const), { concurrency: 2 })
+          .pipe(Effect.map((evaluated) => ({ bases: new Map<string, Base>(evaluated), warnings })))
+      )
+    )
+  ], { concurrency: "unbounded" })
 
   const plan = yield* Effect.fromResult(makePlan({
     system,
@@ -54,13 +83,71 @@ export const planCi: (
     head,
     headEvaluation,
     base,
+    actionBases: perAction.bases,
     refs,
     pullRequest: pullRequestOf(environment)
   }))
-  const warnings = dirty
-    ? [...plan.warnings, `the work tree has uncommitted changes; the plan is for commit ${head.slice(0, 12)}`]
-    : plan.warnings
-  const planned = { ...plan, warnings }
-  const rendered = yield* Effect.fromResult(renderCiPipeline(planned, settingsFrom(flagsIn, environment, system)))
-  yield* emit(flagsIn, environment, ciReport(planned, rendered), rendered, ciPlanJson(planned, rendered))
+  const explained = yield* explainChanges(repository, flakeDir, head, base, plan.changed)
+  const warnings = [
+    ...chosen.warnings,
+    ...perAction.warnings,
+    ...plan.warnings,
+    ...(dirty ? [`the work tree has uncommitted changes; the plan is for commit ${head.slice(0, 12)}`] : [])
+  ]
+  const planned = { ...plan, ...explained, warnings }
+  const rendered = yield* Effect.fromResult(renderCiPipeline(planned, settings))
+  // The bot shows why beside each derivation's row: one line per planned build.
+  const changes = new Map(planned.changed.map((change) => [change.attrPath, change]))
+  const whyLines = planned.builds.flatMap((build) => {
+    const change = changes.get(showAttrPath(build.attrPath))
+    const line = change === undefined ? undefined : changeWhy(change)
+    return line === undefined ? [] : [[showAttrPath(build.attrPath), line] as const]
+  })
+  yield* emit(
+    flagsIn,
+    environment,
+    ciReport(planned, rendered, { tree: flagsIn.why || flagsIn.verbose }),
+    { ...rendered, metaData: [...rendered.metaData, ...planWhyMetaData(whyLines)] },
+    ciPlanJson(planned, rendered),
+    ciAnnotation(planned)
+  )
+})
+
+/**
+ * Why each output changed: its derivations at base and head compared, and the flake
+ * inputs whose lock moved. Nothing here fails the plan; a base that was not
+ * evaluated has nothing to compare with.
+ */
+const explainedAtMost = 200
+
+const explainChanges = Effect.fnUntraced(function*(
+  repository: string,
+  flakeDir: string,
+  head: string,
+  base: Base,
+  changed: CiPlan["changed"]
+) {
+  if (base._tag === "Unavailable" || changed.length === 0) return { changed, flakeInputs: [] }
+  const git = yield* Git
+  const derivations = yield* Derivations
+  const lockPath = flakeDir === "." ? "flake.lock" : `${flakeDir}/flake.lock`
+  const [baseLock, headLock] = yield* Effect.all([git.fileAt(repository, base.sha, lockPath), git.fileAt(repository, head, lockPath)], {
+    concurrency: "unbounded"
+  }).pipe(Effect.orElseSucceed(() => [Option.none<string>(), Option.none<string>()] as const))
+  const drvPath = changed.find((change) => change.headDrvPath !== null)?.headDrvPath
+  const storeDir = drvPath == null ? "/nix/store" : drvPath.slice(0, drvPath.lastIndexOf("/"))
+  const flakeInputs = flakeInputChanges(Option.getOrUndefined(baseLock), Option.getOrUndefined(headLock), storeDir)
+  // When everything changed (an input every output uses), the first outputs say it.
+  const answers = yield* derivations.explain(
+    changed.slice(0, explainedAtMost).map((change) => ({ attrPath: change.attrPath, base: change.baseDrvPath, head: change.headDrvPath })),
+    { flakeInputs }
+  )
+  const skipped = `not looked into: ${changed.length} outputs changed, and the first ${explainedAtMost} are explained; \`tool why\` explains any`
+  return {
+    changed: changed.map((change, index) => {
+      const answer = answers[index]
+      return answer === undefined ? { ...change, why: [], whyError: skipped } : { ...change, why: answer.why, whyError: answer.error }
+    }),
+    flakeInputs
+  }
 })

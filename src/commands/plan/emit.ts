@@ -15,7 +15,8 @@ export const emit = Effect.fnUntraced(function*(
   environment: BuildkiteEnvironment,
   report: string,
   { pipeline, metaData }: RenderedCiPipeline,
-  json: unknown
+  json: unknown,
+  annotation?: { readonly markdown: string; readonly style: "info" | "warning"; readonly context: string }
 ) {
   const upload = yield* Effect.fromResult(pipelineUpload(pipeline))
   yield* Console.error(inBuildkite(environment) ? `--- :nix: Plan\n${report}` : report)
@@ -24,11 +25,14 @@ export const emit = Effect.fnUntraced(function*(
     return
   }
   if (flagsIn.format === "json") yield* Console.log(JSON.stringify(json, null, 2))
+  const agent = yield* BuildkiteAgent
+  if (annotation !== undefined && inBuildkite(environment)) {
+    yield* agent.annotate(annotation.markdown, { style: annotation.style, context: annotation.context })
+  }
   if (pipeline.steps.length === 0) {
     yield* Console.error("nothing to run: no pipeline uploaded")
     return
   }
-  const agent = yield* BuildkiteAgent
   for (const entry of [...metaData, ...upload.parts]) yield* agent.setMetaData(entry.key, entry.value)
   yield* agent.uploadPipeline(upload.document)
   const parts = upload.parts.length === 0 ? "" : ` (in ${upload.parts.length + 1} parts: each part's last step uploads the next)`

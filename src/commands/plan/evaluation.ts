@@ -37,11 +37,34 @@ export const evaluateBase = Effect.fnUntraced(function*(
 ): Effect.fn.Return<Base, never, Nix> {
   if (commit._tag === "Unavailable") return commit
   const nix = yield* Nix
-  const unavailable = (reason: string): Base => ({ _tag: "Unavailable", sha: commit.sha, reason: `base ${commit.sha.slice(0, 12)} ${reason}` })
+  const unavailable = (reason: string): Base => ({
+    _tag: "Unavailable",
+    sha: commit.sha,
+    reason: `base ${commit.sha.slice(0, 12)} ${reason}`,
+    choice: commit.choice
+  })
   return yield* nix.evaluate(source(commit.sha), system, { withActions: false }).pipe(
     Effect.map((evaluation): Base =>
-      evaluation.hasCiActions ? { _tag: "Evaluated", sha: commit.sha, evaluation } : unavailable("has no ciActions output")
+      evaluation.hasCiActions ? { _tag: "Evaluated", sha: commit.sha, evaluation, choice: commit.choice } : unavailable("has no ciActions output")
     ),
     Effect.catch((error) => Effect.succeed(unavailable(`could not be evaluated: ${error.message.split("\n")[0]}`)))
   )
 })
+
+/**
+ * `evaluateBase` once per commit however many bases name it: a plan's builds and
+ * its actions may compare with the same commit, and each evaluation is seconds.
+ */
+export const baseEvaluator = (source: (rev: string) => FlakeSource, system: string) => {
+  const started = new Map<string, Effect.Effect<Base, never, Nix>>()
+  return Effect.fnUntraced(function*(commit: BaseCommit) {
+    if (commit._tag === "Unavailable") return commit
+    if (!started.has(commit.sha)) {
+      const once = yield* Effect.cached(evaluateBase(commit, source, system))
+      // Another fiber may have started it meanwhile: the first one stays.
+      if (!started.has(commit.sha)) started.set(commit.sha, once)
+    }
+    const base = yield* started.get(commit.sha)!
+    return { ...base, choice: commit.choice }
+  })
+}

@@ -12,7 +12,9 @@ export const flags = {
     Flag.withDefault(".")
   ),
   base: Flag.String("base").pipe(
-    Flag.withDescription("The commit to compare with (default: the pull request's merge-base, else the previous commit)"),
+    Flag.withDescription(
+      "The commit to compare with (default: a pull request's merge-base, a tag's previous matching tag, a branch's last passed build, else the previous commit)"
+    ),
     Flag.optional
   ),
   head: Flag.String("head").pipe(
@@ -27,6 +29,11 @@ export const flags = {
     Flag.optional
   ),
   dryRun: Flag.Boolean("dry-run").pipe(Flag.withDescription("Print the pipeline instead of uploading it"), Flag.withDefault(false)),
+  why: Flag.Boolean("why").pipe(
+    Flag.withDescription("Show the whole tree of why each output changed (default: one line each)"),
+    Flag.withDefault(false)
+  ),
+  verbose: Flag.Boolean("verbose").pipe(Flag.withDescription("Show everything the plan knows: --why's trees"), Flag.withDefault(false)),
   format: Flag.Literals("format", ["yaml", "json"]).pipe(
     Flag.withDescription("What --dry-run prints: the pipeline as YAML, or the whole plan as JSON"),
     Flag.withDefault("yaml")

@@ -1,0 +1,106 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Schema } from "effect"
+import { PlanWhyFromJson, planWhyMetaData } from "../../src/domain/planWhy.ts"
+import type { CiPlan, OutputChange } from "../../src/plan/Plan.ts"
+import type { Difference } from "../../src/plan/why.ts"
+import { ciAnnotation, ciReport } from "../../src/render/report.ts"
+import { difference as entry } from "../support/difference.ts"
+
+/** A version bump, unless told otherwise. */
+const difference = (overrides: Partial<Difference>): Difference =>
+  entry({ kind: "env", name: "version", base: "1.0.0", head: "1.0.1", ...overrides })
+
+const change = (attrPath: string, why: ReadonlyArray<Difference>, overrides: Partial<OutputChange> = {}): OutputChange => ({
+  attrPath,
+  base: `/nix/store/${"b".repeat(32)}-x`,
+  head: `/nix/store/${"h".repeat(32)}-x`,
+  baseDrvPath: null,
+  headDrvPath: null,
+  why,
+  whyError: null,
+  ...overrides
+})
+
+const plan = (overrides: Partial<CiPlan>): CiPlan => ({
+  system: "x86_64-linux",
+  flakeDir: ".",
+  head: "a".repeat(40),
+  base: { _tag: "Evaluated", sha: "b".repeat(40), evaluation: { version: 1, system: "x86_64-linux", hasCiActions: true, outputs: [], actions: {} }, choice: "the previous commit" },
+  changed: [],
+  actions: [],
+  checks: [],
+  builds: [],
+  deploys: [],
+  warnings: [],
+  ...overrides
+})
+
+const rendered = { pipeline: { steps: [] }, metaData: [] }
+
+describe("ciReport", () => {
+  const changed = [
+    change("packages.x86_64-linux.bot", [difference({})]),
+    change("packages.x86_64-linux.new", [], { base: null }),
+    change("packages.x86_64-linux.odd", [], { whyError: "cannot read the derivation /nix/store/x.drv: gone" })
+  ]
+
+  it("says the base and why it was chosen, and why each output changed, one line each", () => {
+    const lines = ciReport(plan({ changed }), rendered).split("\n")
+    assert.strictEqual(lines[0], `plan for x86_64-linux: head ${"a".repeat(12)}, base ${"b".repeat(12)}, the previous commit`)
+    assert.deepStrictEqual(lines.slice(1, 5), [
+      "changed: 3 outputs",
+      `  packages.x86_64-linux.bot: version: "1.0.0" → "1.0.1"`,
+      "  packages.x86_64-linux.new: new",
+      "  packages.x86_64-linux.odd: why unknown: cannot read the derivation /nix/store/x.drv: gone"
+    ])
+  })
+
+  it("shows the whole tree on request", () => {
+    const nested = change("packages.x86_64-linux.app", [difference({ kind: "input", name: "lib", base: "lib-1", head: "lib-1", why: [difference({})] })])
+    const lines = ciReport(plan({ changed: [nested] }), rendered, { tree: true }).split("\n")
+    assert.deepStrictEqual(lines.slice(2, 5), [
+      `  packages.x86_64-linux.app: lib-1 › version: "1.0.0" → "1.0.1"`,
+      "      └─ lib-1 changed",
+      `         └─ version: "1.0.0" → "1.0.1"`
+    ])
+  })
+})
+
+describe("ciAnnotation", () => {
+  it("escapes what the flake and the branch control, and warns", () => {
+    const hostile = change("packages.x86_64-linux.**bot**", [difference({ base: "<img src=x>", head: "[x](y)" })])
+    const annotation = ciAnnotation(plan({ changed: [hostile], warnings: ["the last passed build of \"*x*\" is unknown:\nHTTP 500"] }))
+    assert.strictEqual(annotation.style, "warning")
+    assert.strictEqual(annotation.context, "ci-plan")
+    assert.deepStrictEqual(annotation.markdown.split("\n"), [
+      `**Plan** for \`${"a".repeat(12)}\`: compared with ${"b".repeat(12)}, the previous commit`,
+      "",
+      "**Changed:** 1 output",
+      `- packages.x86\\_64-linux.\\*\\*bot\\*\\*: version: "\\<img src=x\\>" → "\\[x\\]\\(y\\)"`,
+      "",
+      `⚠️ the last passed build of "\\*x\\*" is unknown: HTTP 500`
+    ])
+  })
+
+  it("lists at most the first outputs", () => {
+    const many = Array.from({ length: 60 }, (_, i) => change(`packages.x86_64-linux.p${i}`, [difference({})]))
+    const lines = ciAnnotation(plan({ changed: many })).markdown.split("\n")
+    assert.strictEqual(lines.filter((line) => line.startsWith("- packages")).length, 50)
+    assert.strictEqual(lines.at(-1), "- … and 10 more (the plan step's log lists them all)")
+  })
+})
+
+describe("planWhyMetaData", () => {
+  it("keeps each line short and the value under Buildkite's limit", () => {
+    const lines = Array.from({ length: 2000 }, (_, i) => [`packages.x86_64-linux.p${i}`, "x".repeat(500)] as const)
+    const [entry, ...rest] = planWhyMetaData(lines)
+    assert.deepStrictEqual(rest, [])
+    assert.strictEqual(entry!.key, "ci:plan:why")
+    assert.isAtMost(Buffer.byteLength(entry!.value), 100_000)
+    const decoded = Schema.decodeUnknownSync(PlanWhyFromJson)(entry!.value)
+    const kept = Object.values(decoded.lines)
+    assert.isAbove(kept.length, 400)
+    assert.isTrue(kept.every((line) => line.length === 200 && line.endsWith("…")))
+    assert.deepStrictEqual(planWhyMetaData([]), [])
+  })
+})
