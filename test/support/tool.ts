@@ -23,12 +23,15 @@ export const runTool = (
     readonly env?: Readonly<Record<string, string>>
     /** The directory where the stand-in agent keeps meta-data; share one between runs of one build. */
     readonly agentState?: string
+    /** A command the tool runs under, such as one giving it a Nix store of its own (`unshare …`). */
+    readonly wrapper?: ReadonlyArray<string>
   }
 ): ToolRun => {
   const scratch = mkdtempSync(join(tmpdir(), "ci-agent-"))
   const log = join(scratch, "calls.jsonl")
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !ambient.test(key)))
-  const result = spawnSync(nodeBinary, [toolBundle, ...args], {
+  const [command, ...prefix] = [...(options.wrapper ?? []), nodeBinary]
+  const result = spawnSync(command!, [...prefix, toolBundle, ...args], {
     cwd: options.cwd,
     encoding: "utf8",
     env: {
