@@ -4,7 +4,7 @@ import type { BuildkiteAgent, BuildkiteAgentError } from "../../effects/Buildkit
 import { type BuildkiteEnvironment, pullRequestOf } from "../../effects/BuildkiteEnvironment.ts"
 import type { Git, GitError } from "../../effects/Git.ts"
 import { Nix, type NixEvalError, type NixOutputInvalid, type NixUnavailable } from "../../nix/Nix.ts"
-import { makePlan } from "../../plan/Plan.ts"
+import { makePlan, systemBuilds } from "../../plan/Plan.ts"
 import { renderCiPipeline } from "../../render/pipeline.ts"
 import { ciPlanJson, ciReport } from "../../render/report.ts"
 import { chooseBase } from "./base.ts"
@@ -23,8 +23,14 @@ type PlanCiError = PlanInputError | GitError | NixEvalError | NixUnavailable | N
 // Typed by hand because it calls itself when Nix's system differs from the guess.
 export const planCi: (
   flagsIn: PlanFlags,
-  environment: BuildkiteEnvironment
-) => Effect.Effect<void, PlanCiError, Git | Nix | Path.Path | BuildkiteAgent> = Effect.fnUntraced(function*(flagsIn, environment) {
+  environment: BuildkiteEnvironment,
+  /** Whether --system named the one system to plan (a plan made again for Nix's system was not narrowed). */
+  narrowed?: boolean
+) => Effect.Effect<void, PlanCiError, Git | Nix | Path.Path | BuildkiteAgent> = Effect.fnUntraced(function*(
+  flagsIn,
+  environment,
+  narrowed = Option.isSome(flagsIn.system)
+) {
   const nix = yield* Nix
 
   // Everything that does not wait on something else starts at once: the evaluations
@@ -36,17 +42,17 @@ export const planCi: (
     checkoutOf(flagsIn, environment, [`${headRevOf(flagsIn, environment).rev}^`, ...(requestedBase === undefined ? [] : [requestedBase])])
   ], { concurrency: "unbounded" })
 
-  const [headEvaluation, base, { refs, dirty }] = yield* Effect.all([
+  const [headEvaluation, [baseCommit, base], { refs, dirty }] = yield* Effect.all([
     nix.evaluate(source(head), system, { withActions: true }),
     chooseBase(repository, shallow, head, {
       requested: requestedBase === undefined ? Option.none() : Option.some([requestedBase, requested!] as const),
       previous: previous!
-    }, environment).pipe(Effect.flatMap((commit) => evaluateBase(commit, source, system))),
+    }, environment).pipe(Effect.flatMap((commit) => Effect.map(evaluateBase(commit, source, system), (base) => [commit, base] as const))),
     readRefs(flagsIn, environment, repository, head)
   ], { concurrency: "unbounded" })
 
   const actual = yield* confirmed
-  if (actual !== system) return yield* planCi({ ...flagsIn, system: Option.some(actual) }, environment)
+  if (actual !== system) return yield* planCi({ ...flagsIn, system: Option.some(actual) }, environment, false)
 
   const plan = yield* Effect.fromResult(makePlan({
     system,
@@ -57,10 +63,17 @@ export const planCi: (
     refs,
     pullRequest: pullRequestOf(environment)
   }))
+  // The other systems CI covers (none when --system names one): their changed outputs, each
+  // system's head and base evaluated as the planning system's are, two systems at a time.
+  const others = narrowed ? [] : (headEvaluation.systems ?? []).filter((other) => other !== system)
+  const otherSystems = yield* Effect.forEach(others, (other) =>
+    Effect.all([nix.evaluate(source(head), other, { withActions: false }), evaluateBase(baseCommit, source, other)], { concurrency: 2 }).pipe(
+      Effect.flatMap(([otherHead, otherBase]) => Effect.fromResult(systemBuilds(other, otherHead, otherBase)))
+    ), { concurrency: 2 })
   const warnings = dirty
     ? [...plan.warnings, `the work tree has uncommitted changes; the plan is for commit ${head.slice(0, 12)}`]
     : plan.warnings
-  const planned = { ...plan, warnings }
+  const planned = { ...plan, otherSystems: otherSystems.filter((entry) => entry.builds.length > 0), warnings }
   const rendered = yield* Effect.fromResult(renderCiPipeline(planned, settingsFrom(flagsIn, environment, system)))
   yield* emit(flagsIn, environment, ciReport(planned, rendered), rendered, ciPlanJson(planned, rendered))
 })
