@@ -233,10 +233,16 @@ let
       ) action.deploySteps;
     }
   );
+  # The systems CI covers: those mkActions declares actions for; a plain ciActions covers this one.
+  systems =
+    if (ciActions._type or null) == "ci-actions" then
+      filter (name: name != "_type" && name != "_version") (attrNames ciActions)
+    else
+      [ system ];
 in
 {
   version = 1;
-  inherit system outputs;
+  inherit system outputs systems;
   hasCiActions = ciActions != null;
   actions = if withActions && normalisedActions != null then resolveTargets normalisedActions else null;
 }

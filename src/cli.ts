@@ -12,6 +12,7 @@ import { BuildkiteAgent } from "./effects/BuildkiteAgent.ts"
 import { Git } from "./effects/Git.ts"
 import { Process } from "./effects/Process.ts"
 import { ExitCode } from "./domain/errors.ts"
+import { BinaryCache } from "./nix/BinaryCache.ts"
 import { Derivations } from "./nix/Derivations.ts"
 import { Nix } from "./nix/Nix.ts"
 import { toolVersion } from "./domain/toolVersion.ts"
@@ -33,7 +34,7 @@ const root = Command.make("tool").pipe(
   Command.withSubcommands([
     plan.pipe(Command.provide(Layer.merge(services, Derivations.layer))),
     check.pipe(Command.provide(services)),
-    build.pipe(Command.provide(services)),
+    build.pipe(Command.provide(Layer.merge(services, BinaryCache.layer.pipe(Layer.provide(Process.layer))))),
     deploy.pipe(Command.provide(services)),
     why.pipe(Command.provide(Layer.merge(services, Derivations.layer))),
     bot

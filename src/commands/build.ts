@@ -1,10 +1,11 @@
-import { Clock, Effect, FileSystem, Option, Schema } from "effect"
+import { Clock, Console, Effect, FileSystem, Option, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { PlanInputError } from "../domain/errors.ts"
 import { PlannedBuildsChunk, PlannedBuildsIndex, plannedBuildsChunkKey } from "../domain/plannedBuilds.ts"
 import { type BuildSummary, type DerivationResult, resultEntry } from "../domain/results.ts"
 import { BuildkiteAgent } from "../effects/BuildkiteAgent.ts"
 import { Reporter } from "../effects/Reporter.ts"
+import { BinaryCache } from "../nix/BinaryCache.ts"
 import { Nix } from "../nix/Nix.ts"
 import { generalBuildError, outcomeOf } from "../nix/outcomes.ts"
 import { derivationsOf, type Target } from "../nix/target.ts"
@@ -81,8 +82,28 @@ const runBuild = Effect.fn("build")(function*(input: {
     const fs = yield* FileSystem.FileSystem
     yield* fs.writeFileString(input.json.value, `${JSON.stringify({ version: 1, durationMs, results }, null, 2)}\n`).pipe(Effect.orDie)
   }
+  // What this run built (never what it substituted or found) goes to the cache, failures or not.
+  const built = run === undefined ? [] : [...run.log.builds.values()].filter((entry) => entry.failure === undefined).map((entry) => entry.drvPath)
+  yield* pushBuilt(built)
   const failed = results.filter((result) => result.status === "failed" || result.status === "dependency-failed")
   if (failed.length > 0) return yield* new BuildFailed({ failed: failed.map((result) => result.target), total: results.length })
+})
+
+/** The valid outputs of the derivations built, signed and copied to the binary cache, when there is one. */
+const pushBuilt = Effect.fnUntraced(function*(drvPaths: ReadonlyArray<string>) {
+  const cache = yield* BinaryCache
+  if (cache.settings === undefined || drvPaths.length === 0) return
+  const nix = yield* Nix
+  const outputs = yield* nix.outputsOf(drvPaths)
+  const invalid = yield* nix.invalidPaths(outputs)
+  const startedAt = yield* Clock.currentTimeMillis
+  const outcome = yield* cache.push(outputs.filter((output) => !invalid.has(output)))
+  const seconds = (((yield* Clock.currentTimeMillis) - startedAt) / 1000).toFixed(1)
+  if (outcome._tag === "Pushed") {
+    yield* Console.error(`pushed ${outcome.paths.length} built outputs${outcome.signed ? ", signed," : ""} to ${outcome.cache} in ${seconds} s`)
+  } else if (outcome._tag === "ReadOnly") {
+    yield* Console.error(`not pushed: ${outcome.cache} is a cache Nix can only read from`)
+  }
 })
 
 const reportResults = Effect.fnUntraced(function*(results: ReadonlyArray<DerivationResult>, durationMs: number) {

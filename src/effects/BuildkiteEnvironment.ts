@@ -32,6 +32,7 @@ export const BuildkiteEnvironment = Schema.Struct({
   TOOL_TARGET: Variable,
   /** The Buildkite plugin added to each command step; `none` for none. */
   CI_PLUGIN: Variable,
+  CI_SYSTEM_TAG: Variable,
   DENBEIGH_DEPLOY: Variable,
   STEP_DATA: Variable
 })

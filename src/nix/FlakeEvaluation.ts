@@ -72,6 +72,8 @@ export type Action = typeof Action.Type
 export const FlakeEvaluation = Schema.Struct({
   version: Schema.Literal(1),
   system: Schema.String,
+  /** Every system CI covers (mkActions' `systems`); each gets a build step. */
+  systems: Schema.optionalKey(Schema.Array(Schema.String)),
   hasCiActions: Schema.Boolean,
   outputs: Schema.Array(Output),
   actions: Schema.NullOr(Schema.Record(Schema.String, Action))

@@ -4,6 +4,7 @@ import { ExitCode } from "../domain/errors.ts"
 import { type FlakeInstallable, parseInstallable, showAttrPath } from "../domain/installable.ts"
 import { logTails } from "../domain/logTails.ts"
 import { Process, ProcessError } from "../effects/Process.ts"
+import { cacheSettings, substituterArgs } from "./BinaryCache.ts"
 import { BuildLog, type LogChange, parseLogLine } from "./buildLog.ts"
 import { FlakeEvaluationFromJson, type FlakeEvaluation } from "./FlakeEvaluation.ts"
 import { classifyFailure, type FailureKind } from "./failures.ts"
@@ -92,6 +93,8 @@ export class Nix extends Context.Service<Nix, {
   invalidPaths(paths: ReadonlyArray<string>): Effect.Effect<ReadonlySet<string>, NixUnavailable>
   /** The closure of a store derivation: every derivation and source it depends on. */
   requisites(drvPath: string): Effect.Effect<ReadonlyArray<string>, NixUnavailable>
+  /** Every output path of these store derivations. */
+  outputsOf(drvPaths: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<string>, NixUnavailable>
 }>()("ci/nix/Nix") {
   static readonly layer = Layer.effect(
     Nix,
@@ -106,6 +109,8 @@ export class Nix extends Context.Service<Nix, {
       ).pipe(Effect.orDie)
 
       const unavailable = (cause: ProcessError) => new NixUnavailable({ cause })
+      // Every build reads from the binary cache between steps, when there is one.
+      const substitute = substituterArgs(yield* cacheSettings.pipe(Effect.orDie))
 
       // Called once: the service holds the effect, each run of which is a span.
       const currentSystem = Effect.fn("Nix.currentSystem")(function*() {
@@ -247,6 +252,7 @@ export class Nix extends Context.Service<Nix, {
           "--no-link",
           "--log-format",
           "internal-json",
+          ...substitute,
           ...drvPaths.map((drvPath) => derivationOutputs(nixVersion, drvPath))
         ], {
           allowFailure: true,
@@ -278,7 +284,17 @@ export class Nix extends Context.Service<Nix, {
         return result.stdout.split("\n").map((line) => line.trim()).filter((line) => line !== "")
       })
 
-      return Nix.of({ currentSystem, evaluate, version, resolve, build, invalidPaths, requisites })
+      const outputsOf = Effect.fn("Nix.outputsOf")(function*(drvPaths: ReadonlyArray<string>) {
+        const outputs: Array<string> = []
+        for (let start = 0; start < drvPaths.length; start += 1000) {
+          const result = yield* runner.run("nix-store", ["--query", "--outputs", ...drvPaths.slice(start, start + 1000)])
+            .pipe(Effect.mapError(unavailable))
+          for (const line of result.stdout.split("\n")) if (line.trim() !== "") outputs.push(line.trim())
+        }
+        return outputs
+      })
+
+      return Nix.of({ currentSystem, evaluate, version, resolve, build, invalidPaths, requisites, outputsOf })
     })
   )
 }

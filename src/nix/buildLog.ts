@@ -70,6 +70,8 @@ export interface BuildFailure {
 
 export interface DerivationBuild {
   readonly drvPath: string
+  /** The remote builder Nix sent the build to (its `builders` entry, as Nix names it); local builds have none. */
+  readonly machine?: string | undefined
   readonly startedAt: number
   finishedAt: number | undefined
   failure: BuildFailure | undefined
@@ -135,7 +137,17 @@ export class BuildLog {
         if (event.type === Activity.Builds) this.buildsActivity = event.id
         if (event.type === Activity.Substitute && typeof fields[0] === "string") this.substituted.add(fields[0])
         if (event.type === Activity.Build && typeof fields[0] === "string") {
-          const build: DerivationBuild = { drvPath: fields[0], startedAt: at, finishedAt: undefined, failure: undefined, lines: [], lineCount: 0 }
+          // A build's fields: the derivation, then the machine building it ("" for this one).
+          const machine = typeof fields[1] === "string" && fields[1] !== "" ? fields[1] : undefined
+          const build: DerivationBuild = {
+            drvPath: fields[0],
+            ...(machine === undefined ? {} : { machine }),
+            startedAt: at,
+            finishedAt: undefined,
+            failure: undefined,
+            lines: [],
+            lineCount: 0
+          }
           this.builds.set(build.drvPath, build)
           this.activities.set(event.id, build)
           return { _tag: "Started", build }

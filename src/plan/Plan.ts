@@ -58,8 +58,16 @@ export interface PlannedBuild {
   readonly reasons: ReadonlyArray<string>
 }
 
+/** Another system's build step: its outputs that changed (actions are planned for one system). */
+export interface SystemBuilds {
+  readonly system: string
+  readonly builds: ReadonlyArray<PlannedBuild>
+}
+
 export interface CiPlan {
   readonly system: string
+  /** The other systems CI covers that have something to build, each built on an agent of its own. */
+  readonly otherSystems: ReadonlyArray<SystemBuilds>
   /** The flake's directory relative to the repository root, which steps run in. */
   readonly flakeDir: string
   readonly head: string
@@ -190,6 +198,7 @@ export const makePlan = (input: PlanInput): Result.Result<CiPlan, PlanInputError
 
     return {
       system: input.system,
+      otherSystems: [],
       flakeDir: input.flakeDir,
       head: input.head,
       base: input.base,
@@ -203,6 +212,10 @@ export const makePlan = (input: PlanInput): Result.Result<CiPlan, PlanInputError
       warnings
     }
   })
+
+/** What another system builds: its outputs whose store path differs from the base's. */
+export const systemBuilds = (system: string, head: FlakeEvaluation, base: Base): Result.Result<SystemBuilds, PlanInputError> =>
+  Result.map(checkRepresentable(head.outputs), () => ({ system, builds: discoverBuilds(head.outputs, changesBetween(head, base), []) }))
 
 const plannedChecks = (actions: ReadonlyArray<readonly [string, Action]>): ReadonlyArray<PlannedCheck> => {
   const checks = new Map<string, PlannedCheck>()

@@ -19,10 +19,13 @@ export interface ProgressOutput {
   readonly status?: string
 }
 
+/** ` on <machine>` for a build Nix sent to a remote builder. */
+const where = (build: DerivationBuild): string => (build.machine === undefined ? "" : ` on ${build.machine}`)
+
 const ended = (build: DerivationBuild): string => {
   const took = build.finishedAt === undefined ? "" : ` after ${formatDuration(build.finishedAt - build.startedAt)}`
-  if (build.failure === undefined) return `built ${derivationName(build.drvPath)}${took}`
-  return `failed ${derivationName(build.drvPath)}${took}: ${build.failure.message}`
+  if (build.failure === undefined) return `built ${derivationName(build.drvPath)}${where(build)}${took}`
+  return `failed ${derivationName(build.drvPath)}${where(build)}${took}: ${build.failure.message}`
 }
 
 export class BuildProgressView {
@@ -40,7 +43,7 @@ export class BuildProgressView {
   }
 
   private groupHeader(build: DerivationBuild): string {
-    return `--- :nix: ${derivationName(build.drvPath)}`
+    return `--- :nix: ${derivationName(build.drvPath)}${where(build)}`
   }
 
   private whole(build: DerivationBuild): ReadonlyArray<string> {

@@ -21,6 +21,7 @@ export interface CommandStep {
   readonly key: string
   readonly command: string
   readonly env: Readonly<Record<string, string>>
+  readonly agents?: Readonly<Record<string, string>>
   readonly plugins?: ReadonlyArray<string | Readonly<Record<string, Readonly<Record<string, string>>>>>
 }
 
@@ -55,6 +56,8 @@ export interface PipelineSettings {
   /** The flake reference `nix run` uses for the tool, for example `github:denbeigh2000/ci#apps.x86_64-linux.tool`. */
   readonly toolTarget: string
   readonly deployPipeline: string
+  /** The agent tag naming a build step's system, when the plan covers several (`agents: { <tag>: <system> }`). */
+  readonly systemTag: string
   /** The Buildkite plugin each command step uses; none when empty. */
   readonly plugin: string | undefined
   readonly repo: string | undefined
@@ -122,26 +125,37 @@ export interface RenderedCiPipeline {
 export const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings): Result.Result<RenderedCiPipeline, PlanInputError> =>
   Result.gen(function*() {
     const key = keyMaker()
+    // With several systems, each step is routed to its system's agents: a build step per
+    // system, and checks (whose actions are evaluated for the planning system) to its agents.
+    const several = plan.otherSystems.length > 0
+    const routed = (step: CommandStep, system: string): CommandStep => several ? { ...step, agents: { [settings.systemTag]: system } } : step
     const checks: Array<Step> = []
     for (const check of plan.checks) {
       const place = `check ${JSON.stringify(check.name)}`
-      checks.push(commandStep(settings, {
+      checks.push(routed(commandStep(settings, {
         label: `Check: ${check.displayName}`,
         key: key("check", check.name),
         command: yield* toolCommand(place, ["check", "--target", installable(plan.flakeDir, check.target), "--name", check.name])
-      }, managedEnv("check", false)))
+      }, managedEnv("check", false)), plan.system))
     }
-    const installables = plan.builds.map((build) => installable(plan.flakeDir, build.attrPath))
-    const buildPlace = "the build step"
-    const inline = yield* toolCommand(buildPlace, ["build", "--", ...installables])
-    const viaMetaData = Buffer.byteLength(inline) > inlineInstallablesLimit
-    const builds = plan.builds.length === 0 ? [] : [
-      commandStep(settings, {
-        label: `:nix: Build ${plan.builds.length} ${plan.builds.length === 1 ? "derivation" : "derivations"}`,
-        key: key("build", "nix"),
-        command: viaMetaData ? yield* toolCommand(buildPlace, ["build", "--from-meta-data", metaDataKeys.plannedBuilds]) : inline
+    const builds: Array<Step> = []
+    const metaData: Array<MetaDataEntry> = []
+    for (const [index, { system, builds: planned }] of [{ system: plan.system, builds: plan.builds }, ...plan.otherSystems].entries()) {
+      if (planned.length === 0) continue
+      const installables = planned.map((build) => installable(plan.flakeDir, build.attrPath))
+      const buildPlace = several ? `the build step for ${JSON.stringify(system)}` : "the build step"
+      const inline = yield* toolCommand(buildPlace, ["build", "--", ...installables])
+      // By position: a system's name is the flake's to choose, a meta-data key is not.
+      const metaDataKey = several ? `${metaDataKeys.plannedBuilds}-system-${index}` : metaDataKeys.plannedBuilds
+      const viaMetaData = Buffer.byteLength(inline) > inlineInstallablesLimit
+      if (viaMetaData) metaData.push(...plannedBuildsMetaData(metaDataKey, installables))
+      const step = commandStep(settings, {
+        label: `:nix: Build ${planned.length} ${planned.length === 1 ? "derivation" : "derivations"}${several ? ` (${system})` : ""}`,
+        key: key("build", several ? `nix-${system}` : "nix"),
+        command: viaMetaData ? yield* toolCommand(buildPlace, ["build", "--from-meta-data", metaDataKey]) : inline
       }, managedEnv("build", false))
-    ]
+      builds.push(routed(step, system))
+    }
     const source = [settings.pipelineSlug, settings.buildNumber].every((part) => part !== undefined)
       ? ` from ${settings.pipelineSlug}#${settings.buildNumber}`
       : ""
@@ -173,7 +187,7 @@ export const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings): Resu
     }))
     return {
       pipeline: escapePipeline({ steps: inStages([checks, builds, triggers]) }),
-      metaData: viaMetaData ? plannedBuildsMetaData(metaDataKeys.plannedBuilds, installables) : []
+      metaData
     }
   })
 

@@ -97,6 +97,13 @@ export const ciPlanJson = (plan: CiPlan, { pipeline, metaData }: RenderedCiPipel
   })),
   checks: plan.checks,
   builds: plan.builds.map((build) => ({ attrPath: showAttrPath(build.attrPath), reasons: build.reasons })),
+  /** Every build step's builds, by system (the planning system's first). */
+  buildsBySystem: Object.fromEntries(
+    [{ system: plan.system, builds: plan.builds }, ...plan.otherSystems].map(({ system, builds }) => [
+      system,
+      builds.map((build) => ({ attrPath: showAttrPath(build.attrPath), reasons: build.reasons }))
+    ])
+  ),
   deploys: plan.deploys,
   warnings: plan.warnings,
   pipeline,

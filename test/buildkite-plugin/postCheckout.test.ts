@@ -46,20 +46,20 @@ const shallowClone = (ref: string) => {
 
 /** Source the hook in bash, as the agent does, and report what it exported. */
 const runHook = (cwd: string, env: Record<string, string>) => {
-  const result = spawnSync("bash", ["-c", `source "${hook}" && printf '%s\\n---\\n%s' "$NIX_CONFIG" "\${TOOL_TARGET:-}"`], {
+  const result = spawnSync("bash", ["-c", `source "${hook}" && printf '%s\\n---\\n%s\\n---\\n%s' "$NIX_CONFIG" "\${TOOL_TARGET:-}" "$(env | grep '^CI_NIX_' | sort)"`], {
     cwd,
     encoding: "utf8",
     env: { PATH: process.env.PATH, HOME: process.env.HOME, GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "protocol.file.allow", GIT_CONFIG_VALUE_0: "always", ...env }
   })
-  const [nixConfig, toolTarget] = result.stdout.split("\n---\n")
-  return { status: result.status, stderr: result.stderr, nixConfig, toolTarget }
+  const [nixConfig, toolTarget, cacheSettings] = result.stdout.split("\n---\n")
+  return { status: result.status, stderr: result.stderr, nixConfig, toolTarget, cacheSettings }
 }
 
 describe("the cicd plugin's post-checkout hook", () => {
   it("is described by a valid plugin.yml", () => {
     const plugin = parse(readFileSync(join(repoRoot, "buildkite-plugin/plugin.yml"), "utf8"))
     assert.strictEqual(plugin.name, "cicd")
-    assert.deepStrictEqual(Object.keys(plugin.configuration.properties).sort(), ["deploy_pipeline_name", "fetch_depth", "nix_config", "repo", "tool"])
+    assert.deepStrictEqual(Object.keys(plugin.configuration.properties).sort(), ["deploy_pipeline_name", "fetch_depth", "nix_cache", "nix_cache_public_key", "nix_config", "nix_signing_key_file", "repo", "tool"])
     assert.isFalse(plugin.configuration.additionalProperties)
   })
 
@@ -108,6 +108,19 @@ describe("the cicd plugin's post-checkout hook", () => {
     })
     assert.strictEqual(result.nixConfig, "substituters =\nextra-experimental-features = nix-command flakes\nmax-jobs = 4")
     assert.strictEqual(result.toolTarget, "github:denbeigh2000/ci/v0.1.0#apps.x86_64-linux.tool")
+  })
+
+  it("exports the binary cache's settings", () => {
+    const result = runHook(shallowClone("main"), {
+      BUILDKITE_PLUGIN_CICD_NIX_CACHE: "s3://ci-cache?region=eu-west-1",
+      BUILDKITE_PLUGIN_CICD_NIX_CACHE_PUBLIC_KEY: "ci-1:abc=",
+      BUILDKITE_PLUGIN_CICD_NIX_SIGNING_KEY_FILE: "/etc/nix/ci-signing-key"
+    })
+    assert.strictEqual(
+      result.cacheSettings,
+      "CI_NIX_CACHE=s3://ci-cache?region=eu-west-1\nCI_NIX_CACHE_PUBLIC_KEY=ci-1:abc=\nCI_NIX_SIGNING_KEY_FILE=/etc/nix/ci-signing-key"
+    )
+    assert.strictEqual(runHook(shallowClone("main"), {}).cacheSettings, "")
   })
 
   it("rejects a fetch_depth that is not a positive integer", () => {

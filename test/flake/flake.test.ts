@@ -102,13 +102,23 @@ describe("the flake", () => {
     assert.strictEqual(run.exitCode, 0, run.stderr)
     const plan = JSON.parse(run.stdout)
     assert.deepStrictEqual(plan.actions.map((action: { name: string; triggered: boolean }) => [action.name, action.triggered]), [["release", true]])
+    // The template covers four systems: a build step for each, on its system's agents.
     assert.deepStrictEqual(plan.pipeline.steps.map((step: { key?: string } | string) => (typeof step === "string" ? step : step.key)), [
       "check-lint",
       "wait",
-      "build-nix",
+      "build-nix-x86_64-linux",
+      "build-nix-aarch64-darwin",
+      "build-nix-aarch64-linux",
+      "build-nix-x86_64-darwin",
       "wait",
       "deploy-release"
     ])
+    assert.deepStrictEqual(
+      plan.pipeline.steps.filter((step: { key?: string } | string) => typeof step !== "string" && step.key!.startsWith("build-")).map((
+        step: { agents?: unknown }
+      ) => step.agents),
+      ["x86_64-linux", "aarch64-darwin", "aarch64-linux", "x86_64-darwin"].map((system) => ({ system }))
+    )
   })
 
   it("passes nix flake check: the tool builds and the library's tests pass", () => {

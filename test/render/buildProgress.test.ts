@@ -59,3 +59,27 @@ describe("BuildProgressView", () => {
     ])
   })
 })
+
+describe("BuildProgressView with remote builders", () => {
+  // A build's activity names the machine Nix sent it to (`builders`); "" is this machine.
+  const events = [
+    { action: "start", id: 1, type: 105, text: "", fields: ["/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-far.drv", "ssh-ng://builder@big-box", 1, 1] },
+    { action: "result", id: 1, type: 101, fields: ["compiling far away"] },
+    { action: "stop", id: 1 },
+    { action: "start", id: 2, type: 105, text: "", fields: ["/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-near.drv", "", 1, 1] },
+    { action: "stop", id: 2 }
+  ] as const
+
+  it("says which machine built what, in its group and when it ends", () => {
+    const log = new BuildLog()
+    const view = new BuildProgressView("buildkite")
+    const lines = events.flatMap((event, i) => log.apply(event, i).flatMap((change) => view.onChange(change, log).lines))
+    assert.deepStrictEqual(lines.map((line) => line.replace(/ after \d+ ms/, "")), [
+      "--- :nix: far on ssh-ng://builder@big-box",
+      "compiling far away",
+      "built far on ssh-ng://builder@big-box",
+      "--- :nix: near",
+      "built near"
+    ])
+  })
+})

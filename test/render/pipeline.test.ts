@@ -25,6 +25,7 @@ const renderDeployPipeline = (data: StepData, settings: PipelineSettings) => Res
 const settings: PipelineSettings = {
   toolTarget: "github:denbeigh2000/ci#apps.x86_64-linux.tool",
   deployPipeline: "deploy",
+  systemTag: "system",
   plugin: "denbeigh2000/cicd",
   repo: undefined,
   branch: "master",
@@ -36,6 +37,7 @@ const settings: PipelineSettings = {
 
 const emptyPlan: CiPlan = {
   system: "x86_64-linux",
+  otherSystems: [],
   flakeDir: ".",
   head: "a".repeat(40),
   base: { _tag: "Unavailable", sha: undefined, reason: "test", choice: "test" },

@@ -32,6 +32,7 @@ const plan = (overrides: Partial<CiPlan>): CiPlan => ({
   builds: [],
   deploys: [],
   warnings: [],
+  otherSystems: [],
   ...overrides
 })
 

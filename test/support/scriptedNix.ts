@@ -44,6 +44,7 @@ export const scriptedNix = (script: ReadonlyArray<Ending>) => {
       evaluate: () => unused,
       version: unused,
       requisites: () => unused,
+      outputsOf: () => unused,
       resolve: (installables) =>
         Effect.sync(() => {
           attempt++

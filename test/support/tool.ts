@@ -13,13 +13,15 @@ export interface ToolRun {
 }
 
 // Variables that would make a run inside a real Buildkite job behave differently.
-const ambient = /^(BUILDKITE|DENBEIGH_|STEP_DATA$|TOOL_TARGET$|CI_PLUGIN$|CI_BUILDKITE_)/
+const ambient = /^(BUILDKITE|DENBEIGH_|STEP_DATA$|TOOL_TARGET$|CI_PLUGIN$|CI_BUILDKITE_|CI_NIX_|CI_SYSTEM_TAG$)/
 
 interface ToolOptions {
   readonly cwd: string
   readonly env?: Readonly<Record<string, string>>
   /** The directory where the stand-in agent keeps meta-data; share one between runs of one build. */
   readonly agentState?: string
+  /** A command the tool runs under, such as one giving it a Nix store of its own (`unshare …`). */
+  readonly wrapper?: ReadonlyArray<string>
 }
 
 /** The command line and environment of a run, and how to read the stand-in agent's calls after it. */
@@ -27,8 +29,10 @@ const prepare = (args: ReadonlyArray<string>, options: ToolOptions) => {
   const scratch = mkdtempSync(join(tmpdir(), "ci-agent-"))
   const log = join(scratch, "calls.jsonl")
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !ambient.test(key)))
+  const [command, ...prefix] = [...(options.wrapper ?? []), nodeBinary]
   return {
-    args: [toolBundle, ...args],
+    command: command!,
+    args: [...prefix, toolBundle, ...args],
     env: {
       ...inherited,
       PATH: `${stubBin}:${process.env.PATH}`,
@@ -46,7 +50,7 @@ const prepare = (args: ReadonlyArray<string>, options: ToolOptions) => {
 /** Run the bundled CLI as a user would, with the stand-in buildkite-agent first on PATH. */
 export const runTool = (args: ReadonlyArray<string>, options: ToolOptions): ToolRun => {
   const run = prepare(args, options)
-  const result = spawnSync(nodeBinary, run.args, { cwd: options.cwd, encoding: "utf8", env: run.env, maxBuffer: 256 * 1024 * 1024 })
+  const result = spawnSync(run.command, run.args, { cwd: options.cwd, encoding: "utf8", env: run.env, maxBuffer: 256 * 1024 * 1024 })
   if (result.error !== undefined) throw result.error
   return { exitCode: result.status ?? -1, stdout: result.stdout, stderr: result.stderr, agentCalls: run.agentCalls() }
 }
@@ -54,7 +58,7 @@ export const runTool = (args: ReadonlyArray<string>, options: ToolOptions): Tool
 /** `runTool` without blocking the event loop: for runs that talk to a stand-in server in this process. */
 export const runToolAsync = (args: ReadonlyArray<string>, options: ToolOptions): Promise<ToolRun> => {
   const run = prepare(args, options)
-  const child = spawn(nodeBinary, run.args, { cwd: options.cwd, env: run.env })
+  const child = spawn(run.command, run.args, { cwd: options.cwd, env: run.env })
   let stdout = ""
   let stderr = ""
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))

@@ -8,7 +8,7 @@ import { Git, type GitError } from "../../effects/Git.ts"
 import { Derivations } from "../../nix/Derivations.ts"
 import { flakeInputChanges } from "../../nix/flakeLock.ts"
 import { Nix, type NixEvalError, type NixOutputInvalid, type NixUnavailable } from "../../nix/Nix.ts"
-import { type Base, type CiPlan, makePlan } from "../../plan/Plan.ts"
+import { type Base, type CiPlan, makePlan, systemBuilds } from "../../plan/Plan.ts"
 import { renderCiPipeline } from "../../render/pipeline.ts"
 import { changeWhy, ciAnnotation, ciPlanJson, ciReport } from "../../render/report.ts"
 import { type BaseContext, chooseActionBases, chooseBase, tagPatternsOf } from "./base.ts"
@@ -27,8 +27,14 @@ type PlanCiError = PlanInputError | GitError | NixEvalError | NixUnavailable | N
 // Typed by hand because it calls itself when Nix's system differs from the guess.
 export const planCi: (
   flagsIn: PlanFlags,
-  environment: BuildkiteEnvironment
-) => Effect.Effect<void, PlanCiError, Git | Nix | Derivations | Path.Path | BuildkiteAgent> = Effect.fnUntraced(function*(flagsIn, environment) {
+  environment: BuildkiteEnvironment,
+  /** Whether --system named the one system to plan (a plan made again for Nix's system was not narrowed). */
+  narrowed?: boolean
+) => Effect.Effect<void, PlanCiError, Git | Nix | Derivations | Path.Path | BuildkiteAgent> = Effect.fnUntraced(function*(
+  flagsIn,
+  environment,
+  narrowed = Option.isSome(flagsIn.system)
+) {
   const nix = yield* Nix
 
   // Everything that does not wait on something else starts at once: the evaluations
@@ -63,7 +69,7 @@ export const planCi: (
   ], { concurrency: "unbounded" })
 
   const actual = yield* confirmed
-  if (actual !== system) return yield* planCi({ ...flagsIn, system: Option.some(actual) }, environment)
+  if (actual !== system) return yield* planCi({ ...flagsIn, system: Option.some(actual) }, environment, false)
 
   const actions = Object.entries(headEvaluation.actions ?? {})
   const chosen = context.tag === undefined ? provisional : yield* chooseBase(context, tagPatternsOf(actions))
@@ -87,6 +93,13 @@ export const planCi: (
     refs,
     pullRequest: pullRequestOf(environment)
   }))
+  // The other systems CI covers (none when --system names one): their changed outputs, each
+  // system's head and base evaluated as the planning system's are, two systems at a time.
+  const others = narrowed ? [] : (headEvaluation.systems ?? []).filter((other) => other !== system)
+  const otherSystems = yield* Effect.forEach(others, (other) =>
+    Effect.all([nix.evaluate(source(head), other, { withActions: false }), baseEvaluator(source, other)(chosen.commit)], { concurrency: 2 }).pipe(
+      Effect.flatMap(([otherHead, otherBase]) => Effect.fromResult(systemBuilds(other, otherHead, otherBase)))
+    ), { concurrency: 2 })
   const explained = yield* explainChanges(repository, flakeDir, head, base, plan.changed)
   const warnings = [
     ...chosen.warnings,
@@ -94,7 +107,7 @@ export const planCi: (
     ...plan.warnings,
     ...(dirty ? [`the work tree has uncommitted changes; the plan is for commit ${head.slice(0, 12)}`] : [])
   ]
-  const planned = { ...plan, ...explained, warnings }
+  const planned = { ...plan, ...explained, otherSystems: otherSystems.filter((entry) => entry.builds.length > 0), warnings }
   const rendered = yield* Effect.fromResult(renderCiPipeline(planned, settings))
   // The bot shows why beside each derivation's row: one line per planned build.
   const changes = new Map(planned.changed.map((change) => [change.attrPath, change]))

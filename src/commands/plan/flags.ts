@@ -21,7 +21,10 @@ export const flags = {
     Flag.withDescription("The commit to plan (default: BUILDKITE_COMMIT, else HEAD)"),
     Flag.optional
   ),
-  system: Flag.String("system").pipe(Flag.withDescription("The system to plan for (default: this machine's)"), Flag.optional),
+  system: Flag.String("system").pipe(
+    Flag.withDescription("The one system to plan for (default: this machine's, and every other system mkActions covers)"),
+    Flag.optional
+  ),
   branch: Flag.String("branch").pipe(Flag.withDescription("Plan as if building this branch (default: BUILDKITE_BRANCH, else the checked-out branch)"), Flag.optional),
   tag: Flag.String("tag").pipe(Flag.withDescription("Plan as if building this tag (default: BUILDKITE_TAG)"), Flag.optional),
   tool: Flag.String("tool").pipe(
@@ -47,6 +50,7 @@ export type PlanFlags = {
 export const settingsFrom = (flagsIn: PlanFlags, environment: BuildkiteEnvironment, system: string): PipelineSettings => ({
   toolTarget: Option.getOrElse(flagsIn.tool, () => environment.TOOL_TARGET ?? `github:denbeigh2000/ci#apps.${system}.tool`),
   deployPipeline: environment.BUILDKITE_PLUGIN_CICD_DEPLOY_PIPELINE_NAME ?? "deploy",
+  systemTag: environment.CI_SYSTEM_TAG ?? "system",
   plugin: environment.CI_PLUGIN === "none" ? undefined : environment.CI_PLUGIN ?? `denbeigh2000/cicd#v${toolVersion}`,
   repo: environment.BUILDKITE_REPO,
   branch: Option.getOrUndefined(flagsIn.branch) ?? environment.BUILDKITE_BRANCH,
