@@ -1,8 +1,9 @@
-import { Effect, Option, type Path } from "effect"
+import { Effect, Fiber, Option, type Path } from "effect"
 import type { PlanInputError } from "../../domain/errors.ts"
 import type { BuildkiteAgent, BuildkiteAgentError } from "../../effects/BuildkiteAgent.ts"
 import { type BuildkiteEnvironment, pullRequestOf } from "../../effects/BuildkiteEnvironment.ts"
 import type { Git, GitError } from "../../effects/Git.ts"
+import { Evaluations } from "../../nix/Evaluations.ts"
 import { Nix, type NixEvalError, type NixOutputInvalid, type NixUnavailable } from "../../nix/Nix.ts"
 import { makePlan } from "../../plan/Plan.ts"
 import { renderCiPipeline } from "../../render/pipeline.ts"
@@ -24,25 +25,31 @@ type PlanCiError = PlanInputError | GitError | NixEvalError | NixUnavailable | N
 export const planCi: (
   flagsIn: PlanFlags,
   environment: BuildkiteEnvironment
-) => Effect.Effect<void, PlanCiError, Git | Nix | Path.Path | BuildkiteAgent> = Effect.fnUntraced(function*(flagsIn, environment) {
+) => Effect.Effect<void, PlanCiError, Git | Nix | Evaluations | Path.Path | BuildkiteAgent> = Effect.fnUntraced(function*(flagsIn, environment) {
   const nix = yield* Nix
+  const evaluations = yield* Evaluations
 
   // Everything that does not wait on something else starts at once: the evaluations
-  // dominate, and each step before them adds to the wall time of every plan.
+  // dominate, and each step before them adds to the wall time of every plan. They
+  // wait only for the two git commands that name the commits; Nix's version is
+  // checked meanwhile (the cache, when on, keys by it).
   const { system, confirmed } = yield* planningSystem(flagsIn.system)
   const requestedBase = Option.getOrUndefined(flagsIn.base)
-  const [, { repository, shallow, head, flakeDir, source, resolved: [previous, requested] }] = yield* Effect.all([
-    nix.version,
-    checkoutOf(flagsIn, environment, [`${headRevOf(flagsIn, environment).rev}^`, ...(requestedBase === undefined ? [] : [requestedBase])])
-  ], { concurrency: "unbounded" })
+  const versionCheck = yield* Effect.forkChild(nix.version)
+  const { repository, shallow, head, flakeDir, source, resolved: [previous, requested] } = yield* checkoutOf(
+    flagsIn,
+    environment,
+    [`${headRevOf(flagsIn, environment).rev}^`, ...(requestedBase === undefined ? [] : [requestedBase])]
+  )
 
   const [headEvaluation, base, { refs, dirty }] = yield* Effect.all([
-    nix.evaluate(source(head), system, { withActions: true }),
+    evaluations.evaluate({ source: source(head), system, withActions: true }),
     chooseBase(repository, shallow, head, {
       requested: requestedBase === undefined ? Option.none() : Option.some([requestedBase, requested!] as const),
       previous: previous!
     }, environment).pipe(Effect.flatMap((commit) => evaluateBase(commit, source, system))),
-    readRefs(flagsIn, environment, repository, head)
+    readRefs(flagsIn, environment, repository, head),
+    Fiber.join(versionCheck)
   ], { concurrency: "unbounded" })
 
   const actual = yield* confirmed

@@ -2,6 +2,7 @@ import { Effect, Option, Schema } from "effect"
 import { PlanInputError } from "../../domain/errors.ts"
 import { StepDataFromJson } from "../../domain/StepData.ts"
 import { type BuildkiteEnvironment, pullRequestOf } from "../../effects/BuildkiteEnvironment.ts"
+import { Evaluations } from "../../nix/Evaluations.ts"
 import { Nix } from "../../nix/Nix.ts"
 import { checkStepData, stepData } from "../../plan/StepData.ts"
 import { renderDeployPipeline } from "../../render/pipeline.ts"
@@ -33,7 +34,7 @@ export const planDeploy = Effect.fnUntraced(function*(flagsIn: PlanFlags, enviro
     Option.match(flagsIn.system, { onNone: () => nix.currentSystem, onSome: Effect.succeed }),
     checkoutOf(flagsIn, environment, [])
   ], { concurrency: "unbounded" })
-  const evaluation = yield* nix.evaluate(checkout.source(checkout.head), system, { withActions: true })
+  const evaluation = yield* (yield* Evaluations).evaluate({ source: checkout.source(checkout.head), system, withActions: true })
   const actions = evaluation.actions ?? {}
   const action = Object.hasOwn(actions, given.action) ? actions[given.action] : undefined
   const data = yield* Effect.fromResult(checkStepData(

@@ -1,4 +1,5 @@
 import { Effect, Fiber, Option } from "effect"
+import { Evaluations } from "../../nix/Evaluations.ts"
 import type { FlakeSource } from "../../nix/flakeRef.ts"
 import { Nix } from "../../nix/Nix.ts"
 import type { Base } from "../../plan/Plan.ts"
@@ -34,11 +35,11 @@ export const evaluateBase = Effect.fnUntraced(function*(
   commit: BaseCommit,
   source: (rev: string) => FlakeSource,
   system: string
-): Effect.fn.Return<Base, never, Nix> {
+): Effect.fn.Return<Base, never, Evaluations> {
   if (commit._tag === "Unavailable") return commit
-  const nix = yield* Nix
+  const evaluations = yield* Evaluations
   const unavailable = (reason: string): Base => ({ _tag: "Unavailable", sha: commit.sha, reason: `base ${commit.sha.slice(0, 12)} ${reason}` })
-  return yield* nix.evaluate(source(commit.sha), system, { withActions: false }).pipe(
+  return yield* evaluations.evaluate({ source: source(commit.sha), system, withActions: false }).pipe(
     Effect.map((evaluation): Base =>
       evaluation.hasCiActions ? { _tag: "Evaluated", sha: commit.sha, evaluation } : unavailable("has no ciActions output")
     ),
