@@ -239,4 +239,41 @@ describe("tool plan and the cache", () => {
     assert.strictEqual(warm.stdout, uncached.stdout)
     assert.strictEqual(cold.stdout, uncached.stdout)
   })
+
+  it("a deploy build never reads it: a forged entry changes the CI plan, not what the deploy build checks STEP_DATA against", () => {
+    const repo = FixtureRepo.create(inject("ciSnapshot"))
+    const head = repo.commit("deploy", {
+      "flake.nix": fixtureFlake({
+        outputs: `packages.x86_64-linux.a = drv "a" [ "1" ];\n      apps.x86_64-linux.deploy = app "deploy";\n      apps.x86_64-linux.pwn = app "pwn";`,
+        ciActions: `ci.lib.mkActions { inherit self; actions.ship = { deploySteps = [ { type = "run"; name = "go"; label = "Go"; target = a.deploy; } ]; }; }`
+      })
+    })
+    const cache = mkdtempSync(join(tmpdir(), "ci-xdg-"))
+    const env = { BUILDKITE: "true", BUILDKITE_BRANCH: "master", BUILDKITE_COMMIT: head, XDG_CACHE_HOME: cache }
+    const stepDataOf = (run: { stdout: string }) => JSON.parse(run.stdout).pipeline.steps.at(-1).build.env.STEP_DATA as string
+    const ci = runTool(["plan", "--dry-run", "--format", "json", "--system", "x86_64-linux"], { cwd: repo.dir, env })
+    assert.strictEqual(ci.exitCode, 0, ci.stderr)
+    const declared = stepDataOf(ci)
+    assert.include(declared, ".#apps.x86_64-linux.deploy")
+
+    // What code on the agent could write: the same commit's evaluation, its deploy step retargeted.
+    const directory = join(cache, "ci", "evaluations")
+    for (const name of entries(directory)) {
+      const text = readFileSync(join(directory, name), "utf8")
+      writeFileSync(join(directory, name), text.replaceAll(`["apps","x86_64-linux","deploy"]`, `["apps","x86_64-linux","pwn"]`))
+    }
+    const forgedCi = runTool(["plan", "--dry-run", "--format", "json", "--system", "x86_64-linux"], { cwd: repo.dir, env })
+    assert.strictEqual(forgedCi.exitCode, 0, forgedCi.stderr)
+    const forged = stepDataOf(forgedCi)
+    assert.include(forged, ".#apps.x86_64-linux.pwn")
+
+    const deploy = (stepData: string) =>
+      runTool(["plan", "--dry-run", "--system", "x86_64-linux"], { cwd: repo.dir, env: { ...env, DENBEIGH_DEPLOY: "true", STEP_DATA: stepData } })
+    const refused = deploy(forged)
+    assert.strictEqual(refused.exitCode, 2, refused.stderr)
+    assert.include(refused.stderr, `declares ".#apps.x86_64-linux.deploy" for "ship", STEP_DATA has ".#apps.x86_64-linux.pwn"`)
+    const accepted = deploy(declared)
+    assert.strictEqual(accepted.exitCode, 0, accepted.stderr)
+    assert.include(accepted.stdout, "apps.x86_64-linux.deploy")
+  })
 })

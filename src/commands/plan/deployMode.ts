@@ -2,7 +2,6 @@ import { Effect, Option, Schema } from "effect"
 import { PlanInputError } from "../../domain/errors.ts"
 import { StepDataFromJson } from "../../domain/StepData.ts"
 import { type BuildkiteEnvironment, pullRequestOf } from "../../effects/BuildkiteEnvironment.ts"
-import { Evaluations } from "../../nix/Evaluations.ts"
 import { Nix } from "../../nix/Nix.ts"
 import { checkStepData, stepData } from "../../plan/StepData.ts"
 import { renderDeployPipeline } from "../../render/pipeline.ts"
@@ -34,7 +33,9 @@ export const planDeploy = Effect.fnUntraced(function*(flagsIn: PlanFlags, enviro
     Option.match(flagsIn.system, { onNone: () => nix.currentSystem, onSome: Effect.succeed }),
     checkoutOf(flagsIn, environment, [])
   ], { concurrency: "unbounded" })
-  const evaluation = yield* (yield* Evaluations).evaluate({ source: checkout.source(checkout.head), system, withActions: true })
+  // Never from the evaluation cache: whatever runs on the agent (a pull request's checks
+  // too) can write there, and STEP_DATA must be checked against the flake itself.
+  const evaluation = yield* nix.evaluate(checkout.source(checkout.head), system, { withActions: true })
   const actions = evaluation.actions ?? {}
   const action = Object.hasOwn(actions, given.action) ? actions[given.action] : undefined
   const data = yield* Effect.fromResult(checkStepData(
