@@ -1,6 +1,7 @@
 import { Config, Context, Effect, FileSystem, Layer, Option, Path, Result, Schema, Semaphore } from "effect"
 import { createHash, randomBytes } from "node:crypto"
 import { homedir } from "node:os"
+import { PlanInputError } from "../domain/errors.ts"
 import { FlakeEvaluation } from "./FlakeEvaluation.ts"
 import type { FlakeSource } from "./flakeRef.ts"
 import { Nix, type NixEvalError, type NixOutputInvalid, type NixUnavailable } from "./Nix.ts"
@@ -72,7 +73,10 @@ export class Evaluations extends Context.Service<Evaluations, {
         const fs = yield* FileSystem.FileSystem
         const path = yield* Path.Path
         const directory = options.directory ?? (yield* defaultDirectory(path))
-        const maxBytes = options.maxBytes ?? (yield* Config.Int("CI_CACHE_MAX_BYTES").pipe(Config.withDefault(256 * 1024 * 1024)))
+        const maxBytes = options.maxBytes ?? (yield* Config.Int("CI_CACHE_MAX_BYTES").pipe(
+          Config.withDefault(256 * 1024 * 1024),
+          Effect.mapError(() => new PlanInputError({ place: "CI_CACHE_MAX_BYTES", detail: "expected a whole number of bytes" }))
+        ))
         const permits = yield* Semaphore.make(concurrency)
         // Requests running in this process, by key and whether actions were asked for.
         const running = new Map<string, Effect.Effect<FlakeEvaluation, EvaluationError>>()

@@ -238,6 +238,11 @@ describe("tool plan and the cache", () => {
     assert.strictEqual(warm.exitCode, 0, warm.stderr)
     assert.strictEqual(warm.stdout, uncached.stdout)
     assert.strictEqual(cold.stdout, uncached.stdout)
+
+    const badBound = runTool(args, { cwd: dir, env: { XDG_CACHE_HOME: cache, CI_CACHE_MAX_BYTES: "lots" } })
+    assert.strictEqual(badBound.exitCode, 2)
+    assert.include(badBound.stderr, "error: CI_CACHE_MAX_BYTES: expected a whole number of bytes")
+    assert.strictEqual(badBound.stdout, "")
   })
 
   it("a deploy build never reads it: a forged entry changes the CI plan, not what the deploy build checks STEP_DATA against", () => {
