@@ -13,11 +13,11 @@ export const root = fileURLToPath(new URL("..", import.meta.url))
 export const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 export const nixArgs = ["--extra-experimental-features", "nix-command flakes"]
 // Per derivation: a fold over a shared list of this many integers, about 1 ms.
-const work = Number(process.env.BENCH_WORK ?? 8000)
+export const defaultWork = Number(process.env.BENCH_WORK ?? 8000)
 /** How many derivations the head commit changes: p0 to p9. */
 export const changedCount = 10
 
-const flake = (size: number, changedVersion: number) => `{
+const flake = (size: number, work: number, changedVersion: number) => `{
   inputs.ci.url = "github:denbeigh2000/ci";
   inputs.ci.inputs.nixpkgs.follows = "";
   outputs = { self, ci }:
@@ -56,22 +56,22 @@ export interface BenchFlake {
   readonly head: string
 }
 
-export const setUp = (size: number): BenchFlake => {
-  const work = mkdtempSync(join(tmpdir(), `ci-bench-${size}-`))
-  cpSync(join(root, "flake.nix"), join(work, "ci/flake.nix"))
-  cpSync(join(root, "flake.lock"), join(work, "ci/flake.lock"))
-  cpSync(join(root, "nix"), join(work, "ci/nix"), { recursive: true })
-  const repo = join(work, "repo")
-  git(work, "init", "--quiet", "--initial-branch", "master", repo)
-  writeFileSync(join(repo, "flake.nix"), flake(size, 1))
+export const setUp = (size: number, work = defaultWork): BenchFlake => {
+  const scratch = mkdtempSync(join(tmpdir(), `ci-bench-${size}-`))
+  cpSync(join(root, "flake.nix"), join(scratch, "ci/flake.nix"))
+  cpSync(join(root, "flake.lock"), join(scratch, "ci/flake.lock"))
+  cpSync(join(root, "nix"), join(scratch, "ci/nix"), { recursive: true })
+  const repo = join(scratch, "repo")
+  git(scratch, "init", "--quiet", "--initial-branch", "master", repo)
+  writeFileSync(join(repo, "flake.nix"), flake(size, work, 1))
   git(repo, "add", "--all")
-  execFileSync("nix", [...nixArgs, "flake", "lock", "--override-input", "ci", `path:${join(work, "ci")}`], { cwd: repo, stdio: "ignore" })
+  execFileSync("nix", [...nixArgs, "flake", "lock", "--override-input", "ci", `path:${join(scratch, "ci")}`], { cwd: repo, stdio: "ignore" })
   git(repo, "add", "--all")
   git(repo, "commit", "--quiet", "--message", "base")
   const base = git(repo, "rev-parse", "HEAD")
-  writeFileSync(join(repo, "flake.nix"), flake(size, 2))
+  writeFileSync(join(repo, "flake.nix"), flake(size, work, 2))
   git(repo, "commit", "--quiet", "--all", "--message", "head")
-  return { work, repo, base, head: git(repo, "rev-parse", "HEAD") }
+  return { work: scratch, repo, base, head: git(repo, "rev-parse", "HEAD") }
 }
 
 /** Run a command to its end; stdout is returned when asked for (else discarded), stderr kept for the error. */
@@ -98,6 +98,9 @@ export const timed = async (body: () => Promise<unknown>) => {
 
 export const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
-/** `tool plan --dry-run` of the bench flake, as a user runs it. */
-export const toolPlan = (setup: BenchFlake, env: NodeJS.ProcessEnv = process.env, flags: ReadonlyArray<string> = []) =>
-  run(join(root, "bin/tool"), ["plan", "--dry-run", "--base", setup.base, "--head", setup.head, ...flags], { cwd: setup.repo, env })
+/** `tool plan --dry-run` of the bench flake, as a user runs it; cold (`--no-cache`) unless `cache` is set. */
+export const toolPlan = (setup: BenchFlake, env: NodeJS.ProcessEnv = process.env, options: { readonly cache?: boolean; readonly flags?: ReadonlyArray<string> } = {}) =>
+  run(join(root, "bin/tool"), ["plan", "--dry-run", ...(options.cache === true ? [] : ["--no-cache"]), "--base", setup.base, "--head", setup.head, ...(options.flags ?? [])], {
+    cwd: setup.repo,
+    env
+  })

@@ -77,7 +77,7 @@ try {
   const allShown: Array<number> = []
   for (let round = 0; round < rounds; round++) {
     plans.push(await timed(() => toolPlan(setup)))
-    planTrees.push(await timed(() => toolPlan(setup, process.env, ["--why"])))
+    planTrees.push(await timed(() => toolPlan(setup, process.env, { flags: ["--why"] })))
     whys.push(await timed(explain))
     shows.push(await timed(() => nixShow(pairs)))
     allParsed.push(await timed(() => parseAll(everyHead)))

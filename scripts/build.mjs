@@ -53,7 +53,18 @@ const result = await build({
 const outputs = Object.keys(result.metafile.outputs).map((path) => relative(outdir, join(root, path)))
 const entry = outputs.find((path) => /^cli-[A-Z0-9]+\.js$/i.test(path))
 const loader = join(outdir, `tool.${process.pid}.tmp`)
-await writeFile(loader, `import { enableCompileCache } from "node:module"\nenableCompileCache?.()\nawait import("./${entry}")\n`)
+// The loader: `--version` alone needs no code, and Node keeps the bundle's compiled
+// code in the tool's cache directory (as the evaluation cache: $XDG_CACHE_HOME/ci).
+await writeFile(loader, `if (process.argv.length === 3 && process.argv[2] === "--version") {
+  console.log(${JSON.stringify(`tool v${version}`)})
+} else {
+  const { enableCompileCache } = await import("node:module")
+  const { homedir } = await import("node:os")
+  const xdg = process.env.XDG_CACHE_HOME
+  enableCompileCache?.(\`\${xdg?.startsWith("/") ? xdg : \`\${homedir()}/.cache\`}/ci/node-compile-cache\`)
+  await import("./${entry}")
+}
+`)
 await rename(loader, join(outdir, "tool.mjs"))
 
 // Whatever this build did not write goes, and with it any directory left empty: the

@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import { Command } from "effect/cli"
 import { readBuildkiteEnvironment } from "../effects/BuildkiteEnvironment.ts"
+import { Evaluations } from "../nix/Evaluations.ts"
 import { planCi } from "./plan/ciMode.ts"
 import { planDeploy } from "./plan/deployMode.ts"
 import { flags } from "./plan/flags.ts"
@@ -18,6 +19,7 @@ export const plan = Command.make(
     return environment.DENBEIGH_DEPLOY === "true" ? yield* planDeploy(flagsIn, environment) : yield* planCi(flagsIn, environment)
   })
 ).pipe(
+  Command.provide((flagsIn) => Evaluations.layer({ cache: !flagsIn.noCache })),
   Command.withDescription(
     "Evaluate the flake at the base and head commits, decide what to check, build and deploy, and upload the Buildkite pipeline (or print it with --dry-run)"
   ),

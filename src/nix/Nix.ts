@@ -1,4 +1,5 @@
 import { Clock, Config, Context, Effect, FileSystem, Layer, Option, Path, Runtime, Schema } from "effect"
+import { createHash } from "node:crypto"
 import { pathToFileURL } from "node:url"
 import { ExitCode } from "../domain/errors.ts"
 import { type FlakeInstallable, parseInstallable, showAttrPath } from "../domain/installable.ts"
@@ -77,6 +78,11 @@ export class Nix extends Context.Service<Nix, {
     system: string,
     options: { readonly withActions: boolean }
   ): Effect.Effect<FlakeEvaluation, NixEvalError | NixUnavailable | NixOutputInvalid>
+  /**
+   * What of the tool decides `evaluate`'s result besides its arguments: a hash of the
+   * nix/ files it evaluates (`lib.nix`, `ci-actions.nix`).
+   */
+  readonly evaluator: string
   /** Nix's version; fails when it is older than the tool supports. */
   readonly version: Effect.Effect<NixVersion, NixUnavailable>
   /** Each installable (`flake#attribute`) as a derivation or an app, in order; one evaluation per flake output. */
@@ -294,7 +300,9 @@ export class Nix extends Context.Service<Nix, {
         return outputs
       })
 
-      return Nix.of({ currentSystem, evaluate, version, resolve, build, invalidPaths, requisites, outputsOf })
+      const evaluator = createHash("sha256").update(libSource!).update("\0").update(ciActionsSource!).digest("hex")
+
+      return Nix.of({ currentSystem, evaluate, evaluator, version, resolve, build, invalidPaths, requisites, outputsOf })
     })
   )
 }

@@ -28,6 +28,10 @@ export default function setup(project: TestProject) {
     "substituters ="
   ].filter((line) => line !== undefined && line !== "").join("\n")
 
+  // The tool's caches (evaluations, compiled code) in a directory of this run, not the user's.
+  const cache = mkdtempSync(join(tmpdir(), "ci-cache-"))
+  process.env.XDG_CACHE_HOME = cache
+
   execFileSync(join(repoRoot, "node_modules/.bin/node"), [join(repoRoot, "scripts/build.mjs"), "--outdir", "build"], { stdio: "inherit" })
 
   const snapshot = mkdtempSync(join(tmpdir(), "ci-lib-"))
@@ -35,5 +39,8 @@ export default function setup(project: TestProject) {
     cpSync(join(repoRoot, entry), join(snapshot, entry), { recursive: true })
   }
   project.provide("ciSnapshot", snapshot)
-  return () => rmSync(snapshot, { recursive: true, force: true })
+  return () => {
+    rmSync(snapshot, { recursive: true, force: true })
+    rmSync(cache, { recursive: true, force: true })
+  }
 }

@@ -42,6 +42,7 @@ export const scriptedNix = (script: ReadonlyArray<Ending>) => {
     Nix.of({
       currentSystem: unused,
       evaluate: () => unused,
+      evaluator: "unused",
       version: unused,
       requisites: () => unused,
       outputsOf: () => unused,

@@ -1,4 +1,4 @@
-import { Effect, Option, type Path } from "effect"
+import { Effect, Fiber, Option, type Path } from "effect"
 import type { PlanInputError } from "../../domain/errors.ts"
 import type { BuildkiteAgent, BuildkiteAgentError } from "../../effects/BuildkiteAgent.ts"
 import { type BuildkiteEnvironment, pullRequestOf } from "../../effects/BuildkiteEnvironment.ts"
@@ -7,6 +7,7 @@ import { planWhyMetaData } from "../../domain/planWhy.ts"
 import { Git, type GitError } from "../../effects/Git.ts"
 import { Derivations } from "../../nix/Derivations.ts"
 import { flakeInputChanges } from "../../nix/flakeLock.ts"
+import { Evaluations } from "../../nix/Evaluations.ts"
 import { Nix, type NixEvalError, type NixOutputInvalid, type NixUnavailable } from "../../nix/Nix.ts"
 import { type Base, type CiPlan, makePlan, systemBuilds } from "../../plan/Plan.ts"
 import { renderCiPipeline } from "../../render/pipeline.ts"
@@ -30,21 +31,26 @@ export const planCi: (
   environment: BuildkiteEnvironment,
   /** Whether --system named the one system to plan (a plan made again for Nix's system was not narrowed). */
   narrowed?: boolean
-) => Effect.Effect<void, PlanCiError, Git | Nix | Derivations | Path.Path | BuildkiteAgent> = Effect.fnUntraced(function*(
+) => Effect.Effect<void, PlanCiError, Git | Nix | Evaluations | Derivations | Path.Path | BuildkiteAgent> = Effect.fnUntraced(function*(
   flagsIn,
   environment,
   narrowed = Option.isSome(flagsIn.system)
 ) {
   const nix = yield* Nix
+  const evaluations = yield* Evaluations
 
   // Everything that does not wait on something else starts at once: the evaluations
-  // dominate, and each step before them adds to the wall time of every plan.
+  // dominate, and each step before them adds to the wall time of every plan. They
+  // wait only for the two git commands that name the commits; Nix's version is
+  // checked meanwhile (the cache, when on, keys by it).
   const { system, confirmed } = yield* planningSystem(flagsIn.system)
   const requestedBase = Option.getOrUndefined(flagsIn.base)
-  const [, { repository, shallow, head, flakeDir, source, resolved: [previous, requested] }] = yield* Effect.all([
-    nix.version,
-    checkoutOf(flagsIn, environment, [`${headRevOf(flagsIn, environment).rev}^`, ...(requestedBase === undefined ? [] : [requestedBase])])
-  ], { concurrency: "unbounded" })
+  const versionCheck = yield* Effect.forkChild(nix.version)
+  const { repository, shallow, head, flakeDir, source, resolved: [previous, requested] } = yield* checkoutOf(
+    flagsIn,
+    environment,
+    [`${headRevOf(flagsIn, environment).rev}^`, ...(requestedBase === undefined ? [] : [requestedBase])]
+  )
 
   const settings = settingsFrom(flagsIn, environment, system)
   const context: BaseContext = {
@@ -63,9 +69,10 @@ export const planCi: (
   // is evaluated meanwhile, which is the base whenever it matches.
   const evaluateBase = baseEvaluator(source, system)
   const [headEvaluation, provisional, { refs, dirty }] = yield* Effect.all([
-    nix.evaluate(source(head), system, { withActions: true }),
+    evaluations.evaluate({ source: source(head), system, withActions: true }),
     chooseBase(context, undefined).pipe(Effect.tap((chosen) => evaluateBase(chosen.commit))),
-    readRefs(flagsIn, environment, repository, head)
+    readRefs(flagsIn, environment, repository, head),
+    Fiber.join(versionCheck)
   ], { concurrency: "unbounded" })
 
   const actual = yield* confirmed
@@ -97,7 +104,7 @@ export const planCi: (
   // system's head and base evaluated as the planning system's are, two systems at a time.
   const others = narrowed ? [] : (headEvaluation.systems ?? []).filter((other) => other !== system)
   const otherSystems = yield* Effect.forEach(others, (other) =>
-    Effect.all([nix.evaluate(source(head), other, { withActions: false }), baseEvaluator(source, other)(chosen.commit)], { concurrency: 2 }).pipe(
+    Effect.all([evaluations.evaluate({ source: source(head), system: other, withActions: false }), baseEvaluator(source, other)(chosen.commit)], { concurrency: 2 }).pipe(
       Effect.flatMap(([otherHead, otherBase]) => Effect.fromResult(systemBuilds(other, otherHead, otherBase)))
     ), { concurrency: 2 })
   const explained = yield* explainChanges(repository, flakeDir, head, base, plan.changed)

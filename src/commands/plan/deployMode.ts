@@ -33,6 +33,8 @@ export const planDeploy = Effect.fnUntraced(function*(flagsIn: PlanFlags, enviro
     Option.match(flagsIn.system, { onNone: () => nix.currentSystem, onSome: Effect.succeed }),
     checkoutOf(flagsIn, environment, [])
   ], { concurrency: "unbounded" })
+  // Never from the evaluation cache: whatever runs on the agent (a pull request's checks
+  // too) can write there, and STEP_DATA must be checked against the flake itself.
   const evaluation = yield* nix.evaluate(checkout.source(checkout.head), system, { withActions: true })
   const actions = evaluation.actions ?? {}
   const action = Object.hasOwn(actions, given.action) ? actions[given.action] : undefined

@@ -1,4 +1,5 @@
 import { Effect, Fiber, Option } from "effect"
+import { Evaluations } from "../../nix/Evaluations.ts"
 import type { FlakeSource } from "../../nix/flakeRef.ts"
 import { Nix } from "../../nix/Nix.ts"
 import type { Base } from "../../plan/Plan.ts"
@@ -34,16 +35,16 @@ export const evaluateBase = Effect.fnUntraced(function*(
   commit: BaseCommit,
   source: (rev: string) => FlakeSource,
   system: string
-): Effect.fn.Return<Base, never, Nix> {
+): Effect.fn.Return<Base, never, Evaluations> {
   if (commit._tag === "Unavailable") return commit
-  const nix = yield* Nix
+  const evaluations = yield* Evaluations
   const unavailable = (reason: string): Base => ({
     _tag: "Unavailable",
     sha: commit.sha,
     reason: `base ${commit.sha.slice(0, 12)} ${reason}`,
     choice: commit.choice
   })
-  return yield* nix.evaluate(source(commit.sha), system, { withActions: false }).pipe(
+  return yield* evaluations.evaluate({ source: source(commit.sha), system, withActions: false }).pipe(
     Effect.map((evaluation): Base =>
       evaluation.hasCiActions ? { _tag: "Evaluated", sha: commit.sha, evaluation, choice: commit.choice } : unavailable("has no ciActions output")
     ),
@@ -52,19 +53,8 @@ export const evaluateBase = Effect.fnUntraced(function*(
 })
 
 /**
- * `evaluateBase` once per commit however many bases name it: a plan's builds and
- * its actions may compare with the same commit, and each evaluation is seconds.
+ * The base evaluator of one system. Evaluations runs each request once per process,
+ * however many bases (the builds', each action's) name the same commit.
  */
-export const baseEvaluator = (source: (rev: string) => FlakeSource, system: string) => {
-  const started = new Map<string, Effect.Effect<Base, never, Nix>>()
-  return Effect.fnUntraced(function*(commit: BaseCommit) {
-    if (commit._tag === "Unavailable") return commit
-    if (!started.has(commit.sha)) {
-      const once = yield* Effect.cached(evaluateBase(commit, source, system))
-      // Another fiber may have started it meanwhile: the first one stays.
-      if (!started.has(commit.sha)) started.set(commit.sha, once)
-    }
-    const base = yield* started.get(commit.sha)!
-    return { ...base, choice: commit.choice }
-  })
-}
+export const baseEvaluator = (source: (rev: string) => FlakeSource, system: string) => (commit: BaseCommit) =>
+  evaluateBase(commit, source, system)

@@ -31,6 +31,10 @@ export const flags = {
     Flag.withDescription("The flake reference steps run the tool from (default: TOOL_TARGET, else github:denbeigh2000/ci#apps.<system>.tool)"),
     Flag.optional
   ),
+  noCache: Flag.Boolean("no-cache").pipe(
+    Flag.withDescription("Evaluate every commit afresh: neither read nor write the evaluation cache ($XDG_CACHE_HOME/ci)"),
+    Flag.withDefault(false)
+  ),
   dryRun: Flag.Boolean("dry-run").pipe(Flag.withDescription("Print the pipeline instead of uploading it"), Flag.withDefault(false)),
   why: Flag.Boolean("why").pipe(
     Flag.withDescription("Show the whole tree of why each output changed (default: one line each)"),
