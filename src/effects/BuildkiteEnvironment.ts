@@ -21,6 +21,12 @@ export const BuildkiteEnvironment = Schema.Struct({
   BUILDKITE_PIPELINE_SLUG: Variable,
   BUILDKITE_BUILD_NUMBER: Variable,
   BUILDKITE_BUILD_ID: Variable,
+  /** How the build started: `webhook`, `ui`, `api`, `schedule`, `trigger_job`. */
+  BUILDKITE_SOURCE: Variable,
+  /** Set by a pipeline schedule's environment (`nightly`): what `schedule` conditions match. */
+  CI_SCHEDULE: Variable,
+  /** Actions to force, comma-separated, or `all` (a manual build, an API call, `/ci deploy`). */
+  CI_ACTIONS: Variable,
   /** The pipeline deploys are triggered in (the design note's name). */
   BUILDKITE_PLUGIN_CICD_DEPLOY_PIPELINE_NAME: Variable,
   /** The flake reference steps run the tool from (the design note's name). */

@@ -20,7 +20,8 @@ export const ciReport = (plan: CiPlan, { pipeline, metaData }: RenderedCiPipelin
   lines.push(`actions: ${count(plan.actions.length, "action")}`)
   for (const action of plan.actions) {
     const state = !action.triggered ? "not triggered" : action.deployWithheld === undefined ? "triggered" : `triggered, deploy withheld: ${action.deployWithheld}`
-    lines.push(`  ${mark(action.triggered)} ${action.name}: ${state}`)
+    const forced = action.forcedBy === undefined ? "" : ` (forced by ${action.forcedBy})`
+    lines.push(`  ${mark(action.triggered)} ${action.name}: ${state}${forced}`)
     for (const condition of action.conditions) lines.push(`      ${mark(condition.ok)} ${condition.kind}: ${condition.detail}`)
   }
   lines.push(`checks: ${plan.checks.map((check) => check.name).join(", ") || "none"}`)
@@ -31,6 +32,22 @@ export const ciReport = (plan: CiPlan, { pipeline, metaData }: RenderedCiPipelin
   if (metaData.length > 0) lines.push(`the build step reads its installables from meta-data ${metaData[0]!.key} (too many for one command line)`)
   for (const warning of plan.warnings) lines.push(`warning: ${warning}`)
   return lines.join("\n")
+}
+
+// `forcedBy` is the tool's own words (`CI_ACTIONS`, `commit <sha>`); names and reasons are escaped.
+const html = (text: string) => text.replace(/[&<>"'`*_[\]\\]/g, (char) => `&#${char.charCodeAt(0)};`)
+
+/** The annotation saying which actions a variable or a commit forced; none when nothing was. */
+export const forcedAnnotation = (plan: CiPlan): string | undefined => {
+  const forced = plan.actions.filter((action) => action.forcedBy !== undefined)
+  if (forced.length === 0) return undefined
+  return ["**Forced actions**", ""]
+    .concat(forced.map((action) =>
+      `- <code>${html(action.name)}</code> by ${action.forcedBy!}${action.triggered ? "" : " (not triggered: another condition does not hold)"}${
+        action.deployWithheld === undefined ? "" : ` (deploy withheld: ${html(action.deployWithheld)})`
+      }`
+    ))
+    .join("\n")
 }
 
 export const deployReport = (data: StepData, pipeline: Pipeline): string =>
@@ -50,6 +67,7 @@ export const ciPlanJson = (plan: CiPlan, { pipeline, metaData }: RenderedCiPipel
     name: action.name,
     triggered: action.triggered,
     conditions: action.conditions,
+    forcedBy: action.forcedBy ?? null,
     deployWithheld: action.deployWithheld ?? null
   })),
   checks: plan.checks,

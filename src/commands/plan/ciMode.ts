@@ -2,11 +2,12 @@ import { Effect, Option, type Path } from "effect"
 import type { PlanInputError } from "../../domain/errors.ts"
 import type { BuildkiteAgent, BuildkiteAgentError } from "../../effects/BuildkiteAgent.ts"
 import { type BuildkiteEnvironment, pullRequestOf } from "../../effects/BuildkiteEnvironment.ts"
-import type { Git, GitError } from "../../effects/Git.ts"
+import { Git, type GitError } from "../../effects/Git.ts"
 import { Nix, type NixEvalError, type NixOutputInvalid, type NixUnavailable } from "../../nix/Nix.ts"
+import { forceRequests } from "../../plan/forcing.ts"
 import { makePlan } from "../../plan/Plan.ts"
 import { renderCiPipeline } from "../../render/pipeline.ts"
-import { ciPlanJson, ciReport } from "../../render/report.ts"
+import { ciPlanJson, ciReport, forcedAnnotation } from "../../render/report.ts"
 import { chooseBase } from "./base.ts"
 import { checkoutOf, headRevOf, readRefs } from "./checkout.ts"
 import { emit } from "./emit.ts"
@@ -47,6 +48,8 @@ export const planCi: (
 
   const actual = yield* confirmed
   if (actual !== system) return yield* planCi({ ...flagsIn, system: Option.some(actual) }, environment)
+  const git = yield* Git
+  const commits = yield* git.messagesBetween(repository, base._tag === "Evaluated" ? base.sha : undefined, head)
 
   const plan = yield* Effect.fromResult(makePlan({
     system,
@@ -55,12 +58,13 @@ export const planCi: (
     headEvaluation,
     base,
     refs,
-    pullRequest: pullRequestOf(environment)
+    pullRequest: pullRequestOf(environment),
+    forced: forceRequests(environment.CI_ACTIONS, commits)
   }))
   const warnings = dirty
     ? [...plan.warnings, `the work tree has uncommitted changes; the plan is for commit ${head.slice(0, 12)}`]
     : plan.warnings
   const planned = { ...plan, warnings }
   const rendered = yield* Effect.fromResult(renderCiPipeline(planned, settingsFrom(flagsIn, environment, system)))
-  yield* emit(flagsIn, environment, ciReport(planned, rendered), rendered, ciPlanJson(planned, rendered))
+  yield* emit(flagsIn, environment, ciReport(planned, rendered), rendered, ciPlanJson(planned, rendered), forcedAnnotation(planned))
 })

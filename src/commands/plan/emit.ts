@@ -15,7 +15,9 @@ export const emit = Effect.fnUntraced(function*(
   environment: BuildkiteEnvironment,
   report: string,
   { pipeline, metaData }: RenderedCiPipeline,
-  json: unknown
+  json: unknown,
+  /** Markdown for a build annotation (what forced which action), when there is something to say. */
+  annotation?: string
 ) {
   const upload = yield* Effect.fromResult(pipelineUpload(pipeline))
   yield* Console.error(inBuildkite(environment) ? `--- :nix: Plan\n${report}` : report)
@@ -29,6 +31,7 @@ export const emit = Effect.fnUntraced(function*(
     return
   }
   const agent = yield* BuildkiteAgent
+  if (annotation !== undefined) yield* agent.annotate(annotation, { style: "info", context: "ci-plan-forced" })
   for (const entry of [...metaData, ...upload.parts]) yield* agent.setMetaData(entry.key, entry.value)
   yield* agent.uploadPipeline(upload.document)
   const parts = upload.parts.length === 0 ? "" : ` (in ${upload.parts.length + 1} parts: each part's last step uploads the next)`
