@@ -23,6 +23,12 @@ export interface Root {
 
 const BuildFromJson = Schema.fromJsonString(Build)
 
+/** Whether `later` has a job `earlier` lacks: a job retried (or a step added) since. */
+const retriedSince = (earlier: Build, later: Build): boolean => {
+  const known = new Set((earlier.jobs ?? []).map((job) => job.id))
+  return (later.jobs ?? []).some((job) => !known.has(job.id))
+}
+
 export class Refresher extends Context.Service<Refresher, {
   /** Refresh this build's message soon: after `debounce`, and after any refresh under way. */
   hint(root: Root): Effect.Effect<void>
@@ -38,15 +44,20 @@ export class Refresher extends Context.Service<Refresher, {
         const store = yield* Store
         const scope = yield* Scope.Scope
 
-        /** The build as last fetched, unless that would show a finished build as unfinished again. */
+        /**
+         * The build as last fetched, unless that would show a finished build as unfinished
+         * again: an answer from before it finished. A build retried after it finished is
+         * unfinished again for real, and shows it: its retried job is a job the finished
+         * build did not have (Buildkite gives the retry a new id).
+         */
         const settled = Effect.fnUntraced(function*(build: Build) {
           const now = yield* Clock.currentTimeMillis
           const snapshot = { buildId: build.id, rank: rank(buildStatus(build)), body: JSON.stringify(build) }
           const further = yield* store.settle(snapshot, now)
           if (further === undefined) return build
           const stored = Schema.decodeUnknownOption(BuildFromJson)(further)
-          if (Option.isSome(stored)) return stored.value
-          // Kept by a version of the bot that read builds differently: this one replaces it.
+          if (Option.isSome(stored) && !retriedSince(stored.value, build)) return stored.value
+          // Retried, or kept by a version of the bot that read builds differently: this one replaces it.
           yield* store.saveSnapshot(snapshot, now)
           return build
         })

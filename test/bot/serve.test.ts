@@ -17,10 +17,11 @@ import {
   setStage,
   signInteraction,
   strangerId,
+  webhookBody,
   webhookHeaders,
   webhookSecret
 } from "../support/botProcess.ts"
-import { blockJobId, deployBuild, type Stage, stages } from "../support/ciLifecycle.ts"
+import { blockJobId, ciBuild, deployBuild, type Stage, stages } from "../support/ciLifecycle.ts"
 import { apiToken, FakeBuildkite } from "../support/fakeBuildkite.ts"
 import { FakeDiscord } from "../support/fakeDiscord.ts"
 
@@ -170,6 +171,30 @@ describe("tool bot", () => {
     context.buildkite.set(deployBuild("deploying"))
     await deliverAt(bot, context, "checking", { event: "build.running", build: "ci" })
     assert.deepStrictEqual(shown(context), finished)
+  })
+
+  it("shows a build retried after it finished as running again, then finished again", async () => {
+    const context = await setup()
+    const bot = await start(context.options())
+    await deliverAt(bot, context, "built", { event: "job.finished", build: "ci", job: "job-build" })
+    const finished = ciBuild("finished")
+    context.buildkite.set(finished)
+    await deliverAt(bot, context, "finished", { event: "build.finished", build: "ci" })
+    assert.strictEqual(shown(context).embeds[0].title, "✅ my-pipeline #7")
+
+    // Someone retries the check: Buildkite replaces its job with a new one, and the build runs again.
+    const retried = { ...finished, state: "running", jobs: finished.jobs.map((job) => job.id === "job-check-lint" ? { ...job, id: "job-check-lint-retry", state: "running" } : job) }
+    context.buildkite.set(retried)
+    const answer = await bot.webhook(webhookBody("build.running", retried))
+    assert.strictEqual(answer.status, 200, answer.text)
+    await bot.settled()
+    assert.strictEqual(shown(context).embeds[0].title, "🔄 my-pipeline #7")
+
+    context.buildkite.set({ ...retried, state: "passed", jobs: retried.jobs.map((job) => ({ ...job, state: "passed" })) })
+    assert.strictEqual((await bot.webhook(webhookBody("build.finished", retried))).status, 200)
+    await bot.settled()
+    assert.strictEqual(shown(context).embeds[0].title, "✅ my-pipeline #7")
+    assert.strictEqual(context.discord.messages.size, 1)
   })
 
   it("carries on in a new message when Discord refuses more edits of an old one (30046)", async () => {
