@@ -34,6 +34,11 @@ export class Refresher extends Context.Service<Refresher, {
   hint(root: Root): Effect.Effect<void>
   /** Refresh every build the database says is out of date (after a restart, say). */
   readonly resume: Effect.Effect<void>
+  /**
+   * Stop: start no more refreshes, and wait up to `timeout` for those under way. Whatever
+   * is left stays marked in the database, for the next start's `resume`; true when nothing was.
+   */
+  drain(timeout: Duration.Input): Effect.Effect<boolean>
 }>()("ci/bot/Refresher") {
   static readonly layer = (options: { readonly debounce: Duration.Input; readonly concurrency: number }) =>
     Layer.effect(
@@ -126,15 +131,25 @@ export class Refresher extends Context.Service<Refresher, {
         // A few refreshes at a time: their fetching, decoding and rendering share the thread
         // that answers webhooks, and Discord takes one request at a time anyway.
         const permits = yield* Semaphore.make(options.concurrency)
+        let stopping = false
 
         const worker = Effect.fnUntraced(function*(root: Root): Effect.fn.Return<void> {
           yield* Effect.sleep(options.debounce)
           const entry = state.get(root.id)!
           const failure = yield* permits.withPermit(Effect.suspend(() => {
+            // Stopping: the build stays marked, and the next start refreshes it.
+            if (stopping) {
+              entry.again = false
+              return Effect.void
+            }
             // Hints from here on need another refresh; those before are covered by this one.
             entry.again = false
             return refresh(root)
           })).pipe(Effect.as(undefined), Effect.catch(Effect.succeed))
+          if (stopping) {
+            state.delete(root.id)
+            return
+          }
           if (failure === undefined) {
             entry.failures = 0
           } else {
@@ -165,7 +180,14 @@ export class Refresher extends Context.Service<Refresher, {
             Effect.catch((error) => Effect.logError(error.message))
           )
 
-        return Refresher.of({ hint, resume })
+        // Every permit taken is every refresh under way finished; none starts after.
+        const drain = (timeout: Duration.Input) =>
+          Effect.suspend(() => {
+            stopping = true
+            return permits.take(options.concurrency).pipe(Effect.timeoutOption(timeout), Effect.map(Option.isSome))
+          })
+
+        return Refresher.of({ hint, resume, drain })
       })
     )
 }

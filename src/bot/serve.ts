@@ -165,6 +165,28 @@ const botLayer = (config: BotConfig) => {
   )
 }
 
+/** How long a stop waits for the work under way: less than systemd's 90 s before it SIGKILLs. */
+const stopGrace = "20 seconds"
+
+/**
+ * SIGTERM, as a service manager sends it: a normal stop. The process runner's own handler
+ * (interrupt, exit 130) steps aside while the bot serves, and comes back for a second signal.
+ */
+const terminated = Effect.callback<void>((resume) => {
+  const runners = process.listeners("SIGTERM")
+  const restore = () => {
+    process.off("SIGTERM", onTerm)
+    for (const listener of runners) if (!process.listeners("SIGTERM").includes(listener)) process.on("SIGTERM", listener)
+  }
+  const onTerm = () => {
+    restore()
+    resume(Effect.void)
+  }
+  for (const listener of runners) process.off("SIGTERM", listener)
+  process.on("SIGTERM", onTerm)
+  return Effect.sync(restore)
+})
+
 /** Read the configuration, then serve until the process is stopped. */
 export const serve = Effect.fnUntraced(function*(configFile: Option.Option<string>) {
   const config = yield* readBotConfig(configFile)
@@ -175,14 +197,21 @@ export const serve = Effect.fnUntraced(function*(configFile: Option.Option<strin
     yield* Console.log(
       `tool bot: listening on ${HttpServer.formatAddress(server.address)}, ${config.discord._tag === "Bot" ? "posting as a bot" : "posting through a webhook"}`
     )
-    // What a previous run left to do, then what comes.
+    // What a previous run left to do, then what comes, until SIGTERM.
     yield* refresher.resume
-    yield* Effect.forever(
-      Effect.sleep("10 minutes").pipe(
-        Effect.andThen(Clock.currentTimeMillis),
-        Effect.flatMap((now) => store.forgetDeliveriesBefore(now - 2 * config.webhookTolerance * 1000)),
-        Effect.catch((error) => Effect.logWarning(error.message))
-      )
+    yield* Effect.raceFirst(
+      Effect.forever(
+        Effect.sleep("10 minutes").pipe(
+          Effect.andThen(Clock.currentTimeMillis),
+          Effect.flatMap((now) => store.forgetDeliveriesBefore(now - 2 * config.webhookTolerance * 1000)),
+          Effect.catch((error) => Effect.logWarning(error.message))
+        )
+      ),
+      terminated
     )
+    // Deliveries still come in and are recorded meanwhile; what is not refreshed stays marked.
+    yield* Console.log(`tool bot: stopping (SIGTERM): finishing the refreshes under way, at most ${stopGrace}`)
+    const finished = yield* refresher.drain(stopGrace)
+    yield* Console.log(finished ? "tool bot: stopped" : "tool bot: stopped; refreshes still under way are left for the next start")
   }).pipe(Effect.provide(botLayer(config)))
 })

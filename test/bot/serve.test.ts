@@ -258,14 +258,20 @@ describe("tool bot", () => {
     assert.deepStrictEqual(shown(context), expected)
   })
 
-  it("posts once when killed while Discord is creating the message (bot transport, nonce)", async () => {
-    const context = await setup()
+  /** A bot (bot transport) whose first post Discord has made but not yet answered. */
+  const postingSlowly = async (context: Setup) => {
     context.discord.postDelay = 1_500
-    let bot = await start(context.options({ transport: "bot" }))
+    const bot = await start(context.options({ transport: "bot" }))
     setStage(context.buildkite, "checking")
     assert.strictEqual((await bot.webhook(bodyOf("checking", { event: "build.running", build: "ci" }))).status, 200)
-    // Discord has made the message, but the bot dies before it hears the id.
     while (context.discord.messages.size === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+    return bot
+  }
+
+  it("posts once when killed while Discord is creating the message (bot transport, nonce)", async () => {
+    const context = await setup()
+    let bot = await postingSlowly(context)
+    // Discord has made the message, but the bot dies before it hears the id.
     await bot.kill()
     context.discord.postDelay = 0
     setStage(context.buildkite, "building")
@@ -434,13 +440,51 @@ describe("tool bot", () => {
     assert.include(answer.text, "CI_BOT_DISCORD_PUBLIC_KEY")
   })
 
-  it("stops on SIGTERM with the interrupted exit code, its database closed and checkpointed", async () => {
+  it("stops on SIGTERM with exit code 0, its database closed and checkpointed", async () => {
     const context = await setup()
     const bot = await start(context.options())
     await deliverAt(bot, context, "checking", { event: "build.running", build: "ci" })
     assert.includeMembers(readdirSync(join(context.database, "..")), ["bot.sqlite", "bot.sqlite-wal"])
-    assert.strictEqual(await bot.stop(), 130)
+    assert.strictEqual(await bot.stop(), 0)
+    assert.include(bot.output, "tool bot: stopped")
     // SQLite folds the WAL back and removes it when the last connection closes.
     assert.deepStrictEqual(readdirSync(join(context.database, "..")), ["bot.sqlite"])
+  })
+
+  it("finishes the refresh under way on SIGTERM, exits 0, and the message is whole after a restart", async () => {
+    const context = await setup()
+    let bot = await postingSlowly(context)
+    // The refresh is under way when the stop comes.
+    const stopped = bot.stop()
+    // Deliveries that come while it stops are recorded, not lost.
+    setStage(context.buildkite, "building")
+    const during = await bot.webhook(bodyOf("building", deliveries.building[0]!)).catch(() => undefined)
+    assert.strictEqual(await stopped, 0)
+    assert.include(bot.output, "tool bot: stopped")
+    const db = new DatabaseSync(context.database, { readOnly: true })
+    assert.isNotNull((db.prepare("SELECT message_id FROM builds").get() as { message_id: string | null }).message_id, "the post finished and was recorded")
+    db.close()
+
+    context.discord.postDelay = 0
+    bot = await start(context.options({ transport: "bot" }))
+    await bot.settled()
+    if (during === undefined) assert.strictEqual((await bot.webhook(bodyOf("building", deliveries.building[0]!))).status, 200)
+    else assert.strictEqual(during.status, 200, during.text)
+    await bot.settled()
+    assert.strictEqual(context.discord.messages.size, 1)
+    assert.strictEqual(context.discord.requests.filter((request) => request.method === "POST").length, 1, "posted once")
+    assert.include(fieldLines(shown(context).embeds[0]), "✅ Lint bot (4.2 s)")
+  })
+
+  it("hands back a refresh not yet started on SIGTERM: the next start does it", async () => {
+    const context = await setup()
+    let bot = await start(context.options({ env: { CI_BOT_DEBOUNCE_MS: "5000" } }))
+    setStage(context.buildkite, "checking")
+    assert.strictEqual((await bot.webhook(bodyOf("checking", { event: "build.running", build: "ci" }))).status, 200)
+    assert.strictEqual(await bot.stop(), 0)
+    assert.strictEqual(context.discord.messages.size, 0, "the debounced refresh did not start")
+    bot = await start(context.options())
+    await bot.settled()
+    assert.strictEqual(shown(context).embeds[0].title, "🔄 my-pipeline #7")
   })
 })
