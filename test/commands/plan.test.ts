@@ -331,10 +331,11 @@ describe("tool plan: upload, deploy mode and hostile text", () => {
     const run = runTool(["plan", ...system], { cwd: repo.dir, env: tagBuild })
     assert.strictEqual(run.exitCode, 0, run.stderr)
     assert.strictEqual(run.stdout, "")
-    assert.strictEqual(run.agentCalls.length, 1)
-    assert.deepStrictEqual(run.agentCalls[0]!.args, ["pipeline", "upload"])
-    assert.strictEqual(run.agentCalls[0]!.stdin.trim(), dryRun.stdout.trim())
-    assert.deepStrictEqual(yamlPipelineErrors(run.agentCalls[0]!.stdin), [])
+    // The declared actions first (for the bot's /ci deploy), then the one upload.
+    assert.deepStrictEqual(run.agentCalls.map((call) => call.args), [["meta-data", "set", "ci:plan:actions"], ["pipeline", "upload"]])
+    assert.deepStrictEqual(JSON.parse(run.agentCalls[0]!.stdin), ["deployBot"])
+    assert.strictEqual(run.agentCalls[1]!.stdin.trim(), dryRun.stdout.trim())
+    assert.deepStrictEqual(yamlPipelineErrors(run.agentCalls[1]!.stdin), [])
   })
 
   it("fails clearly when the upload is refused", () => {
@@ -413,7 +414,7 @@ describe("tool plan: upload, deploy mode and hostile text", () => {
     }
     const run = runTool(["plan", ...system], { cwd: hostile.dir, env })
     assert.strictEqual(run.exitCode, 0, run.stderr)
-    const uploaded = run.agentCalls[0]!.stdin
+    const uploaded = run.agentCalls.find((call) => call.args.join(" ") === "pipeline upload")!.stdin
     assert.deepStrictEqual(yamlPipelineErrors(uploaded), [])
 
     const { value, expansions } = interpolatePipeline(parse(uploaded), { HOME: "/root", X: "expanded" })

@@ -1,5 +1,6 @@
 import { Effect, Option, type Path } from "effect"
 import type { PlanInputError } from "../../domain/errors.ts"
+import { metaDataKeys } from "../../domain/metaData.ts"
 import type { BuildkiteAgent, BuildkiteAgentError } from "../../effects/BuildkiteAgent.ts"
 import { type BuildkiteEnvironment, pullRequestOf } from "../../effects/BuildkiteEnvironment.ts"
 import { Git, type GitError } from "../../effects/Git.ts"
@@ -66,5 +67,8 @@ export const planCi: (
     : plan.warnings
   const planned = { ...plan, warnings }
   const rendered = yield* Effect.fromResult(renderCiPipeline(planned, settingsFrom(flagsIn, environment, system)))
-  yield* emit(flagsIn, environment, ciReport(planned, rendered), rendered, ciPlanJson(planned, rendered), forcedAnnotation(planned))
+  yield* emit(flagsIn, environment, ciReport(planned, rendered), rendered, ciPlanJson(planned, rendered), {
+    annotation: forcedAnnotation(planned),
+    metaData: [{ key: metaDataKeys.planActions, value: JSON.stringify(planned.actions.map((action) => action.name)) }]
+  })
 })

@@ -1,4 +1,5 @@
 import { Console, Effect } from "effect"
+import type { MetaDataEntry } from "../../domain/metaData.ts"
 import { BuildkiteAgent } from "../../effects/BuildkiteAgent.ts"
 import { type BuildkiteEnvironment, inBuildkite } from "../../effects/BuildkiteEnvironment.ts"
 import type { RenderedCiPipeline } from "../../render/pipeline.ts"
@@ -16,8 +17,12 @@ export const emit = Effect.fnUntraced(function*(
   report: string,
   { pipeline, metaData }: RenderedCiPipeline,
   json: unknown,
-  /** Markdown for a build annotation (what forced which action), when there is something to say. */
-  annotation?: string
+  extras: {
+    /** Markdown for a build annotation (what forced which action), when there is something to say. */
+    readonly annotation?: string | undefined
+    /** Meta-data for others than the pipeline's steps (the bot), set with the upload. */
+    readonly metaData?: ReadonlyArray<MetaDataEntry>
+  } = {}
 ) {
   const upload = yield* Effect.fromResult(pipelineUpload(pipeline))
   yield* Console.error(inBuildkite(environment) ? `--- :nix: Plan\n${report}` : report)
@@ -31,8 +36,8 @@ export const emit = Effect.fnUntraced(function*(
     return
   }
   const agent = yield* BuildkiteAgent
-  if (annotation !== undefined) yield* agent.annotate(annotation, { style: "info", context: "ci-plan-forced" })
-  for (const entry of [...metaData, ...upload.parts]) yield* agent.setMetaData(entry.key, entry.value)
+  if (extras.annotation !== undefined) yield* agent.annotate(extras.annotation, { style: "info", context: "ci-plan-forced" })
+  for (const entry of [...metaData, ...(extras.metaData ?? []), ...upload.parts]) yield* agent.setMetaData(entry.key, entry.value)
   yield* agent.uploadPipeline(upload.document)
   const parts = upload.parts.length === 0 ? "" : ` (in ${upload.parts.length + 1} parts: each part's last step uploads the next)`
   yield* Console.error(`uploaded ${pipeline.steps.length} steps${parts}`)
