@@ -78,10 +78,26 @@ const fieldLines = (embed: any) => (embed.fields ?? []).flatMap((field: { value:
 const approveButtons = (body: any): Array<string> =>
   (body.components ?? []).flatMap((row: any) => row.components.map((button: any) => button.custom_id))
 
-/** Approve the blocked deploy from Discord, as the configured approver. */
-const approve = async (bot: BotProcess) => {
-  const body = buttonPress(`approve:${blockJobId}`, approverId)
-  return bot.post("/interactions", body, signInteraction(body))
+/** What the approver sees once Buildkite has answered: the edit of the deferred answer. */
+const approvedText = `✅ <@${approverId}> approved Continue to CI Bot: production deploy?.`
+
+/**
+ * Press Approve as `userId` (the configured approver by default): the answer, and
+ * for a deferred one ("thinking…") its edit, which comes once Buildkite has answered.
+ */
+const press = async (bot: BotProcess, context: Setup, body = buttonPress(`approve:${blockJobId}`, approverId), headers = signInteraction(body)) => {
+  const answer = await bot.post("/interactions", body, headers)
+  const json = answer.status === 200 ? JSON.parse(answer.text) : undefined
+  const edit = json?.type === 5 ? await context.discord.answerTo(JSON.parse(body).token) : undefined
+  return { status: answer.status, text: answer.text, json, edit }
+}
+
+/** Approve the blocked deploy from Discord, as the configured approver, and wait for Buildkite's answer. */
+const approve = async (bot: BotProcess, context: Setup) => {
+  const answer = await press(bot, context)
+  assert.deepStrictEqual(answer.json, { type: 5, data: {} })
+  assert.deepStrictEqual(answer.edit, { content: approvedText, allowed_mentions: { parse: [] } })
+  return answer
 }
 
 /** Every stage, its deliveries arranged by `order`, approving from Discord when the deploy blocks. */
@@ -93,8 +109,7 @@ const lifecycle = async (
 ) => {
   for (const stage of stages) {
     if (stage === "approved") {
-      const answer = await approve(bot)
-      assert.strictEqual(answer.status, 200, answer.text)
+      await approve(bot, setup)
     } else {
       setStage(setup.buildkite, stage)
     }
@@ -224,7 +239,7 @@ describe("tool bot", () => {
     const context = await setup()
     let bot = await start(context.options({ env: { CI_BOT_DEBOUNCE_MS: "400" } }))
     for (const stage of stages) {
-      if (stage === "approved") assert.strictEqual((await approve(bot)).status, 200)
+      if (stage === "approved") await approve(bot, context)
       else setStage(context.buildkite, stage)
       for (const delivery of deliveries[stage]) assert.strictEqual((await bot.webhook(bodyOf(stage, delivery))).status, 200)
       // Killed before the debounced refresh runs: the deliveries are only in the database.
@@ -245,7 +260,7 @@ describe("tool bot", () => {
     const random = (below: number) => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % below
     let bot = await start(context.options({ transport: "bot" }))
     for (const stage of stages) {
-      if (stage === "approved") assert.strictEqual((await approve(bot)).status, 200)
+      if (stage === "approved") await approve(bot, context)
       else setStage(context.buildkite, stage)
       for (const delivery of deliveries[stage]) assert.strictEqual((await bot.webhook(bodyOf(stage, delivery))).status, 200)
       await new Promise((resolve) => setTimeout(resolve, random(400)))
@@ -342,12 +357,12 @@ describe("tool bot", () => {
     const ping = JSON.stringify({ type: 1, id: "1", application_id: "2", token: "t", version: 1 })
     assert.deepStrictEqual(await bot.post("/interactions", ping, signInteraction(ping)), { status: 200, text: JSON.stringify({ type: 1 }) })
 
-    const press = buttonPress(`approve:${blockJobId}`, approverId)
-    const forged = await bot.post("/interactions", press, signInteraction(press, generateKeyPairSync("ed25519").privateKey))
+    const genuine = buttonPress(`approve:${blockJobId}`, approverId)
+    const forged = await bot.post("/interactions", genuine, signInteraction(genuine, generateKeyPairSync("ed25519").privateKey))
     assert.strictEqual(forged.status, 401)
-    const unsigned = await bot.post("/interactions", press, {})
+    const unsigned = await bot.post("/interactions", genuine, {})
     assert.strictEqual(unsigned.status, 401)
-    const tampered = await bot.post("/interactions", press.replace(approverId, strangerId), signInteraction(press))
+    const tampered = await bot.post("/interactions", genuine.replace(approverId, strangerId), signInteraction(genuine))
     assert.strictEqual(tampered.status, 401)
 
     const strangerPress = buttonPress(`approve:${blockJobId}`, strangerId)
@@ -363,11 +378,7 @@ describe("tool bot", () => {
     assert.strictEqual(unknown.data.content, "This step is not waiting for approval any more.")
     assert.deepStrictEqual(context.buildkite.unblocked, [], "nobody has approved yet")
 
-    const approved = await approve(bot)
-    assert.deepStrictEqual(JSON.parse(approved.text), {
-      type: 4,
-      data: { content: `✅ <@${approverId}> approved Continue to CI Bot: production deploy?.`, allowed_mentions: { parse: [] } }
-    })
+    await approve(bot, context)
     assert.deepStrictEqual(context.buildkite.unblocked, [blockJobId])
     await bot.settled()
     const message = shown(context)
@@ -381,17 +392,14 @@ describe("tool bot", () => {
       const bot = await start(context.options())
       await deliverAt(bot, context, "blocked", { event: "build.finished", build: "deploy" })
       const at = String(Math.floor(Date.now() / 1000) + offset)
-      const press = buttonPress(`approve:${blockJobId}`, approverId)
-      assert.deepStrictEqual(await bot.post("/interactions", press, signInteraction(press, undefined, at)), {
+      const body = buttonPress(`approve:${blockJobId}`, approverId)
+      assert.deepStrictEqual(await bot.post("/interactions", body, signInteraction(body, undefined, at)), {
         status: 401,
         text: `X-Signature-Timestamp is stale (timestamp "${at}")`
       })
       assert.deepStrictEqual(context.buildkite.requests.filter((request) => request.method === "PUT"), [], "nothing asked of Buildkite")
       // The same press signed now goes through.
-      assert.deepStrictEqual(await bot.post("/interactions", press, signInteraction(press)), {
-        status: 200,
-        text: JSON.stringify({ type: 4, data: { content: `✅ <@${approverId}> approved Continue to CI Bot: production deploy?.`, allowed_mentions: { parse: [] } } })
-      })
+      assert.strictEqual((await press(bot, context, body)).edit.content, approvedText)
       assert.deepStrictEqual(context.buildkite.unblocked, [blockJobId])
     })
   }
@@ -400,34 +408,33 @@ describe("tool bot", () => {
   const refusedApproval = async (bot: BotProcess, context: Setup) => {
     await deliverAt(bot, context, "blocked", { event: "build.finished", build: "deploy" })
     context.buildkite.refuseUnblocks.push(403)
-    const press = buttonPress(`approve:${blockJobId}`, approverId)
-    const headers = signInteraction(press)
-    const refused = JSON.parse((await bot.post("/interactions", press, headers)).text)
-    assert.include(refused.data.content, "Buildkite did not unblock Continue to CI Bot: production deploy?")
-    assert.strictEqual(refused.data.flags, 64)
+    const body = buttonPress(`approve:${blockJobId}`, approverId)
+    const headers = signInteraction(body)
+    const refused = await press(bot, context, body, headers)
+    assert.include(refused.edit.content, "❌ Buildkite did not unblock Continue to CI Bot: production deploy?")
     assert.deepStrictEqual(context.buildkite.unblocked, [])
-    return { press, headers }
+    return { body, headers }
   }
 
   it("refuses a replayed approval, even one Buildkite refused the first time", async () => {
     const context = await setup()
     const bot = await start(context.options())
-    const { press, headers } = await refusedApproval(bot, context)
-    assert.deepStrictEqual(await bot.post("/interactions", press, headers), { status: 401, text: "replayed interaction" })
+    const { body, headers } = await refusedApproval(bot, context)
+    assert.deepStrictEqual(await bot.post("/interactions", body, headers), { status: 401, text: "replayed interaction" })
     assert.deepStrictEqual(context.buildkite.unblocked, [], "the replay unblocked nothing")
     assert.strictEqual(context.buildkite.requests.filter((request) => request.method === "PUT").length, 1, "nor asked Buildkite to")
     // A click is a new interaction, with an id of its own.
-    assert.strictEqual((await approve(bot)).status, 200)
+    await approve(bot, context)
     assert.deepStrictEqual(context.buildkite.unblocked, [blockJobId])
   })
 
   it("refuses a replayed approval after a restart (SIGKILL)", async () => {
     const context = await setup()
     let bot = await start(context.options())
-    const { press, headers } = await refusedApproval(bot, context)
+    const { body, headers } = await refusedApproval(bot, context)
     await bot.kill()
     bot = await start(context.options())
-    assert.deepStrictEqual(await bot.post("/interactions", press, headers), { status: 401, text: "replayed interaction" })
+    assert.deepStrictEqual(await bot.post("/interactions", body, headers), { status: 401, text: "replayed interaction" })
     assert.deepStrictEqual(context.buildkite.unblocked, [], "the replay unblocked nothing")
   })
 

@@ -4,9 +4,10 @@ import { LocalServer } from "./localServer.ts"
 import { repoRoot } from "./paths.ts"
 
 /**
- * A local server that answers like Buildkite's REST API for the two calls the bot
- * makes: get a build (with jobs and meta-data) and unblock a job. Builds are the
- * docs' sample, as each test sets them.
+ * A local server that answers like Buildkite's REST API for the calls the bot
+ * makes: get a build (with jobs and meta-data), unblock a job, and for its
+ * commands list a pipeline's builds (newest first, by branch), create a build
+ * and rebuild one. Builds are the docs' sample, as each test sets them.
  */
 
 const sample = JSON.parse(readFileSync(`${repoRoot}test/fixtures/buildkite/rest-get-build.docs-sample.json`, "utf8"))
@@ -32,6 +33,10 @@ export interface BuildSpec {
   readonly env?: Record<string, string>
   readonly metaData?: Record<string, string>
   readonly jobs: ReadonlyArray<JobSpec>
+  /** The sample's branch, commit and message unless given. */
+  readonly branch?: string
+  readonly commit?: string
+  readonly message?: string
 }
 
 export const organization = "my-great-org"
@@ -47,6 +52,9 @@ export const restBuild = (spec: BuildSpec) => ({
   url: buildUrl(spec.pipeline, spec.number),
   web_url: `https://buildkite.com/${organization}/${spec.pipeline}/builds/${spec.number}`,
   state: spec.state,
+  ...(spec.branch === undefined ? {} : { branch: spec.branch }),
+  ...(spec.commit === undefined ? {} : { commit: spec.commit }),
+  ...(spec.message === undefined ? {} : { message: spec.message }),
   blocked: spec.blocked ?? false,
   finished_at: ["passed", "failed", "canceled"].includes(spec.state) && spec.blocked !== true ? "2015-05-09T21:08:59.874Z" : null,
   env: spec.env ?? {},
@@ -81,6 +89,11 @@ export class FakeBuildkite extends LocalServer {
   readonly refuseUnblocks: Array<number> = []
   /** Called when a job is unblocked, to move the build along. */
   onUnblock: (jobId: string) => void = () => {}
+  /** The bodies of the builds created through the API (`POST …/builds`), and the numbers rebuilt. */
+  readonly created: Array<{ pipeline: string; body: any }> = []
+  readonly rebuilt: Array<number> = []
+  /** Milliseconds to wait before every answer: a slow API. */
+  delay = 0
 
   get url(): string {
     return this.origin
@@ -90,11 +103,48 @@ export class FakeBuildkite extends LocalServer {
     this.builds.set(`${spec.pipeline}/${spec.number}`, spec)
   }
 
+  /** A new build of the pipeline, numbered after its last, made from `spec`. */
+  private add(pipeline: string, spec: Omit<BuildSpec, "id" | "pipeline" | "number">): BuildSpec {
+    const number = Math.max(0, ...[...this.builds.values()].filter((build) => build.pipeline === pipeline).map((build) => build.number)) + 1
+    const build = { ...spec, id: `0190c0de-0000-4000-8000-${String(number).padStart(12, "0")}`, pipeline, number }
+    this.set(build)
+    return build
+  }
+
   protected async handle(request: IncomingMessage, response: ServerResponse) {
-    for await (const _ of request) void _
-    const path = new URL(request.url ?? "/", "http://localhost").pathname
+    const chunks: Array<Buffer> = []
+    for await (const chunk of request) chunks.push(chunk as Buffer)
+    const url = new URL(request.url ?? "/", "http://localhost")
+    const path = url.pathname
     this.requests.push({ method: request.method ?? "", path })
+    if (this.delay > 0) await new Promise((resolve) => setTimeout(resolve, this.delay))
     if (request.headers.authorization !== `Bearer ${apiToken}`) return this.send(response, 401, { message: "Authentication required" })
+    const list = /^\/v2\/organizations\/([^/]+)\/pipelines\/([^/]+)\/builds$/.exec(path)
+    if (list !== null && list[1] === organization) {
+      const pipeline = list[2]!
+      if (request.method === "GET") {
+        const branch = url.searchParams.get("branch")
+        const builds = [...this.builds.values()]
+          .filter((build) => build.pipeline === pipeline && (branch === null || restBuild(build).branch === branch))
+          .sort((a, b) => b.number - a.number)
+          .slice(0, Number(url.searchParams.get("per_page") ?? "30"))
+        return this.send(response, 200, builds.map(restBuild))
+      }
+      if (request.method === "POST") {
+        const body = JSON.parse(Buffer.concat(chunks).toString("utf8"))
+        this.created.push({ pipeline, body })
+        const build = this.add(pipeline, { state: "scheduled", branch: body.branch, commit: body.commit, message: body.message, env: body.env, jobs: [] })
+        return this.send(response, 201, restBuild(build))
+      }
+    }
+    const rebuild = /^\/v2\/organizations\/([^/]+)\/pipelines\/([^/]+)\/builds\/(\d+)\/rebuild$/.exec(path)
+    if (rebuild !== null && request.method === "PUT") {
+      const spec = rebuild[1] === organization ? this.builds.get(`${rebuild[2]}/${rebuild[3]}`) : undefined
+      if (spec === undefined) return this.send(response, 404, { message: "Not Found" })
+      this.rebuilt.push(spec.number)
+      const { id: _, number: __, ...rest } = spec
+      return this.send(response, 200, restBuild(this.add(spec.pipeline, { ...rest, state: "scheduled" })))
+    }
     const match = /^\/v2\/organizations\/([^/]+)\/pipelines\/([^/]+)\/builds\/(\d+)(?:\/jobs\/([^/]+)\/unblock)?$/.exec(path)
     const spec = match === null ? undefined : this.builds.get(`${match[2]}/${match[3]}`)
     if (match === null || match[1] !== organization || spec === undefined) return this.send(response, 404, { message: "Not Found" })
