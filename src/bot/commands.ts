@@ -75,6 +75,10 @@ export type CiRequest =
 const refPattern = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/+@-]{1,200}$/
 const commitPattern = /^[0-9a-f]{40}$/
 
+/** One action's name as `/ci deploy` takes it (and Discord's choices can carry): no spaces, commas or invisible characters. */
+const isActionName = (name: string): boolean =>
+  name !== "" && name.length <= 100 && !/[\s,]/.test(name) && unmeantCharacter(name) === undefined
+
 /** The request, or why it cannot be one (said to the user). Pure. */
 export const readRequest = (data: CommandInteraction["data"]): CiRequest | { readonly _tag: "invalid"; readonly reason: string } => {
   const sub = data.options?.[0]
@@ -91,7 +95,7 @@ export const readRequest = (data: CommandInteraction["data"]): CiRequest | { rea
     case "deploy": {
       const action = option("action")
       const at = ref("ref")
-      if (typeof action !== "string" || action === "" || /[\s,]/.test(action) || unmeantCharacter(action) !== undefined) {
+      if (typeof action !== "string" || !isActionName(action)) {
         return { _tag: "invalid", reason: "`action` must be one action's name (or `all`)" }
       }
       return at.ok ? { _tag: "deploy", action, ref: at.value } : { _tag: "invalid", reason: at.reason }
@@ -172,8 +176,9 @@ export class Commands extends Context.Service<Commands, {
           for (const build of builds) {
             const names = Schema.decodeUnknownOption(PlanActions)(build.meta_data?.[metaDataKeys.planActions])
             if (Option.isSome(names)) {
-              cached = { names: names.value, at: now }
-              return names
+              // Meta-data any job of the build could write: only names that could be actions are offered.
+              cached = { names: names.value.filter(isActionName), at: now }
+              return Option.some(cached.names)
             }
           }
           return Option.none<ReadonlyArray<string>>()

@@ -43,7 +43,9 @@ const setup = async () => {
   const buildkite = await new FakeBuildkite().start()
   servers.push(discord, buildkite)
   const build = ciBuild("built")
-  buildkite.set({ ...build, metaData: { ...build.metaData, [metaDataKeys.planActions]: JSON.stringify(["deployBot", "nightly"]) } })
+  // Names no flake could declare are in it too: meta-data is what any job of the build wrote.
+  const planActions = JSON.stringify(["deployBot", "nightly", "evil\u2028name", "a b", "x".repeat(101)])
+  buildkite.set({ ...build, metaData: { ...build.metaData, [metaDataKeys.planActions]: planActions } })
   const database = join(mkdtempSync(join(tmpdir(), "ci-bot-")), "bot.sqlite")
   const options = (extra: Partial<BotOptions> = {}): BotOptions => ({ database, discord, buildkite, ...extra })
   const bot = await BotProcess.start(options())
