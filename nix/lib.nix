@@ -252,7 +252,9 @@ let
         fail path "expected a derivation or an app ({ type = \"app\"; program = ...; }), got ${describe v}"
     );
 
-  conditionKinds = [ "branch" "tag" "changed" ];
+  # `source` and `schedule` are patterns on how the build started: BUILDKITE_SOURCE
+  # (webhook, ui, api, schedule, trigger_job) and a pipeline schedule's CI_SCHEDULE.
+  conditionKinds = [ "branch" "tag" "source" "schedule" "changed" ];
 
   normaliseCondition =
     path: raw:
@@ -449,7 +451,11 @@ let
       branch = pattern: { branch = pattern; };
       # The build is for a tag that matches the regular expression (the whole name).
       tag = pattern: { tag = pattern; };
-      # Some listed target's output path differs between the base and head commits.
+      # How the build started (BUILDKITE_SOURCE: webhook, ui, api, schedule, trigger_job) matches the regular expression.
+      source = pattern: { source = pattern; };
+      # The build comes from a pipeline schedule whose environment sets CI_SCHEDULE to a matching name.
+      schedule = pattern: { schedule = pattern; };
+      # Some listed target's output path differs between the base and head commits (or a build forces the action).
       changed = targets: { changed = targets; };
     };
 

@@ -1,4 +1,5 @@
 import { Effect, FileSystem, Option, Redacted, Runtime, Schema } from "effect"
+import type { PipelineRef } from "../effects/BuildkiteApi.ts"
 import type { DiscordTransport } from "../effects/Discord.ts"
 import { ExitCode } from "../domain/errors.ts"
 
@@ -34,8 +35,12 @@ export interface BotConfig {
   readonly discord: DiscordTransport
   /** The application's public key, hex; without it, /interactions refuses everything. */
   readonly discordPublicKey: string | undefined
-  /** Discord user ids who may approve a blocked deploy. */
+  /** Discord user ids who may approve a blocked deploy, and use `/ci deploy` and `/ci rebuild`. */
   readonly approvers: ReadonlyArray<string>
+  /** The CI pipeline the `/ci` commands act on; without it they say they are not set up. */
+  readonly pipeline: PipelineRef | undefined
+  /** The pipeline's default branch: where `/ci deploy` builds a commit, and whose last plan names the actions. */
+  readonly defaultBranch: string
 }
 
 /** Each setting: its environment variable, and its key in the file. */
@@ -55,7 +60,10 @@ const settings = {
   discordBotToken: "CI_BOT_DISCORD_BOT_TOKEN",
   discordChannelId: "CI_BOT_DISCORD_CHANNEL_ID",
   discordPublicKey: "CI_BOT_DISCORD_PUBLIC_KEY",
-  approvers: "CI_BOT_DISCORD_APPROVERS"
+  approvers: "CI_BOT_DISCORD_APPROVERS",
+  pipeline: "CI_BOT_BUILDKITE_PIPELINE",
+  defaultBranch: "CI_BOT_DEFAULT_BRANCH",
+  discordApplicationId: "CI_BOT_DISCORD_APPLICATION_ID"
 } as const
 type Setting = keyof typeof settings
 
@@ -87,7 +95,8 @@ const parseSettingsFile = (path: string, text: string): Effect.Effect<Partial<Re
   return problems.length > 0 ? Effect.fail(new BotConfigError({ problems })) : Effect.succeed(parsed as Partial<Record<Setting, SettingValue>>)
 }
 
-export const readBotConfig = Effect.fn("readBotConfig")(function*(configFile: Option.Option<string>) {
+/** The settings, from the file and the environment, and helpers that read each one, collecting problems. */
+const settingsReader = Effect.fnUntraced(function*(configFile: Option.Option<string>) {
   const fs = yield* FileSystem.FileSystem
   const file = Option.orElse(configFile, () => Option.fromNullishOr(process.env.CI_BOT_CONFIG))
   const fromFile = Option.isNone(file) ? {} : yield* fs.readFileString(file.value).pipe(
@@ -124,6 +133,12 @@ export const readBotConfig = Effect.fn("readBotConfig")(function*(configFile: Op
     return /^\d{5,25}$/.test(value) ? value : problem(key, `expected a Discord id (digits), got ${JSON.stringify(value)}`, "")
   }
 
+  const done = <A>(value: A) => (problems.length > 0 ? Effect.fail(new BotConfigError({ problems })) : Effect.succeed(value))
+  return { raw, required, integer, url, snowflake, problem, done }
+})
+
+export const readBotConfig = Effect.fn("readBotConfig")(function*(configFile: Option.Option<string>) {
+  const { raw, required, integer, url, snowflake, problem, done } = yield* settingsReader(configFile)
   const webhookSecret = required("webhookSecret")
   const buildkiteApiToken = required("buildkiteApiToken")
   const discord: DiscordTransport = raw("discordBotToken") !== undefined
@@ -154,8 +169,25 @@ export const readBotConfig = Effect.fn("readBotConfig")(function*(configFile: Op
     discordApiUrl: url("discordApiUrl", "https://discord.com/api"),
     discord,
     discordPublicKey: publicKey,
-    approvers
+    approvers,
+    pipeline: pipelineOf(raw("pipeline"), (detail) => problem("pipeline", detail, undefined)),
+    defaultBranch: raw("defaultBranch") ?? "main"
   }
-  if (problems.length > 0) return yield* new BotConfigError({ problems })
-  return config
+  return yield* done(config)
+})
+
+const pipelineOf = (text: string | undefined, bad: (detail: string) => undefined): PipelineRef | undefined => {
+  if (text === undefined) return undefined
+  const match = /^([a-z0-9][a-z0-9-]*)\/([a-z0-9][a-z0-9-]*)$/.exec(text)
+  return match === null ? bad(`expected the CI pipeline as organization/pipeline slugs, got ${JSON.stringify(text)}`) : { organization: match[1]!, pipeline: match[2]! }
+}
+
+/** What `tool bot register-commands` needs: the application, and a bot token to act as it. */
+export const readRegistrationConfig = Effect.fn("readRegistrationConfig")(function*(configFile: Option.Option<string>) {
+  const { required, url, snowflake, done } = yield* settingsReader(configFile)
+  return yield* done({
+    applicationId: snowflake("discordApplicationId"),
+    botToken: Redacted.make(required("discordBotToken")),
+    discordApiUrl: url("discordApiUrl", "https://discord.com/api")
+  })
 })

@@ -23,11 +23,22 @@ export interface Root {
 
 const BuildFromJson = Schema.fromJsonString(Build)
 
+/** Whether `later` has a job `earlier` lacks: a job retried (or a step added) since. */
+const retriedSince = (earlier: Build, later: Build): boolean => {
+  const known = new Set((earlier.jobs ?? []).map((job) => job.id))
+  return (later.jobs ?? []).some((job) => !known.has(job.id))
+}
+
 export class Refresher extends Context.Service<Refresher, {
   /** Refresh this build's message soon: after `debounce`, and after any refresh under way. */
   hint(root: Root): Effect.Effect<void>
   /** Refresh every build the database says is out of date (after a restart, say). */
   readonly resume: Effect.Effect<void>
+  /**
+   * Stop: start no more refreshes, and wait up to `timeout` for those under way. Whatever
+   * is left stays marked in the database, for the next start's `resume`; true when nothing was.
+   */
+  drain(timeout: Duration.Input): Effect.Effect<boolean>
 }>()("ci/bot/Refresher") {
   static readonly layer = (options: { readonly debounce: Duration.Input; readonly concurrency: number }) =>
     Layer.effect(
@@ -38,15 +49,20 @@ export class Refresher extends Context.Service<Refresher, {
         const store = yield* Store
         const scope = yield* Scope.Scope
 
-        /** The build as last fetched, unless that would show a finished build as unfinished again. */
+        /**
+         * The build as last fetched, unless that would show a finished build as unfinished
+         * again: an answer from before it finished. A build retried after it finished is
+         * unfinished again for real, and shows it: its retried job is a job the finished
+         * build did not have (Buildkite gives the retry a new id).
+         */
         const settled = Effect.fnUntraced(function*(build: Build) {
           const now = yield* Clock.currentTimeMillis
           const snapshot = { buildId: build.id, rank: rank(buildStatus(build)), body: JSON.stringify(build) }
           const further = yield* store.settle(snapshot, now)
           if (further === undefined) return build
           const stored = Schema.decodeUnknownOption(BuildFromJson)(further)
-          if (Option.isSome(stored)) return stored.value
-          // Kept by a version of the bot that read builds differently: this one replaces it.
+          if (Option.isSome(stored) && !retriedSince(stored.value, build)) return stored.value
+          // Retried, or kept by a version of the bot that read builds differently: this one replaces it.
           yield* store.saveSnapshot(snapshot, now)
           return build
         })
@@ -115,15 +131,25 @@ export class Refresher extends Context.Service<Refresher, {
         // A few refreshes at a time: their fetching, decoding and rendering share the thread
         // that answers webhooks, and Discord takes one request at a time anyway.
         const permits = yield* Semaphore.make(options.concurrency)
+        let stopping = false
 
         const worker = Effect.fnUntraced(function*(root: Root): Effect.fn.Return<void> {
           yield* Effect.sleep(options.debounce)
           const entry = state.get(root.id)!
           const failure = yield* permits.withPermit(Effect.suspend(() => {
+            // Stopping: the build stays marked, and the next start refreshes it.
+            if (stopping) {
+              entry.again = false
+              return Effect.void
+            }
             // Hints from here on need another refresh; those before are covered by this one.
             entry.again = false
             return refresh(root)
           })).pipe(Effect.as(undefined), Effect.catch(Effect.succeed))
+          if (stopping) {
+            state.delete(root.id)
+            return
+          }
           if (failure === undefined) {
             entry.failures = 0
           } else {
@@ -154,7 +180,14 @@ export class Refresher extends Context.Service<Refresher, {
             Effect.catch((error) => Effect.logError(error.message))
           )
 
-        return Refresher.of({ hint, resume })
+        // Every permit taken is every refresh under way finished; none starts after.
+        const drain = (timeout: Duration.Input) =>
+          Effect.suspend(() => {
+            stopping = true
+            return permits.take(options.concurrency).pipe(Effect.timeoutOption(timeout), Effect.map(Option.isSome))
+          })
+
+        return Refresher.of({ hint, resume, drain })
       })
     )
 }

@@ -6,9 +6,11 @@ import { SourceBuildEnv } from "../domain/buildEnv.ts"
 import { buildRefFromUrl } from "../domain/BuildkiteBuild.ts"
 import { BuildkiteApi } from "../effects/BuildkiteApi.ts"
 import { Discord } from "../effects/Discord.ts"
+import { DiscordInteractions } from "../effects/DiscordInteractions.ts"
 import { Store } from "../effects/Store.ts"
 import { type BotConfig, readBotConfig } from "./BotConfig.ts"
 import { publicKeyFromHex, verifyInteraction } from "./interactionAuth.ts"
+import { Commands, CommandInteraction } from "./commands.ts"
 import { Refresher, type Root } from "./Refresher.ts"
 import { verifyWebhook } from "./webhookAuth.ts"
 
@@ -18,7 +20,7 @@ import { verifyWebhook } from "./webhookAuth.ts"
  * so the other commands never load discord.js.
  *
  *   POST /webhooks/buildkite   authenticated, then a hint to refresh the build's message
- *   POST /interactions         Discord's signed interactions: ping, and approvals
+ *   POST /interactions         Discord's signed interactions: ping, approvals, the /ci commands
  *   GET  /healthz
  */
 
@@ -39,11 +41,15 @@ const Interaction = Schema.fromJsonString(
   Schema.Struct({
     id: Schema.String,
     type: Schema.Number,
+    application_id: Schema.optionalKey(Schema.String),
+    token: Schema.optionalKey(Schema.String),
     data: Schema.optionalKey(Schema.Struct({ custom_id: Schema.optionalKey(Schema.String) })),
     member: Schema.optionalKey(Schema.Struct({ user: Schema.Struct({ id: Schema.String }) })),
     user: Schema.optionalKey(Schema.Struct({ id: Schema.String }))
   })
 )
+
+const CommandFromJson = Schema.fromJsonString(CommandInteraction)
 
 const text = (status: number, body: string) => HttpServerResponse.text(body, { status })
 /**
@@ -87,6 +93,7 @@ const routes = (config: BotConfig) =>
     const store = yield* Store
     const refresher = yield* Refresher
     const api = yield* BuildkiteApi
+    const commands = yield* Commands
     const publicKey = config.discordPublicKey === undefined ? undefined : publicKeyFromHex(config.discordPublicKey)
 
     // Up, with how many builds wait for their message to catch up.
@@ -131,23 +138,33 @@ const routes = (config: BotConfig) =>
       if (auth._tag === "Rejected") return text(401, auth.reason)
       const interaction = yield* Schema.decodeUnknownEffect(Interaction)(new TextDecoder().decode(body.success)).pipe(Effect.result)
       if (interaction._tag === "Failure") return text(400, "not an interaction")
-      const { id, type, data, member, user } = interaction.success
+      const { id, type, data, member, user, application_id, token } = interaction.success
       // Discord sends each interaction once: the same id again is someone replaying it.
       if (!(yield* store.acceptInteraction(id, now))) return text(401, "replayed interaction")
       if (type === 1) return reply({ type: 1 })
-      const jobId = type === 3 ? /^approve:(.+)$/.exec(data?.custom_id ?? "")?.[1] : undefined
-      if (jobId === undefined) return text(400, "unknown interaction")
-
       const userId = member?.user.id ?? user?.id
+      if (type === 2 || type === 4) {
+        const command = Schema.decodeUnknownOption(CommandFromJson)(new TextDecoder().decode(body.success))
+        if (Option.isNone(command)) return text(400, "not a command interaction")
+        return reply(yield* commands.answer(command.value, userId ?? ""))
+      }
+      const jobId = type === 3 ? /^approve:(.+)$/.exec(data?.custom_id ?? "")?.[1] : undefined
+      if (jobId === undefined || application_id === undefined || token === undefined) return text(400, "unknown interaction")
+
       if (userId === undefined || !config.approvers.includes(userId)) return ephemeral("Only the configured approvers can approve deploys.")
       const job = yield* store.approvable(jobId)
       if (job === undefined) return ephemeral("This step is not waiting for approval any more.")
-      const unblocked = yield* api.unblockJob(job.ref, job.jobId).pipe(Effect.result)
-      if (unblocked._tag === "Failure") return ephemeral(`Buildkite did not unblock ${job.label}: ${unblocked.failure.message}`)
-      const root = { id: job.rootId, ref: (yield* store.build(job.rootId))?.ref ?? job.ref }
-      yield* store.markDirty(root, yield* Clock.currentTimeMillis)
-      yield* refresher.hint(root)
-      return reply({ type: 4, data: { content: `✅ <@${userId}> approved ${job.label}.`, allowed_mentions: { parse: [] } } })
+      // Buildkite may take longer than Discord's three seconds: "thinking…" now, the outcome as an edit.
+      const said = (content: string) => ({ content, allowed_mentions: { parse: [] } })
+      const unblock = Effect.gen(function*() {
+        const unblocked = yield* api.unblockJob(job.ref, job.jobId).pipe(Effect.result)
+        if (unblocked._tag === "Failure") return said(`❌ Buildkite did not unblock ${job.label}: ${unblocked.failure.message}`)
+        const root = { id: job.rootId, ref: (yield* store.build(job.rootId))?.ref ?? job.ref }
+        yield* store.markDirty(root, yield* Clock.currentTimeMillis)
+        yield* refresher.hint(root)
+        return said(`✅ <@${userId}> approved ${job.label}.`)
+      }).pipe(Effect.catch((error) => Effect.as(Effect.logError(error.message), said("❌ The bot failed after Buildkite unblocked the step; its message catches up later."))))
+      return reply(yield* commands.defer({ application_id, token }, false, unblock))
     }, Effect.catch((error) => Effect.as(Effect.logError(error.message), ephemeral("The bot failed; the step is unchanged.")))))
   }))
 
@@ -158,31 +175,68 @@ const botLayer = (config: BotConfig) => {
     BuildkiteApi.layer({ url: config.buildkiteApiUrl, token: config.buildkiteApiToken }),
     Discord.layer({ transport: config.discord, api: config.discordApiUrl })
   )
-  const refresher = Refresher.layer({ debounce: config.debounceMillis, concurrency: 4 }).pipe(Layer.provideMerge(services))
+  const refresher = Refresher.layer({ debounce: config.debounceMillis, concurrency: 4 }).pipe(
+    Layer.merge(Commands.layer({ pipeline: config.pipeline, defaultBranch: config.defaultBranch, approvers: config.approvers })),
+    Layer.provideMerge(Layer.merge(services, DiscordInteractions.layer({ api: config.discordApiUrl })))
+  )
   return HttpRouter.serve(routes(config)).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { host: config.host, port: config.port })),
     Layer.provideMerge(refresher)
   )
 }
 
+/** How long a stop waits for the work under way: less than systemd's 90 s before it SIGKILLs. */
+const stopGrace = "20 seconds"
+
+/**
+ * SIGTERM, as a service manager sends it: a normal stop. The process runner's own handler
+ * (interrupt, exit 130) steps aside while the bot serves, and comes back for a second signal.
+ */
+const terminated = Effect.callback<void>((resume) => {
+  const runners = process.listeners("SIGTERM")
+  const restore = () => {
+    process.off("SIGTERM", onTerm)
+    for (const listener of runners) if (!process.listeners("SIGTERM").includes(listener)) process.on("SIGTERM", listener)
+  }
+  const onTerm = () => {
+    restore()
+    resume(Effect.void)
+  }
+  for (const listener of runners) process.off("SIGTERM", listener)
+  process.on("SIGTERM", onTerm)
+  return Effect.sync(restore)
+})
+
 /** Read the configuration, then serve until the process is stopped. */
 export const serve = Effect.fnUntraced(function*(configFile: Option.Option<string>) {
   const config = yield* readBotConfig(configFile)
   yield* Effect.gen(function*() {
     const refresher = yield* Refresher
+    const commands = yield* Commands
     const store = yield* Store
     const server = yield* HttpServer.HttpServer
     yield* Console.log(
       `tool bot: listening on ${HttpServer.formatAddress(server.address)}, ${config.discord._tag === "Bot" ? "posting as a bot" : "posting through a webhook"}`
     )
-    // What a previous run left to do, then what comes.
+    // What a previous run left to do, then what comes, until SIGTERM.
     yield* refresher.resume
-    yield* Effect.forever(
-      Effect.sleep("10 minutes").pipe(
-        Effect.andThen(Clock.currentTimeMillis),
-        Effect.flatMap((now) => store.forgetDeliveriesBefore(now - 2 * config.webhookTolerance * 1000)),
-        Effect.catch((error) => Effect.logWarning(error.message))
-      )
+    yield* Effect.raceFirst(
+      Effect.forever(
+        Effect.sleep("10 minutes").pipe(
+          Effect.andThen(Clock.currentTimeMillis),
+          Effect.flatMap((now) => store.forgetDeliveriesBefore(now - 2 * config.webhookTolerance * 1000)),
+          Effect.catch((error) => Effect.logWarning(error.message))
+        )
+      ),
+      terminated
     )
+    // Deliveries still come in and are recorded meanwhile; what is not refreshed stays marked.
+    yield* Console.log(`tool bot: stopping (SIGTERM): finishing the refreshes and answers under way, at most ${stopGrace}`)
+    const [refreshed, answered] = yield* Effect.all([refresher.drain(stopGrace), commands.drain(stopGrace)], { concurrency: "unbounded" })
+    const left = [
+      refreshed ? undefined : "refreshes still under way are left for the next start",
+      answered ? undefined : "answers to /ci still under way are not sent"
+    ].filter((part) => part !== undefined)
+    yield* Console.log(["tool bot: stopped", ...left].join("; "))
   }).pipe(Effect.provide(botLayer(config)))
 })

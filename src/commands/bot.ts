@@ -2,18 +2,31 @@ import { Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 
 /**
- * `tool bot`: one live Discord message per Buildkite build. The server lives in
- * src/bot/serve.ts, loaded only here: no other command loads discord.js.
+ * `tool bot`: one live Discord message per Buildkite build, and the `/ci` commands.
+ * The server lives in src/bot/serve.ts, loaded only here: no other command loads
+ * discord.js.
  */
+
+const config = Flag.String("config").pipe(
+  Flag.withDescription("A JSON file of settings (default: CI_BOT_CONFIG); environment variables win over it"),
+  Flag.optional
+)
+
+const registerCommands = Command.make(
+  "register-commands",
+  { config },
+  (input) => Effect.flatMap(Effect.promise(() => import("../bot/register.ts")), (register) => register.registerCommands(input.config))
+).pipe(
+  Command.withDescription(
+    "Register the /ci command with Discord, replacing the application's commands (needs CI_BOT_DISCORD_APPLICATION_ID and CI_BOT_DISCORD_BOT_TOKEN)"
+  )
+)
+
 export const bot = Command.make(
   "bot",
-  {
-    config: Flag.String("config").pipe(
-      Flag.withDescription("A JSON file of settings (default: CI_BOT_CONFIG); environment variables win over it"),
-      Flag.optional
-    )
-  },
+  { config },
   (input) => Effect.flatMap(Effect.promise(() => import("../bot/serve.ts")), (server) => server.serve(input.config))
 ).pipe(
-  Command.withDescription("Serve Buildkite webhooks and Discord interactions: one live Discord message per build (see docs/bot.md)")
+  Command.withDescription("Serve Buildkite webhooks and Discord interactions: one live Discord message per build (see docs/bot.md)"),
+  Command.withSubcommands([registerCommands])
 )

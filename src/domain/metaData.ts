@@ -1,3 +1,5 @@
+import { Schema } from "effect"
+
 /**
  * Buildkite meta-data: what the tool's steps leave for each other and for the Discord
  * bot. Every key is here; docs/metadata.md describes each value.
@@ -24,9 +26,14 @@ export const metaDataKeys = {
   plannedBuilds: "ci:plan:builds",
   /** Why each planned build changed, one line each (`planWhy.ts`). */
   planWhy: "ci:plan:why",
+  /** Every action the flake declares (`PlanActions`): what the bot's `/ci deploy` offers. */
+  planActions: "ci:plan:actions",
   /** A part after the first of a pipeline over 500 jobs, uploaded by the part before it. */
   pipelinePart: (part: number) => `ci:plan:pipeline:${part}`,
   /** On a deploy build, set by its trigger step: the action it deploys, and that it is one. */
   deployAction: "ci:deploy-action",
   deployBuild: "denbeighDeploy"
 } as const
+
+/** The value of `ci:plan:actions`: the action names, as JSON. */
+export const PlanActions = Schema.fromJsonString(Schema.Array(Schema.String))

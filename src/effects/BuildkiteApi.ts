@@ -4,10 +4,24 @@ import { Build, type BuildRef, showBuildRef } from "../domain/BuildkiteBuild.ts"
 
 /**
  * Buildkite's REST API, for what the bot needs: a build with its jobs and
- * meta-data, and unblocking a block step. A build is decoded with `Build`
+ * meta-data, unblocking a block step, and for its commands starting a build,
+ * rebuilding one and listing the latest. A build is decoded with `Build`
  * (src/domain/BuildkiteBuild.ts), which names only the fields the bot reads.
  * And for what `tool plan` needs to choose its base: a pipeline's builds, filtered.
  */
+
+export class BuildkiteApiError extends Schema.TaggedError<BuildkiteApiError>()("BuildkiteApiError", {
+  operation: Schema.String,
+  status: Schema.NullOr(Schema.Int),
+  detail: Schema.String
+}) {
+  override get message() {
+    return `Buildkite API ${this.operation} failed${this.status === null ? "" : ` (HTTP ${this.status})`}: ${this.detail}`
+  }
+  get transient() {
+    return this.status === null || this.status === 429 || this.status >= 500
+  }
+}
 
 /** A pipeline, as the REST API's paths name it. */
 export interface PipelineRef {
@@ -33,24 +47,26 @@ export const ListedBuild = Schema.Struct({
 })
 export type ListedBuild = typeof ListedBuild.Type
 
-export class BuildkiteApiError extends Schema.TaggedError<BuildkiteApiError>()("BuildkiteApiError", {
-  operation: Schema.String,
-  status: Schema.NullOr(Schema.Int),
-  detail: Schema.String
-}) {
-  override get message() {
-    return `Buildkite API ${this.operation} failed${this.status === null ? "" : ` (HTTP ${this.status})`}: ${this.detail}`
-  }
-  get transient() {
-    return this.status === null || this.status === 429 || this.status >= 500
-  }
+/** What a new build is made of (`POST …/builds`): `commit` may be `HEAD`, the branch's tip. */
+export interface NewBuild {
+  readonly commit: string
+  readonly branch: string
+  readonly message: string
+  readonly env: Readonly<Record<string, string>>
 }
 
 export class BuildkiteApi extends Context.Service<BuildkiteApi, {
   getBuild(ref: BuildRef): Effect.Effect<Build, BuildkiteApiError>
   unblockJob(ref: BuildRef, jobId: string): Effect.Effect<void, BuildkiteApiError>
-  /** A pipeline's builds, newest first, that pass the filter. */
+  /** A pipeline's builds, newest first, that pass the filter (what `tool plan` reads). */
   listBuilds(pipeline: PipelineRef, filter: BuildFilter): Effect.Effect<ReadonlyArray<ListedBuild>, BuildkiteApiError>
+  // For the bot's commands (/ci deploy, /ci rebuild, /ci status):
+  /** Start a build of the pipeline. */
+  createBuild(pipeline: PipelineRef, build: NewBuild): Effect.Effect<Build, BuildkiteApiError>
+  /** Start the build again, as the UI's "Rebuild" does: a new build, which is returned. */
+  rebuild(ref: BuildRef): Effect.Effect<Build, BuildkiteApiError>
+  /** The pipeline's latest builds, newest first, of one branch when given. */
+  latestBuilds(pipeline: PipelineRef, options: { readonly branch?: string; readonly count: number }): Effect.Effect<ReadonlyArray<Build>, BuildkiteApiError>
 }>()("ci/effects/BuildkiteApi") {
   static readonly layer = (options: { readonly url: string; readonly token: Redacted.Redacted<string> }) =>
     Layer.effect(
@@ -65,17 +81,21 @@ export class BuildkiteApi extends Context.Service<BuildkiteApi, {
             )
           )
         )
-        const path = (ref: BuildRef) =>
-          `/v2/organizations/${encodeURIComponent(ref.organization)}/pipelines/${encodeURIComponent(ref.pipeline)}/builds/${ref.number}`
+        const buildsPath = (pipeline: PipelineRef) =>
+          `/v2/organizations/${encodeURIComponent(pipeline.organization)}/pipelines/${encodeURIComponent(pipeline.pipeline)}/builds`
+        const path = (ref: BuildRef) => `${buildsPath(ref)}/${ref.number}`
 
-        // Rate limits and server errors pass; anything else is an answer.
-        const retry = Schedule.exponential(Duration.millis(200)).pipe(
-          Schedule.jittered,
-          Schedule.setInputType<BuildkiteApiError>(),
-          Schedule.while(({ input, attempt }) => input.transient && attempt <= 3)
-        )
+        // Rate limits and server errors pass; anything else is an answer. A request that starts
+        // a build is tried again only after a 429, which Buildkite answers before doing anything:
+        // after a 5xx or a lost answer the build may exist, and a second would run too.
+        const retry = (startsBuild: boolean) =>
+          Schedule.exponential(Duration.millis(200)).pipe(
+            Schedule.jittered,
+            Schedule.setInputType<BuildkiteApiError>(),
+            Schedule.while(({ input, attempt }) => (startsBuild ? input.status === 429 : input.transient) && attempt <= 3)
+          )
 
-        const send = (operation: string, request: HttpClientRequest.HttpClientRequest) =>
+        const send = (operation: string, request: HttpClientRequest.HttpClientRequest, startsBuild = false) =>
           client.execute(request).pipe(
             Effect.mapError((error) => new BuildkiteApiError({ operation, status: null, detail: error.message })),
             Effect.flatMap((response) =>
@@ -86,15 +106,19 @@ export class BuildkiteApi extends Context.Service<BuildkiteApi, {
                   Effect.flatMap((text) => Effect.fail(new BuildkiteApiError({ operation, status: response.status, detail: text.slice(0, 500) })))
                 )
             ),
-            Effect.retry(retry)
+            Effect.retry(retry(startsBuild))
           )
 
-        const getBuild = Effect.fn("BuildkiteApi.getBuild")(function*(ref: BuildRef) {
-          const response = yield* send(`GET ${showBuildRef(ref)}`, HttpClientRequest.get(path(ref)))
-          return yield* HttpClientResponse.schemaBodyJson(Build)(response).pipe(
-            Effect.mapError((error) => new BuildkiteApiError({ operation: `GET ${showBuildRef(ref)}`, status: response.status, detail: error.message }))
+        const decoded = <A>(schema: Schema.Codec<A, unknown>, operation: string, request: HttpClientRequest.HttpClientRequest, startsBuild = false) =>
+          send(operation, request, startsBuild).pipe(
+            Effect.flatMap((response) =>
+              HttpClientResponse.schemaBodyJson(schema)(response).pipe(
+                Effect.mapError((error) => new BuildkiteApiError({ operation, status: response.status, detail: error.message }))
+              )
+            )
           )
-        })
+
+        const getBuild = Effect.fn("BuildkiteApi.getBuild")((ref: BuildRef) => decoded(Build, `GET ${showBuildRef(ref)}`, HttpClientRequest.get(path(ref))))
 
         const unblockJob = Effect.fn("BuildkiteApi.unblockJob")(function*(ref: BuildRef, jobId: string) {
           yield* send(
@@ -103,26 +127,43 @@ export class BuildkiteApi extends Context.Service<BuildkiteApi, {
           )
         })
 
-        const listBuilds = Effect.fn("BuildkiteApi.listBuilds")(function*(pipeline: PipelineRef, filter: BuildFilter) {
-          const operation = `GET ${pipeline.organization}/${pipeline.pipeline} builds`
-          const parameters: Array<readonly [string, string]> = [
-            ...(filter.branch === undefined ? [] : [["branch", filter.branch] as const]),
-            ...(filter.state === undefined ? [] : [["state", filter.state] as const]),
-            ...Object.entries(filter.metaData ?? {}).map(([key, value]) => [`meta_data[${key}]`, value] as const),
-            ...(filter.perPage === undefined ? [] : [["per_page", String(filter.perPage)] as const])
-          ]
-          const response = yield* send(
-            operation,
-            HttpClientRequest.get(`/v2/organizations/${encodeURIComponent(pipeline.organization)}/pipelines/${encodeURIComponent(pipeline.pipeline)}/builds`).pipe(
-              HttpClientRequest.setUrlParams(parameters)
-            )
+        const createBuild = Effect.fn("BuildkiteApi.createBuild")((pipeline: PipelineRef, build: NewBuild) =>
+          decoded(
+            Build,
+            `create a build of ${pipeline.organization}/${pipeline.pipeline}`,
+            HttpClientRequest.post(buildsPath(pipeline)).pipe(HttpClientRequest.bodyJsonUnsafe(build)),
+            true
           )
-          return yield* HttpClientResponse.schemaBodyJson(Schema.Array(ListedBuild))(response).pipe(
-            Effect.mapError((error) => new BuildkiteApiError({ operation, status: response.status, detail: error.message }))
-          )
-        })
+        )
 
-        return BuildkiteApi.of({ getBuild, unblockJob, listBuilds })
+        const rebuild = Effect.fn("BuildkiteApi.rebuild")((ref: BuildRef) =>
+          decoded(Build, `rebuild ${showBuildRef(ref)}`, HttpClientRequest.put(`${path(ref)}/rebuild`), true)
+        )
+
+        const listRequest = (pipeline: PipelineRef, filter: BuildFilter) =>
+          HttpClientRequest.get(buildsPath(pipeline)).pipe(
+            HttpClientRequest.setUrlParams([
+              ...(filter.branch === undefined ? [] : [["branch", filter.branch] as const]),
+              ...(filter.state === undefined ? [] : [["state", filter.state] as const]),
+              ...Object.entries(filter.metaData ?? {}).map(([key, value]) => [`meta_data[${key}]`, value] as const),
+              ...(filter.perPage === undefined ? [] : [["per_page", String(filter.perPage)] as const])
+            ])
+          )
+        const listOperation = (pipeline: PipelineRef) => `list the builds of ${pipeline.organization}/${pipeline.pipeline}`
+
+        const listBuilds = Effect.fn("BuildkiteApi.listBuilds")((pipeline: PipelineRef, filter: BuildFilter) =>
+          decoded(Schema.Array(ListedBuild), listOperation(pipeline), listRequest(pipeline, filter))
+        )
+
+        const latestBuilds = Effect.fn("BuildkiteApi.latestBuilds")((pipeline: PipelineRef, options: { readonly branch?: string; readonly count: number }) =>
+          decoded(
+            Schema.Array(Build),
+            listOperation(pipeline),
+            listRequest(pipeline, { perPage: options.count, ...(options.branch === undefined ? {} : { branch: options.branch }) })
+          )
+        )
+
+        return BuildkiteApi.of({ getBuild, unblockJob, listBuilds, createBuild, rebuild, latestBuilds })
       })
     ).pipe(Layer.provide(FetchHttpClient.layer))
 }

@@ -26,6 +26,12 @@ export const BuildkiteEnvironment = Schema.Struct({
   /** Buildkite's REST API, which `tool plan` asks for the last passed build and deploy. */
   CI_BUILDKITE_API_URL: Variable,
   CI_BUILDKITE_API_TOKEN: Schema.optionalKey(Schema.RedactedFromValue(Schema.String)),
+  /** How the build started: `webhook`, `ui`, `api`, `schedule`, `trigger_job`. */
+  BUILDKITE_SOURCE: Variable,
+  /** Set by a pipeline schedule's environment (`nightly`): what `schedule` conditions match. */
+  CI_SCHEDULE: Variable,
+  /** Actions to force, comma-separated, or `all` (a manual build, an API call, `/ci deploy`). */
+  CI_ACTIONS: Variable,
   /** The pipeline deploys are triggered in (the design note's name). */
   BUILDKITE_PLUGIN_CICD_DEPLOY_PIPELINE_NAME: Variable,
   /** The flake reference steps run the tool from (the design note's name). */

@@ -32,7 +32,7 @@ export class DiscordError extends Schema.TaggedError<DiscordError>()("DiscordErr
 }
 
 /** A DiscordError, with the token cut out of anything that might quote a webhook URL. */
-const toError = (operation: string, token: Redacted.Redacted<string>) => (error: unknown) => {
+export const toError = (operation: string, token: Redacted.Redacted<string>) => (error: unknown) => {
   const scrub = (text: string) => text.replaceAll(Redacted.value(token), "<token>")
   return error instanceof DiscordAPIError
     ? new DiscordError({ operation, status: error.status, code: error.code, detail: scrub(error.message) })

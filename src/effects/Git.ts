@@ -34,6 +34,11 @@ export class Git extends Context.Service<Git, {
   currentBranch(directory: string): Effect.Effect<Option.Option<string>, GitError>
   /** Whether tracked files differ from HEAD. */
   isDirty(directory: string): Effect.Effect<boolean, GitError>
+  /**
+   * The commits after `base` up to `head` (head only without a base), newest first, with
+   * their messages: where `[ci deploy …]` directives are read. At most 1,000.
+   */
+  messagesBetween(directory: string, base: string | undefined, head: string): Effect.Effect<ReadonlyArray<{ readonly sha: string; readonly message: string }>, GitError>
   /** A file's text at a commit (`path` from the top of the work tree); none when the commit has no such file. */
   fileAt(directory: string, commit: string, path: string): Effect.Effect<Option.Option<string>, GitError>
   /** Whether `ancestor` is `commit` or one of its ancestors. */
@@ -109,6 +114,16 @@ export class Git extends Context.Service<Git, {
         return result.stdout.trim() !== ""
       })
 
+      const messagesBetween = Effect.fn("Git.messagesBetween")(function*(directory: string, base: string | undefined, head: string) {
+        const range = base === undefined ? ["--max-count=1", head] : ["--max-count=1000", `${base}..${head}`]
+        // -z ends each commit with a NUL, which no message holds.
+        const result = yield* git("log", directory, ["log", "-z", "--format=%H%n%B", ...range, "--"])
+        return result.stdout.split("\0").filter((entry) => entry !== "").map((entry) => {
+          const newline = entry.indexOf("\n")
+          return { sha: entry.slice(0, newline), message: entry.slice(newline + 1) }
+        })
+      })
+
       const fileAt = Effect.fn("Git.fileAt")(function*(directory: string, commit: string, path: string) {
         const result = yield* git("cat-file", directory, ["cat-file", "blob", `${commit}:${path}`], { allowFailure: true })
         return result.exitCode === 0 ? Option.some(result.stdout) : Option.none()
@@ -144,7 +159,7 @@ export class Git extends Context.Service<Git, {
         })
       })
 
-      return Git.of({ inspect, resolveCommits, mergeBase, remoteBranchesContaining, currentBranch, isDirty, fileAt, isAncestor, tagsBefore })
+      return Git.of({ inspect, resolveCommits, mergeBase, remoteBranchesContaining, currentBranch, isDirty, messagesBetween, fileAt, isAncestor, tagsBefore })
     })
   )
 }

@@ -29,7 +29,7 @@ const Located = { path: Schema.String }
 
 export const Condition = Schema.Union([
   Schema.Struct({ kind: Schema.Literal("branch"), pattern: Schema.String, ...Located }),
-  Schema.Struct({ kind: Schema.Literal("tag"), pattern: Schema.String, ...Located }),
+  Schema.Struct({ kind: Schema.Literals(["tag", "source", "schedule"]), pattern: Schema.String, ...Located }),
   Schema.Struct({ kind: Schema.Literal("changed"), targets: Schema.Array(AttrPath), ...Located })
 ])
 export type Condition = typeof Condition.Type

@@ -5,6 +5,7 @@ import type { StepData } from "../domain/StepData.ts"
 import type { Action, FlakeEvaluation, Output } from "../nix/FlakeEvaluation.ts"
 import type { FlakeInputChange } from "../nix/flakeLock.ts"
 import { type ChangeLookup, type ConditionResult, evaluateCondition, type RefContext } from "./conditions.ts"
+import { type ForceRequest, resolveForced } from "./forcing.ts"
 import { stepData } from "./StepData.ts"
 import type { Difference } from "./why.ts"
 
@@ -42,6 +43,8 @@ export interface ActionPlan {
   /** The base its `changed` conditions compared with, when not the plan's. */
   readonly base: Base | undefined
   readonly conditions: ReadonlyArray<ConditionResult>
+  /** What forced the action (`CI_ACTIONS`, `commit 0123456789ab`): its `changed` conditions hold. */
+  readonly forcedBy: string | undefined
   /** Why a triggered action's deploy is held back. */
   readonly deployWithheld: string | undefined
 }
@@ -93,6 +96,8 @@ export interface PlanInput {
   readonly refs: RefContext
   /** The pull request number when this is a pull-request build. */
   readonly pullRequest: string | undefined
+  /** `CI_ACTIONS` and the commits' `[ci deploy …]` directives. */
+  readonly forced: ReadonlyArray<ForceRequest>
 }
 
 const changesBetween = (head: FlakeEvaluation, base: Base): ReadonlyArray<OutputChange> => {
@@ -165,6 +170,7 @@ export const makePlan = (input: PlanInput): Result.Result<CiPlan, PlanInputError
     const actions = Object.entries(head.actions ?? {}).sort(([a], [b]) => a.localeCompare(b))
     yield* checkRepresentable(head.outputs)
     yield* checkConsistency(actions)
+    const forced = yield* resolveForced(input.forced, actions.map(([name]) => name))
 
     const warnings: Array<string> = []
     if (!head.hasCiActions) warnings.push("the flake has no ciActions output: only what changed is built")
@@ -185,14 +191,15 @@ export const makePlan = (input: PlanInput): Result.Result<CiPlan, PlanInputError
       const base = input.actionBases?.get(name)
       const changes = base === undefined ? lookup : lookupOf(changesBetween(head, base), base)
       if (base?._tag === "Unavailable") warnings.push(`${name}: everything counts as changed: ${base.reason}`)
+      const forcedBy = forced.get(name)
       const conditions: Array<ConditionResult> = []
-      for (const condition of action.conditions) conditions.push(yield* evaluateCondition(condition, input.refs, changes))
+      for (const condition of action.conditions) conditions.push(yield* evaluateCondition(condition, input.refs, changes, forcedBy))
       const triggered = conditions.every((condition) => condition.ok)
       const deployWithheld = triggered && input.pullRequest !== undefined && action.deploySteps.length > 0
         ? `pull request #${input.pullRequest}: a pull-request build never deploys`
         : undefined
       if (deployWithheld !== undefined) warnings.push(`${name} would deploy, but ${deployWithheld}`)
-      actionPlans.push({ name, triggered, base, conditions, deployWithheld })
+      actionPlans.push({ name, triggered, base, conditions, forcedBy, deployWithheld })
     }
     const triggeredActions = actions.filter((_, i) => actionPlans[i]!.triggered)
 

@@ -34,6 +34,16 @@ const editDistance = (a: string, b: string): number => {
   return previous[b.length]!
 }
 
+/** The name closest to what was typed, by edit distance; undefined when there are none. */
+export const nearestName = (names: ReadonlyArray<string>, typed: string): string | undefined => {
+  let best: { name: string; distance: number } | undefined
+  for (const name of names) {
+    const distance = editDistance(typed, name)
+    if (best === undefined || distance < best.distance) best = { name, distance }
+  }
+  return best?.name
+}
+
 /** The output whose name or attribute path is closest to what was typed. */
 export const nearestOutput = (outputs: ReadonlyArray<Output>, typed: string): Output | undefined => {
   let best: { output: Output; distance: number } | undefined

@@ -12,6 +12,10 @@ export interface RefContext {
   readonly tag: string | undefined
   /** Remote branches whose tip contains the head commit: what `branch` means on a tag build. */
   readonly remoteBranches: ReadonlyArray<string>
+  /** How the build started: Buildkite's `BUILDKITE_SOURCE` (`webhook`, `ui`, `api`, `schedule`, `trigger_job`). */
+  readonly source: string | undefined
+  /** The pipeline schedule's name: `CI_SCHEDULE`, which the schedule's environment sets. */
+  readonly schedule: string | undefined
 }
 
 export interface ConditionResult {
@@ -32,11 +36,16 @@ export interface ChangeLookup {
 /** A pattern or a ref in quotes, as written (`"v[0-9]+\\..*"`, not JSON's doubled backslash), but visibly. */
 const quote = (text: string) => `"${visibleText(text)}"`
 
-/** Whether the condition holds, and why; a pattern that is not one is an error at the condition's place. */
+/**
+ * Whether the condition holds, and why; a pattern that is not one is an error at the
+ * condition's place. `forcedBy` names what forced the action (`CI_ACTIONS`, a commit's
+ * directive): its `changed` conditions then hold, and nothing else changes.
+ */
 export const evaluateCondition = (
   condition: Condition,
   refs: RefContext,
-  changes: ChangeLookup
+  changes: ChangeLookup,
+  forcedBy: string | undefined
 ): Result.Result<ConditionResult, PlanInputError> => Result.gen(function*() {
   const result = (ok: boolean, detail: string): ConditionResult => ({ kind: condition.kind, ok, detail, path: condition.path })
   const fullMatch = (pattern: string) =>
@@ -46,6 +55,15 @@ export const evaluateCondition = (
       if (refs.tag === undefined) return result(false, `not a tag build (tag must match ${quote(condition.pattern)})`)
       const ok = (yield* fullMatch(condition.pattern)).test(refs.tag)
       return result(ok, `tag ${quote(refs.tag)} ${ok ? "matches" : "does not match"} ${quote(condition.pattern)}`)
+    }
+    case "source":
+    case "schedule": {
+      const value = condition.kind === "source" ? refs.source : refs.schedule
+      const name = condition.kind === "source" ? "BUILDKITE_SOURCE" : "CI_SCHEDULE"
+      const regex = yield* fullMatch(condition.pattern)
+      if (value === undefined) return result(false, `${name} is not set (${condition.kind} must match ${quote(condition.pattern)})`)
+      const ok = regex.test(value)
+      return result(ok, `${condition.kind} ${quote(value)} ${ok ? "matches" : "does not match"} ${quote(condition.pattern)}`)
     }
     case "branch": {
       const regex = yield* fullMatch(condition.pattern)
@@ -63,6 +81,7 @@ export const evaluateCondition = (
     }
     case "changed": {
       const keys = condition.targets.map(showAttrPath)
+      if (forcedBy !== undefined) return result(true, `forced by ${forcedBy}`)
       if (changes.everythingChangedBecause !== undefined) {
         return result(true, `everything counts as changed: ${changes.everythingChangedBecause}`)
       }

@@ -7,7 +7,8 @@ import {
   embedLength,
   type RESTPostAPIChannelMessageJSONBody
 } from "discord.js"
-import type { BuildView, MessageView, Row, Status } from "./view.ts"
+import type { Build } from "../domain/BuildkiteBuild.ts"
+import { type BuildView, buildStatus, type MessageView, type Row, type Status } from "./view.ts"
 
 /**
  * A message view as a Discord message: an embed per build (each with its own URL,
@@ -45,7 +46,7 @@ const color: Record<Status, number> = {
 const clip = (text: string, length: number) => (text.length <= length ? text : `${text.slice(0, length - 1)}…`)
 
 /** Inline code that survives the backticks in it. */
-const code = (text: string) => `\`${text.replaceAll("`", "ˋ")}\``
+export const code = (text: string) => `\`${text.replaceAll("`", "ˋ")}\``
 
 /** A row as a line of its section. */
 export const rowLine = (row: Row) => clip(`${icon[row.status]} ${row.text}`, 300)
@@ -223,4 +224,29 @@ export const renderMessage = (view: MessageView): MessagePayload & { readonly al
   }
   // A branch name or commit message must never mention anyone.
   return { embeds, components, allowed_mentions: { parse: [] } }
+}
+
+/**
+ * `/ci status`: the latest builds of a pipeline as one embed, a line each (newest
+ * first): status, number (linked), branch, commit and the message's first line.
+ */
+export const renderStatus = (
+  title: string,
+  builds: ReadonlyArray<Build>
+): MessagePayload & { readonly allowed_mentions: { readonly parse: [] } } => {
+  const lines = builds.map((build) => {
+    const firstLine = build.message?.split("\n", 1)[0]?.trim()
+    const created = build.created_at === undefined || build.created_at === null ? undefined : Date.parse(build.created_at)
+    return [
+      `${icon[buildStatus(build)]} [#${build.number}](${build.web_url})`,
+      build.branch === undefined || build.branch === null ? undefined : code(clip(build.branch, 60)),
+      code(build.commit.slice(0, 7)),
+      firstLine === undefined || firstLine === "" ? undefined : clip(firstLine, 100),
+      created === undefined || Number.isNaN(created) ? undefined : `<t:${Math.floor(created / 1000)}:R>`
+    ].filter((part) => part !== undefined).join(" · ")
+  })
+  const embed = new EmbedBuilder()
+    .setTitle(clip(title, limits.title))
+    .setDescription(clip(lines.length === 0 ? "No builds yet." : lines.join("\n"), limits.description))
+  return { embeds: [embed.toJSON()], allowed_mentions: { parse: [] } }
 }

@@ -37,7 +37,8 @@ export const ciReport = (plan: CiPlan, { pipeline, metaData }: RenderedCiPipelin
   lines.push(`actions: ${count(plan.actions.length, "action")}`)
   for (const action of plan.actions) {
     const state = !action.triggered ? "not triggered" : action.deployWithheld === undefined ? "triggered" : `triggered, deploy withheld: ${action.deployWithheld}`
-    lines.push(`  ${mark(action.triggered)} ${action.name}: ${state}`)
+    const forced = action.forcedBy === undefined ? "" : ` (forced by ${action.forcedBy})`
+    lines.push(`  ${mark(action.triggered)} ${action.name}: ${state}${forced}`)
     if (action.base !== undefined) lines.push(`      changed compared with ${showBase(action.base)}`)
     for (const condition of action.conditions) lines.push(`      ${mark(condition.ok)} ${condition.kind}: ${condition.detail}`)
   }
@@ -73,6 +74,22 @@ export const ciAnnotation = (plan: CiPlan, maxOutputs = 50): { readonly markdown
   return { markdown: lines.join("\n"), style: plan.warnings.length > 0 ? "warning" : "info", context: "ci-plan" }
 }
 
+// `forcedBy` is the tool's own words (`CI_ACTIONS`, `commit <sha>`); names and reasons are escaped.
+const html = (text: string) => text.replace(/[&<>"'`*_[\]\\]/g, (char) => `&#${char.charCodeAt(0)};`)
+
+/** The annotation saying which actions a variable or a commit forced; none when nothing was. */
+export const forcedAnnotation = (plan: CiPlan): string | undefined => {
+  const forced = plan.actions.filter((action) => action.forcedBy !== undefined)
+  if (forced.length === 0) return undefined
+  return ["**Forced actions**", ""]
+    .concat(forced.map((action) =>
+      `- <code>${html(action.name)}</code> by ${action.forcedBy!}${action.triggered ? "" : " (not triggered: another condition does not hold)"}${
+        action.deployWithheld === undefined ? "" : ` (deploy withheld: ${html(action.deployWithheld)})`
+      }`
+    ))
+    .join("\n")
+}
+
 export const deployReport = (data: StepData, pipeline: Pipeline): string =>
   [`deploy ${data.action}: ${count(data.steps.length, "step")}, pipeline: ${count(pipeline.steps.length, "step")}`]
     .concat(data.steps.map((step) => `  ${step.type === "run" ? `run ${step.name}: ${step.target}` : step.type}`))
@@ -93,6 +110,7 @@ export const ciPlanJson = (plan: CiPlan, { pipeline, metaData }: RenderedCiPipel
     triggered: action.triggered,
     base: baseJson(action.base ?? plan.base),
     conditions: action.conditions,
+    forcedBy: action.forcedBy ?? null,
     deployWithheld: action.deployWithheld ?? null
   })),
   checks: plan.checks,

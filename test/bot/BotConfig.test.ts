@@ -44,7 +44,8 @@ describe("tool bot configuration", () => {
       CI_BOT_BUILDKITE_API_URL: "ftp://api.buildkite.com",
       CI_BOT_DISCORD_PUBLIC_KEY: "abc",
       CI_BOT_DISCORD_APPROVERS: "80351110224678912, @me",
-      CI_BOT_DEBOUNCE_MS: "-1"
+      CI_BOT_DEBOUNCE_MS: "-1",
+      CI_BOT_BUILDKITE_PIPELINE: "my-pipeline"
     })
     assert.strictEqual(run.exitCode, 2)
     for (const line of [
@@ -53,7 +54,8 @@ describe("tool bot configuration", () => {
       `CI_BOT_DISCORD_APPROVERS: expected Discord user ids, got "@me"`,
       `CI_BOT_PORT: expected an integer from 0 to 65535, got "http"`,
       `CI_BOT_DEBOUNCE_MS: expected an integer from 0 to 60000, got "-1"`,
-      `CI_BOT_BUILDKITE_API_URL: expected an http(s) URL, got "ftp://api.buildkite.com"`
+      `CI_BOT_BUILDKITE_API_URL: expected an http(s) URL, got "ftp://api.buildkite.com"`,
+      `CI_BOT_BUILDKITE_PIPELINE: expected the CI pipeline as organization/pipeline slugs, got "my-pipeline"`
     ]) {
       assert.include(run.stderr, `\n  ${line}\n`)
     }

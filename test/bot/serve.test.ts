@@ -17,10 +17,11 @@ import {
   setStage,
   signInteraction,
   strangerId,
+  webhookBody,
   webhookHeaders,
   webhookSecret
 } from "../support/botProcess.ts"
-import { blockJobId, deployBuild, type Stage, stages } from "../support/ciLifecycle.ts"
+import { blockJobId, ciBuild, deployBuild, type Stage, stages } from "../support/ciLifecycle.ts"
 import { apiToken, FakeBuildkite } from "../support/fakeBuildkite.ts"
 import { FakeDiscord } from "../support/fakeDiscord.ts"
 
@@ -77,10 +78,26 @@ const fieldLines = (embed: any) => (embed.fields ?? []).flatMap((field: { value:
 const approveButtons = (body: any): Array<string> =>
   (body.components ?? []).flatMap((row: any) => row.components.map((button: any) => button.custom_id))
 
-/** Approve the blocked deploy from Discord, as the configured approver. */
-const approve = async (bot: BotProcess) => {
-  const body = buttonPress(`approve:${blockJobId}`, approverId)
-  return bot.post("/interactions", body, signInteraction(body))
+/** What the approver sees once Buildkite has answered: the edit of the deferred answer. */
+const approvedText = `✅ <@${approverId}> approved Continue to CI Bot: production deploy?.`
+
+/**
+ * Press Approve as `userId` (the configured approver by default): the answer, and
+ * for a deferred one ("thinking…") its edit, which comes once Buildkite has answered.
+ */
+const press = async (bot: BotProcess, context: Setup, body = buttonPress(`approve:${blockJobId}`, approverId), headers = signInteraction(body)) => {
+  const answer = await bot.post("/interactions", body, headers)
+  const json = answer.status === 200 ? JSON.parse(answer.text) : undefined
+  const edit = json?.type === 5 ? await context.discord.answerTo(JSON.parse(body).token) : undefined
+  return { status: answer.status, text: answer.text, json, edit }
+}
+
+/** Approve the blocked deploy from Discord, as the configured approver, and wait for Buildkite's answer. */
+const approve = async (bot: BotProcess, context: Setup) => {
+  const answer = await press(bot, context)
+  assert.deepStrictEqual(answer.json, { type: 5, data: {} })
+  assert.deepStrictEqual(answer.edit, { content: approvedText, allowed_mentions: { parse: [] } })
+  return answer
 }
 
 /** Every stage, its deliveries arranged by `order`, approving from Discord when the deploy blocks. */
@@ -92,8 +109,7 @@ const lifecycle = async (
 ) => {
   for (const stage of stages) {
     if (stage === "approved") {
-      const answer = await approve(bot)
-      assert.strictEqual(answer.status, 200, answer.text)
+      await approve(bot, setup)
     } else {
       setStage(setup.buildkite, stage)
     }
@@ -172,6 +188,30 @@ describe("tool bot", () => {
     assert.deepStrictEqual(shown(context), finished)
   })
 
+  it("shows a build retried after it finished as running again, then finished again", async () => {
+    const context = await setup()
+    const bot = await start(context.options())
+    await deliverAt(bot, context, "built", { event: "job.finished", build: "ci", job: "job-build" })
+    const finished = ciBuild("finished")
+    context.buildkite.set(finished)
+    await deliverAt(bot, context, "finished", { event: "build.finished", build: "ci" })
+    assert.strictEqual(shown(context).embeds[0].title, "✅ my-pipeline #7")
+
+    // Someone retries the check: Buildkite replaces its job with a new one, and the build runs again.
+    const retried = { ...finished, state: "running", jobs: finished.jobs.map((job) => job.id === "job-check-lint" ? { ...job, id: "job-check-lint-retry", state: "running" } : job) }
+    context.buildkite.set(retried)
+    const answer = await bot.webhook(webhookBody("build.running", retried))
+    assert.strictEqual(answer.status, 200, answer.text)
+    await bot.settled()
+    assert.strictEqual(shown(context).embeds[0].title, "🔄 my-pipeline #7")
+
+    context.buildkite.set({ ...retried, state: "passed", jobs: retried.jobs.map((job) => ({ ...job, state: "passed" })) })
+    assert.strictEqual((await bot.webhook(webhookBody("build.finished", retried))).status, 200)
+    await bot.settled()
+    assert.strictEqual(shown(context).embeds[0].title, "✅ my-pipeline #7")
+    assert.strictEqual(context.discord.messages.size, 1)
+  })
+
   it("carries on in a new message when Discord refuses more edits of an old one (30046)", async () => {
     const context = await setup()
     const bot = await start(context.options())
@@ -199,7 +239,7 @@ describe("tool bot", () => {
     const context = await setup()
     let bot = await start(context.options({ env: { CI_BOT_DEBOUNCE_MS: "400" } }))
     for (const stage of stages) {
-      if (stage === "approved") assert.strictEqual((await approve(bot)).status, 200)
+      if (stage === "approved") await approve(bot, context)
       else setStage(context.buildkite, stage)
       for (const delivery of deliveries[stage]) assert.strictEqual((await bot.webhook(bodyOf(stage, delivery))).status, 200)
       // Killed before the debounced refresh runs: the deliveries are only in the database.
@@ -220,7 +260,7 @@ describe("tool bot", () => {
     const random = (below: number) => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % below
     let bot = await start(context.options({ transport: "bot" }))
     for (const stage of stages) {
-      if (stage === "approved") assert.strictEqual((await approve(bot)).status, 200)
+      if (stage === "approved") await approve(bot, context)
       else setStage(context.buildkite, stage)
       for (const delivery of deliveries[stage]) assert.strictEqual((await bot.webhook(bodyOf(stage, delivery))).status, 200)
       await new Promise((resolve) => setTimeout(resolve, random(400)))
@@ -233,14 +273,20 @@ describe("tool bot", () => {
     assert.deepStrictEqual(shown(context), expected)
   })
 
-  it("posts once when killed while Discord is creating the message (bot transport, nonce)", async () => {
-    const context = await setup()
+  /** A bot (bot transport) whose first post Discord has made but not yet answered. */
+  const postingSlowly = async (context: Setup) => {
     context.discord.postDelay = 1_500
-    let bot = await start(context.options({ transport: "bot" }))
+    const bot = await start(context.options({ transport: "bot" }))
     setStage(context.buildkite, "checking")
     assert.strictEqual((await bot.webhook(bodyOf("checking", { event: "build.running", build: "ci" }))).status, 200)
-    // Discord has made the message, but the bot dies before it hears the id.
     while (context.discord.messages.size === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+    return bot
+  }
+
+  it("posts once when killed while Discord is creating the message (bot transport, nonce)", async () => {
+    const context = await setup()
+    let bot = await postingSlowly(context)
+    // Discord has made the message, but the bot dies before it hears the id.
     await bot.kill()
     context.discord.postDelay = 0
     setStage(context.buildkite, "building")
@@ -311,12 +357,12 @@ describe("tool bot", () => {
     const ping = JSON.stringify({ type: 1, id: "1", application_id: "2", token: "t", version: 1 })
     assert.deepStrictEqual(await bot.post("/interactions", ping, signInteraction(ping)), { status: 200, text: JSON.stringify({ type: 1 }) })
 
-    const press = buttonPress(`approve:${blockJobId}`, approverId)
-    const forged = await bot.post("/interactions", press, signInteraction(press, generateKeyPairSync("ed25519").privateKey))
+    const genuine = buttonPress(`approve:${blockJobId}`, approverId)
+    const forged = await bot.post("/interactions", genuine, signInteraction(genuine, generateKeyPairSync("ed25519").privateKey))
     assert.strictEqual(forged.status, 401)
-    const unsigned = await bot.post("/interactions", press, {})
+    const unsigned = await bot.post("/interactions", genuine, {})
     assert.strictEqual(unsigned.status, 401)
-    const tampered = await bot.post("/interactions", press.replace(approverId, strangerId), signInteraction(press))
+    const tampered = await bot.post("/interactions", genuine.replace(approverId, strangerId), signInteraction(genuine))
     assert.strictEqual(tampered.status, 401)
 
     const strangerPress = buttonPress(`approve:${blockJobId}`, strangerId)
@@ -332,11 +378,7 @@ describe("tool bot", () => {
     assert.strictEqual(unknown.data.content, "This step is not waiting for approval any more.")
     assert.deepStrictEqual(context.buildkite.unblocked, [], "nobody has approved yet")
 
-    const approved = await approve(bot)
-    assert.deepStrictEqual(JSON.parse(approved.text), {
-      type: 4,
-      data: { content: `✅ <@${approverId}> approved Continue to CI Bot: production deploy?.`, allowed_mentions: { parse: [] } }
-    })
+    await approve(bot, context)
     assert.deepStrictEqual(context.buildkite.unblocked, [blockJobId])
     await bot.settled()
     const message = shown(context)
@@ -350,17 +392,14 @@ describe("tool bot", () => {
       const bot = await start(context.options())
       await deliverAt(bot, context, "blocked", { event: "build.finished", build: "deploy" })
       const at = String(Math.floor(Date.now() / 1000) + offset)
-      const press = buttonPress(`approve:${blockJobId}`, approverId)
-      assert.deepStrictEqual(await bot.post("/interactions", press, signInteraction(press, undefined, at)), {
+      const body = buttonPress(`approve:${blockJobId}`, approverId)
+      assert.deepStrictEqual(await bot.post("/interactions", body, signInteraction(body, undefined, at)), {
         status: 401,
         text: `X-Signature-Timestamp is stale (timestamp "${at}")`
       })
       assert.deepStrictEqual(context.buildkite.requests.filter((request) => request.method === "PUT"), [], "nothing asked of Buildkite")
       // The same press signed now goes through.
-      assert.deepStrictEqual(await bot.post("/interactions", press, signInteraction(press)), {
-        status: 200,
-        text: JSON.stringify({ type: 4, data: { content: `✅ <@${approverId}> approved Continue to CI Bot: production deploy?.`, allowed_mentions: { parse: [] } } })
-      })
+      assert.strictEqual((await press(bot, context, body)).edit.content, approvedText)
       assert.deepStrictEqual(context.buildkite.unblocked, [blockJobId])
     })
   }
@@ -369,34 +408,33 @@ describe("tool bot", () => {
   const refusedApproval = async (bot: BotProcess, context: Setup) => {
     await deliverAt(bot, context, "blocked", { event: "build.finished", build: "deploy" })
     context.buildkite.refuseUnblocks.push(403)
-    const press = buttonPress(`approve:${blockJobId}`, approverId)
-    const headers = signInteraction(press)
-    const refused = JSON.parse((await bot.post("/interactions", press, headers)).text)
-    assert.include(refused.data.content, "Buildkite did not unblock Continue to CI Bot: production deploy?")
-    assert.strictEqual(refused.data.flags, 64)
+    const body = buttonPress(`approve:${blockJobId}`, approverId)
+    const headers = signInteraction(body)
+    const refused = await press(bot, context, body, headers)
+    assert.include(refused.edit.content, "❌ Buildkite did not unblock Continue to CI Bot: production deploy?")
     assert.deepStrictEqual(context.buildkite.unblocked, [])
-    return { press, headers }
+    return { body, headers }
   }
 
   it("refuses a replayed approval, even one Buildkite refused the first time", async () => {
     const context = await setup()
     const bot = await start(context.options())
-    const { press, headers } = await refusedApproval(bot, context)
-    assert.deepStrictEqual(await bot.post("/interactions", press, headers), { status: 401, text: "replayed interaction" })
+    const { body, headers } = await refusedApproval(bot, context)
+    assert.deepStrictEqual(await bot.post("/interactions", body, headers), { status: 401, text: "replayed interaction" })
     assert.deepStrictEqual(context.buildkite.unblocked, [], "the replay unblocked nothing")
     assert.strictEqual(context.buildkite.requests.filter((request) => request.method === "PUT").length, 1, "nor asked Buildkite to")
     // A click is a new interaction, with an id of its own.
-    assert.strictEqual((await approve(bot)).status, 200)
+    await approve(bot, context)
     assert.deepStrictEqual(context.buildkite.unblocked, [blockJobId])
   })
 
   it("refuses a replayed approval after a restart (SIGKILL)", async () => {
     const context = await setup()
     let bot = await start(context.options())
-    const { press, headers } = await refusedApproval(bot, context)
+    const { body, headers } = await refusedApproval(bot, context)
     await bot.kill()
     bot = await start(context.options())
-    assert.deepStrictEqual(await bot.post("/interactions", press, headers), { status: 401, text: "replayed interaction" })
+    assert.deepStrictEqual(await bot.post("/interactions", body, headers), { status: 401, text: "replayed interaction" })
     assert.deepStrictEqual(context.buildkite.unblocked, [], "the replay unblocked nothing")
   })
 
@@ -409,13 +447,51 @@ describe("tool bot", () => {
     assert.include(answer.text, "CI_BOT_DISCORD_PUBLIC_KEY")
   })
 
-  it("stops on SIGTERM with the interrupted exit code, its database closed and checkpointed", async () => {
+  it("stops on SIGTERM with exit code 0, its database closed and checkpointed", async () => {
     const context = await setup()
     const bot = await start(context.options())
     await deliverAt(bot, context, "checking", { event: "build.running", build: "ci" })
     assert.includeMembers(readdirSync(join(context.database, "..")), ["bot.sqlite", "bot.sqlite-wal"])
-    assert.strictEqual(await bot.stop(), 130)
+    assert.strictEqual(await bot.stop(), 0)
+    assert.include(bot.output, "tool bot: stopped")
     // SQLite folds the WAL back and removes it when the last connection closes.
     assert.deepStrictEqual(readdirSync(join(context.database, "..")), ["bot.sqlite"])
+  })
+
+  it("finishes the refresh under way on SIGTERM, exits 0, and the message is whole after a restart", async () => {
+    const context = await setup()
+    let bot = await postingSlowly(context)
+    // The refresh is under way when the stop comes.
+    const stopped = bot.stop()
+    // Deliveries that come while it stops are recorded, not lost.
+    setStage(context.buildkite, "building")
+    const during = await bot.webhook(bodyOf("building", deliveries.building[0]!)).catch(() => undefined)
+    assert.strictEqual(await stopped, 0)
+    assert.include(bot.output, "tool bot: stopped")
+    const db = new DatabaseSync(context.database, { readOnly: true })
+    assert.isNotNull((db.prepare("SELECT message_id FROM builds").get() as { message_id: string | null }).message_id, "the post finished and was recorded")
+    db.close()
+
+    context.discord.postDelay = 0
+    bot = await start(context.options({ transport: "bot" }))
+    await bot.settled()
+    if (during === undefined) assert.strictEqual((await bot.webhook(bodyOf("building", deliveries.building[0]!))).status, 200)
+    else assert.strictEqual(during.status, 200, during.text)
+    await bot.settled()
+    assert.strictEqual(context.discord.messages.size, 1)
+    assert.strictEqual(context.discord.requests.filter((request) => request.method === "POST").length, 1, "posted once")
+    assert.include(fieldLines(shown(context).embeds[0]), "✅ Lint bot (4.2 s)")
+  })
+
+  it("hands back a refresh not yet started on SIGTERM: the next start does it", async () => {
+    const context = await setup()
+    let bot = await start(context.options({ env: { CI_BOT_DEBOUNCE_MS: "5000" } }))
+    setStage(context.buildkite, "checking")
+    assert.strictEqual((await bot.webhook(bodyOf("checking", { event: "build.running", build: "ci" }))).status, 200)
+    assert.strictEqual(await bot.stop(), 0)
+    assert.strictEqual(context.discord.messages.size, 0, "the debounced refresh did not start")
+    bot = await start(context.options())
+    await bot.settled()
+    assert.strictEqual(shown(context).embeds[0].title, "🔄 my-pipeline #7")
   })
 })

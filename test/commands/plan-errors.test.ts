@@ -80,12 +80,27 @@ const cases: ReadonlyArray<{ readonly name: string; readonly ciActions: string; 
   {
     name: "an unknown condition",
     ciActions: deployBot(`conditions = [ { branches = "master"; } ];`),
-    error: `ciActions.deployBot.conditions[0].branches: unknown condition, expected one of branch, tag, changed (did you mean "branch"?)`
+    error: `ciActions.deployBot.conditions[0].branches: unknown condition, expected one of branch, tag, source, schedule, changed (did you mean "branch"?)`
+  },
+  {
+    name: "a misspelt schedule condition",
+    ciActions: deployBot(`conditions = [ { schedul = "nightly"; } ];`),
+    error: `ciActions.deployBot.conditions[0].schedul: unknown condition, expected one of branch, tag, source, schedule, changed (did you mean "schedule"?)`
+  },
+  {
+    name: "an invalid source regular expression",
+    ciActions: deployBot(`conditions = [ { source = "ui|(api"; } ];`),
+    error: `ciActions.deployBot.conditions[0].source: invalid regular expression 'ui|(api'`
+  },
+  {
+    name: "a schedule that is not a string",
+    ciActions: deployBot(`conditions = [ { schedule = [ "nightly" ]; } ];`),
+    error: `ciActions.deployBot.conditions[0].schedule: expected a string, got a list of 1 elements`
   },
   {
     name: "a condition with two kinds",
     ciActions: deployBot(`conditions = [ { branch = "master"; tag = "v.*"; } ];`),
-    error: `ciActions.deployBot.conditions[0]: expected a set with exactly one of branch, tag, changed, got a set with attributes { branch, tag }`
+    error: `ciActions.deployBot.conditions[0]: expected a set with exactly one of branch, tag, source, schedule, changed, got a set with attributes { branch, tag }`
   },
   {
     name: "a condition that is a string",
@@ -175,7 +190,7 @@ const cases: ReadonlyArray<{ readonly name: string; readonly ciActions: string; 
   {
     name: "a plain attribute set in the design note's form",
     ciActions: `{ deployBot = { conditions = [ { brnach = "master"; } ]; }; }`,
-    error: `ciActions.deployBot.conditions[0].brnach: unknown condition, expected one of branch, tag, changed (did you mean "branch"?)`
+    error: `ciActions.deployBot.conditions[0].brnach: unknown condition, expected one of branch, tag, source, schedule, changed (did you mean "branch"?)`
   },
   {
     name: "no actions for the agent's system",

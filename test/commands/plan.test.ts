@@ -337,17 +337,19 @@ describe("tool plan: upload, deploy mode and hostile text", () => {
     const run = runTool(["plan", ...system], { cwd: repo.dir, env: tagBuild })
     assert.strictEqual(run.exitCode, 0, run.stderr)
     assert.strictEqual(run.stdout, "")
-    // The plan's annotation, why each build changed for the bot, then the one upload.
+    // The plan's annotation, why each build changed and the declared actions (both for the bot), then the one upload.
     assert.deepStrictEqual(run.agentCalls.map((call) => call.args.slice(0, 3)), [
       ["annotate", "--style", "info"],
       ["meta-data", "set", "ci:plan:why"],
+      ["meta-data", "set", "ci:plan:actions"],
       ["pipeline", "upload"]
     ])
     const why = JSON.parse(run.agentCalls[1]!.stdin) as { version: number; lines: Record<string, string> }
     const planned = planJson(repo.dir, [], tagBuild)
     assert.strictEqual(why.version, 1)
     assert.deepStrictEqual(Object.keys(why.lines), planned.builds.filter((build) => build.reasons.some((reason) => reason.endsWith(" changed"))).map((build) => build.attrPath))
-    const upload = run.agentCalls[2]!
+    assert.deepStrictEqual(JSON.parse(run.agentCalls[2]!.stdin), ["deployBot"])
+    const upload = run.agentCalls[3]!
     assert.strictEqual(upload.stdin.trim(), dryRun.stdout.trim())
     assert.deepStrictEqual(yamlPipelineErrors(upload.stdin), [])
   })
@@ -428,7 +430,7 @@ describe("tool plan: upload, deploy mode and hostile text", () => {
     }
     const run = runTool(["plan", ...system], { cwd: hostile.dir, env })
     assert.strictEqual(run.exitCode, 0, run.stderr)
-    const uploaded = run.agentCalls.find((call) => call.args[0] === "pipeline")!.stdin
+    const uploaded = run.agentCalls.find((call) => call.args.join(" ") === "pipeline upload")!.stdin
     assert.deepStrictEqual(yamlPipelineErrors(uploaded), [])
 
     const { value, expansions } = interpolatePipeline(parse(uploaded), { HOME: "/root", X: "expanded" })

@@ -43,6 +43,8 @@ let
       expr = [
         (lib.conditions.branch "master")
         (lib.conditions.tag "v.*")
+        (lib.conditions.source "schedule")
+        (lib.conditions.schedule "nightly")
         (lib.conditions.changed [ 1 ])
         (lib.steps.run { name = "a"; target = 1; })
         lib.steps.wait
@@ -51,6 +53,8 @@ let
       expected = [
         { branch = "master"; }
         { tag = "v.*"; }
+        { source = "schedule"; }
+        { schedule = "nightly"; }
         { changed = [ 1 ]; }
         { type = "run"; name = "a"; target = 1; }
         { type = "wait"; }

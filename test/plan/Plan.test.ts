@@ -47,8 +47,9 @@ const input = (overrides: Partial<PlanInput>): PlanInput => ({
   head: "a".repeat(40),
   headEvaluation: evaluation([]),
   base: evaluated([]),
-  refs: { branch: "master", tag: undefined, remoteBranches: [] },
+  refs: { branch: "master", tag: undefined, remoteBranches: [], source: "webhook", schedule: undefined },
   pullRequest: undefined,
+  forced: [],
   ...overrides
 })
 
@@ -88,7 +89,7 @@ describe("makePlan", () => {
 
   it("triggers an action with no conditions on every build", () => {
     const result = plan({ headEvaluation: evaluation([], { always: action() }) })
-    assert.deepStrictEqual(result.actions, [{ name: "always", triggered: true, base: undefined, conditions: [], deployWithheld: undefined }])
+    assert.deepStrictEqual(result.actions, [{ name: "always", triggered: true, base: undefined, conditions: [], forcedBy: undefined, deployWithheld: undefined }])
   })
 
   it("judges an action's changed condition against its own base, and the builds against the plan's", () => {
@@ -149,5 +150,81 @@ describe("makePlan", () => {
   it("builds a new output and leaves an unchanged one alone", () => {
     const result = plan({ headEvaluation: evaluation([pkg("same"), pkg("new")]), base: evaluated([pkg("same")]) })
     assert.deepStrictEqual(result.changed, [{ attrPath: "packages.x86_64-linux.new", base: null, head: store("new"), baseDrvPath: null, headDrvPath: null }])
+  })
+
+  describe("how the build started, and forced actions", () => {
+    const bot = ["packages", "x86_64-linux", "bot"]
+    const changedBot = { kind: "changed" as const, targets: [bot], path: "ciActions.deployBot.conditions[1]" }
+    const deploySteps = [{ type: "run" as const, name: "ship", label: "ship", target: bot, retries: 0, path: "ciActions.deployBot.deploySteps[0]" }]
+    const flake = evaluation([pkg("bot")], {
+      deployBot: action({
+        path: "ciActions.deployBot",
+        conditions: [{ kind: "branch", pattern: "master", path: "ciActions.deployBot.conditions[0]" }, changedBot],
+        deploySteps
+      }),
+      nightly: action({
+        path: "ciActions.nightly",
+        conditions: [
+          { kind: "source", pattern: "schedule", path: "ciActions.nightly.conditions[0]" },
+          { kind: "schedule", pattern: "nightly", path: "ciActions.nightly.conditions[1]" }
+        ],
+        deploySteps
+      })
+    })
+    const unchanged = evaluated([pkg("bot")])
+    const triggered = (result: ReturnType<typeof plan>) => result.actions.filter((a) => a.triggered).map((a) => a.name)
+    const refs = { branch: "master", tag: undefined, remoteBranches: [], source: "webhook", schedule: undefined }
+
+    it("triggers only the nightly action on the nightly schedule's build", () => {
+      const result = plan({ headEvaluation: flake, base: unchanged, refs: { ...refs, source: "schedule", schedule: "nightly" } })
+      assert.deepStrictEqual(triggered(result), ["nightly"])
+      assert.deepStrictEqual(result.actions.find((a) => a.name === "nightly")!.conditions.map((c) => c.detail), [
+        "source \"schedule\" matches \"schedule\"",
+        "schedule \"nightly\" matches \"nightly\""
+      ])
+      assert.deepStrictEqual(result.deploys.map((d) => d.action), ["nightly"])
+    })
+
+    it("does not trigger the nightly action on a push, nor on another schedule", () => {
+      assert.deepStrictEqual(triggered(plan({ headEvaluation: flake, base: unchanged, refs })), [])
+      const weekly = plan({ headEvaluation: flake, base: unchanged, refs: { ...refs, source: "schedule", schedule: "weekly" } })
+      assert.deepStrictEqual(triggered(weekly), [])
+      assert.strictEqual(weekly.actions.find((a) => a.name === "nightly")!.conditions[1]!.detail, "schedule \"weekly\" does not match \"nightly\"")
+    })
+
+    it("treats a forced action's changed conditions as holding, and says what forced it", () => {
+      const result = plan({ headEvaluation: flake, base: unchanged, forced: [{ by: "CI_ACTIONS", names: ["deployBot"] }] })
+      assert.deepStrictEqual(triggered(result), ["deployBot"])
+      const deployBot = result.actions.find((a) => a.name === "deployBot")!
+      assert.strictEqual(deployBot.forcedBy, "CI_ACTIONS")
+      assert.strictEqual(deployBot.conditions[1]!.detail, "forced by CI_ACTIONS")
+      assert.deepStrictEqual(result.deploys.map((d) => d.action), ["deployBot"])
+    })
+
+    it("still applies branch conditions to a forced action", () => {
+      const result = plan({
+        headEvaluation: flake,
+        base: unchanged,
+        refs: { ...refs, branch: "feature" },
+        forced: [{ by: "commit 0123456789ab", names: ["all"] }]
+      })
+      assert.deepStrictEqual(triggered(result), [])
+      assert.strictEqual(result.actions.find((a) => a.name === "deployBot")!.forcedBy, "commit 0123456789ab")
+    })
+
+    it("never deploys a pull request, even when forced", () => {
+      const result = plan({ headEvaluation: flake, base: unchanged, pullRequest: "7", forced: [{ by: "CI_ACTIONS", names: ["all"] }] })
+      assert.deepStrictEqual(triggered(result), ["deployBot"])
+      assert.deepStrictEqual(result.deploys, [])
+      assert.strictEqual(result.actions.find((a) => a.name === "deployBot")!.deployWithheld, "pull request #7: a pull-request build never deploys")
+    })
+
+    it("refuses a name that is no action, naming where it came from and the nearest action", () => {
+      const result = makePlan(input({ headEvaluation: flake, base: unchanged, forced: [{ by: "commit 0123456789ab", names: ["deplyBot"] }] }))
+      assert.isTrue(Result.isFailure(result))
+      const error = Result.getOrThrow(Result.flip(result))
+      assert.strictEqual(error.place, "commit 0123456789ab")
+      assert.include(error.detail, "\"deplyBot\" is not an action; did you mean \"deployBot\"?")
+    })
   })
 })

@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { generateKeyPairSync, sign } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { signBody } from "../../src/bot/webhookAuth.ts"
-import { blockJobId, ciBuild, deployBuild, type Stage, stages } from "./ciLifecycle.ts"
-import { apiToken, type BuildSpec, type FakeBuildkite, restBuild } from "./fakeBuildkite.ts"
+import { blockJobId, ciBuild, ciPipeline, deployBuild, type Stage, stages } from "./ciLifecycle.ts"
+import { apiToken, type BuildSpec, type FakeBuildkite, organization, restBuild } from "./fakeBuildkite.ts"
 import type { FakeDiscord } from "./fakeDiscord.ts"
 import { nodeBinary, repoRoot, toolBundle } from "./paths.ts"
 
@@ -122,13 +122,13 @@ export const webhookHeaders = (body: string, auth: WebhookAuth = { kind: "signat
 
 let interactionId = 1_100_000_000_000_000_500n
 
-/** A button press on the message, as Discord sends it to the interactions endpoint: each with an id of its own. */
+/** A button press on the message, as Discord sends it to the interactions endpoint: each with an id and a token of its own. */
 export const buttonPress = (customId: string, userId: string) =>
   JSON.stringify({
-    id: String(interactionId++),
+    id: String(interactionId),
     application_id: "1100000000000000600",
     type: 3,
-    token: "interaction-token",
+    token: `press-token-${interactionId++}`,
     version: 1,
     channel_id: discordChannelId,
     guild_id: "1100000000000000700",
@@ -136,6 +136,47 @@ export const buttonPress = (customId: string, userId: string) =>
     data: { custom_id: customId, component_type: 2 },
     member: { user: { id: userId, username: "someone" }, roles: [] }
   })
+
+let interactionToken = 1
+
+/**
+ * A `/ci` command (type 2) or an autocomplete while typing one (type 4), as Discord
+ * sends it: `options` are the subcommand's, the focused one marked for autocomplete.
+ */
+export const commandInteraction = (
+  subcommand: string,
+  options: Record<string, string | number>,
+  userId: string,
+  kind: { readonly autocomplete?: string } = {}
+) => {
+  const token = `interaction-token-${interactionToken++}`
+  const body = JSON.stringify({
+    id: String(interactionId++),
+    application_id: "1100000000000000600",
+    type: kind.autocomplete === undefined ? 2 : 4,
+    token,
+    version: 1,
+    channel_id: discordChannelId,
+    guild_id: "1100000000000000700",
+    data: {
+      id: "1100000000000000650",
+      name: "ci",
+      type: 1,
+      options: [{
+        name: subcommand,
+        type: 1,
+        options: Object.entries(options).map(([name, value]) => ({
+          name,
+          type: typeof value === "number" ? 4 : 3,
+          value,
+          ...(name === kind.autocomplete ? { focused: true } : {})
+        }))
+      }]
+    },
+    member: { user: { id: userId, username: "someone" }, roles: [] }
+  })
+  return { body, token }
+}
 
 export const signInteraction = (body: string, privateKey = interactionKeys.privateKey, timestamp = String(Math.floor(Date.now() / 1000))) => ({
   "x-signature-ed25519": sign(null, Buffer.concat([Buffer.from(timestamp), Buffer.from(body)]), privateKey).toString("hex"),
@@ -166,6 +207,8 @@ export const botEnv = (options: BotOptions): Record<string, string> => ({
     : { CI_BOT_DISCORD_WEBHOOK_ID: discordWebhookId, CI_BOT_DISCORD_WEBHOOK_TOKEN: discordWebhookToken }),
   CI_BOT_DISCORD_PUBLIC_KEY: publicKeyHex,
   CI_BOT_DISCORD_APPROVERS: approverId,
+  CI_BOT_BUILDKITE_PIPELINE: `${organization}/${ciPipeline}`,
+  CI_BOT_DEFAULT_BRANCH: "main",
   CI_BOT_DEBOUNCE_MS: "50",
   ...options.env
 })

@@ -4,11 +4,12 @@ import { LocalServer } from "./localServer.ts"
 import { repoRoot } from "./paths.ts"
 
 /**
- * A local server that answers like Buildkite's REST API for the two calls the bot
- * makes, get a build (with jobs and meta-data) and unblock a job, and the one
- * `tool plan` makes: list a pipeline's builds, newest first, filtered by branch,
- * state and `meta_data[key]` as Buildkite filters them. Builds are the docs'
- * sample, as each test sets them.
+ * A local server that answers like Buildkite's REST API for the calls the bot
+ * makes: get a build (with jobs and meta-data), unblock a job, and for its
+ * commands create a build and rebuild one; and for both the bot and `tool plan`,
+ * list a pipeline's builds, newest first, filtered by branch, state and
+ * `meta_data[key]` as Buildkite filters them. Builds are the docs' sample, as
+ * each test sets them.
  */
 
 const sample = JSON.parse(readFileSync(`${repoRoot}test/fixtures/buildkite/rest-get-build.docs-sample.json`, "utf8"))
@@ -33,9 +34,11 @@ export interface BuildSpec {
   readonly blocked?: boolean
   readonly env?: Record<string, string>
   readonly metaData?: Record<string, string>
-  readonly commit?: string
-  readonly branch?: string
   readonly jobs: ReadonlyArray<JobSpec>
+  /** The sample's branch, commit and message unless given. */
+  readonly branch?: string
+  readonly commit?: string
+  readonly message?: string
 }
 
 export const organization = "my-great-org"
@@ -51,12 +54,13 @@ export const restBuild = (spec: BuildSpec) => ({
   url: buildUrl(spec.pipeline, spec.number),
   web_url: `https://buildkite.com/${organization}/${spec.pipeline}/builds/${spec.number}`,
   state: spec.state,
+  ...(spec.branch === undefined ? {} : { branch: spec.branch }),
+  ...(spec.commit === undefined ? {} : { commit: spec.commit }),
+  ...(spec.message === undefined ? {} : { message: spec.message }),
   blocked: spec.blocked ?? false,
   finished_at: ["passed", "failed", "canceled"].includes(spec.state) && spec.blocked !== true ? "2015-05-09T21:08:59.874Z" : null,
   env: spec.env ?? {},
   meta_data: spec.metaData ?? {},
-  ...(spec.commit === undefined ? {} : { commit: spec.commit }),
-  ...(spec.branch === undefined ? {} : { branch: spec.branch }),
   pipeline: { ...sample.pipeline, name: spec.pipeline, slug: spec.pipeline },
   jobs: spec.jobs.map((job) => ({
     ...sample.jobs[0],
@@ -87,6 +91,11 @@ export class FakeBuildkite extends LocalServer {
   readonly refuseUnblocks: Array<number> = []
   /** Called when a job is unblocked, to move the build along. */
   onUnblock: (jobId: string) => void = () => {}
+  /** The bodies of the builds created through the API (`POST …/builds`), and the numbers rebuilt. */
+  readonly created: Array<{ pipeline: string; body: any }> = []
+  readonly rebuilt: Array<number> = []
+  /** Milliseconds to wait before every answer: a slow API. */
+  delay = 0
 
   get url(): string {
     return this.origin
@@ -106,23 +115,48 @@ export class FakeBuildkite extends LocalServer {
     const state = query.get("state")
     return [...this.builds.values()]
       .filter((spec) => spec.pipeline === pipeline)
-      .filter((spec) => branch === null || spec.branch === branch)
+      .filter((spec) => branch === null || restBuild(spec).branch === branch)
       .filter((spec) => state === null || spec.state === state)
       .filter((spec) => metaData.every(([key, value]) => spec.metaData?.[key] === value))
       .sort((a, b) => b.number - a.number)
       .slice(0, Number(query.get("per_page") ?? "30"))
   }
 
+  /** A new build of the pipeline, numbered after its last, made from `spec`. */
+  private add(pipeline: string, spec: Omit<BuildSpec, "id" | "pipeline" | "number">): BuildSpec {
+    const number = Math.max(0, ...[...this.builds.values()].filter((build) => build.pipeline === pipeline).map((build) => build.number)) + 1
+    const build = { ...spec, id: `0190c0de-0000-4000-8000-${String(number).padStart(12, "0")}`, pipeline, number }
+    this.set(build)
+    return build
+  }
+
   protected async handle(request: IncomingMessage, response: ServerResponse) {
-    for await (const _ of request) void _
+    const chunks: Array<Buffer> = []
+    for await (const chunk of request) chunks.push(chunk as Buffer)
     const url = new URL(request.url ?? "/", "http://localhost")
     const path = url.pathname
     this.requests.push({ method: request.method ?? "", path, query: url.search })
+    if (this.delay > 0) await new Promise((resolve) => setTimeout(resolve, this.delay))
     if (request.headers.authorization !== `Bearer ${apiToken}`) return this.send(response, 401, { message: "Authentication required" })
     const list = /^\/v2\/organizations\/([^/]+)\/pipelines\/([^/]+)\/builds$/.exec(path)
-    if (list !== null && request.method === "GET") {
+    if (list !== null) {
       if (list[1] !== organization) return this.send(response, 404, { message: "Not Found" })
-      return this.send(response, 200, this.list(list[2]!, url.searchParams).map(restBuild))
+      const pipeline = list[2]!
+      if (request.method === "GET") return this.send(response, 200, this.list(pipeline, url.searchParams).map(restBuild))
+      if (request.method === "POST") {
+        const body = JSON.parse(Buffer.concat(chunks).toString("utf8"))
+        this.created.push({ pipeline, body })
+        const build = this.add(pipeline, { state: "scheduled", branch: body.branch, commit: body.commit, message: body.message, env: body.env, jobs: [] })
+        return this.send(response, 201, restBuild(build))
+      }
+    }
+    const rebuild = /^\/v2\/organizations\/([^/]+)\/pipelines\/([^/]+)\/builds\/(\d+)\/rebuild$/.exec(path)
+    if (rebuild !== null && request.method === "PUT") {
+      const spec = rebuild[1] === organization ? this.builds.get(`${rebuild[2]}/${rebuild[3]}`) : undefined
+      if (spec === undefined) return this.send(response, 404, { message: "Not Found" })
+      this.rebuilt.push(spec.number)
+      const { id: _, number: __, ...rest } = spec
+      return this.send(response, 200, restBuild(this.add(spec.pipeline, { ...rest, state: "scheduled" })))
     }
     const match = /^\/v2\/organizations\/([^/]+)\/pipelines\/([^/]+)\/builds\/(\d+)(?:\/jobs\/([^/]+)\/unblock)?$/.exec(path)
     const spec = match === null ? undefined : this.builds.get(`${match[2]}/${match[3]}`)

@@ -50,10 +50,24 @@ export class FakeDiscord extends LocalServer {
   readonly old = new Set<string>()
   /** Milliseconds to wait before answering a message creation (which has already happened). */
   postDelay = 0
+  /** Edits of deferred interaction answers (`…/messages/@original`, the `@` as discord.js escapes it or not), by interaction token. */
+  readonly interactionAnswers = new Map<string, Array<any>>()
+  /** The application's commands, as the last bulk overwrite left them. */
+  commands: Array<any> = []
   private nextId = 1_100_000_000_000_000_000n
 
   get url(): string {
     return `${this.origin}/api`
+  }
+
+  /** The last edit of the deferred answer to the interaction with this token, once there is one. */
+  async answerTo(token: string, timeoutMs = 15_000): Promise<any> {
+    const deadline = Date.now() + timeoutMs
+    while (this.interactionAnswers.get(token) === undefined) {
+      if (Date.now() > deadline) throw new Error(`no edit of the answer to ${token}`)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    return this.interactionAnswers.get(token)!.at(-1)
   }
 
   protected async handle(request: IncomingMessage, response: ServerResponse) {
@@ -78,6 +92,22 @@ export class FakeDiscord extends LocalServer {
     const edit = /^\/api\/v10\/(?:webhooks\/\d+\/[^/]+|channels\/\d+)\/messages\/(\d+)$/.exec(url.pathname)
     if (url.pathname.startsWith("/api/v10/channels/") && request.headers.authorization !== "Bot bot-token") {
       return this.send(response, 401, { message: "401: Unauthorized", code: 0 })
+    }
+
+    const original = /^\/api\/v10\/webhooks\/(\d+)\/([^/]+)\/messages\/(?:@|%40)original$/.exec(url.pathname)
+    if (request.method === "PATCH" && original !== null) {
+      if (request.headers.authorization !== undefined) return this.send(response, 400, { message: "no Authorization on an interaction webhook", code: 0 })
+      const violation = discordLimitViolation(body)
+      if (violation !== undefined) return this.send(response, 400, { message: `Invalid Form Body: ${violation}`, code: 50035 })
+      const answers = this.interactionAnswers.get(original[2]!) ?? []
+      answers.push(body)
+      this.interactionAnswers.set(original[2]!, answers)
+      return this.send(response, 200, { id: "1100000000000000900", ...body })
+    }
+    if (request.method === "PUT" && /^\/api\/v10\/applications\/\d+\/commands$/.test(url.pathname)) {
+      if (request.headers.authorization !== "Bot bot-token") return this.send(response, 401, { message: "401: Unauthorized", code: 0 })
+      this.commands = body.map((command: any, i: number) => ({ id: String(1_100_000_000_000_000_800n + BigInt(i)), ...command }))
+      return this.send(response, 200, this.commands)
     }
 
     const violation = discordLimitViolation(body)

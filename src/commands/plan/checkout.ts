@@ -63,6 +63,6 @@ export const readRefs = Effect.fnUntraced(function*(
     inBuildkite(environment) || Option.isSome(flagsIn.head) ? Effect.succeed(false) : git.isDirty(repository)
   ], { concurrency: "unbounded" })
   const branch = Option.getOrUndefined(flagsIn.branch) ?? environment.BUILDKITE_BRANCH ?? Option.getOrUndefined(localBranch)
-  const refs: RefContext = { branch, tag, remoteBranches }
+  const refs: RefContext = { branch, tag, remoteBranches, source: environment.BUILDKITE_SOURCE, schedule: environment.CI_SCHEDULE }
   return { refs, dirty }
 })

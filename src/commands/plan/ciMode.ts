@@ -1,5 +1,6 @@
 import { Effect, Fiber, Option, type Path } from "effect"
 import type { PlanInputError } from "../../domain/errors.ts"
+import { metaDataKeys } from "../../domain/metaData.ts"
 import type { BuildkiteAgent, BuildkiteAgentError } from "../../effects/BuildkiteAgent.ts"
 import { type BuildkiteEnvironment, pullRequestOf } from "../../effects/BuildkiteEnvironment.ts"
 import { showAttrPath } from "../../domain/installable.ts"
@@ -9,9 +10,10 @@ import { Derivations } from "../../nix/Derivations.ts"
 import { flakeInputChanges } from "../../nix/flakeLock.ts"
 import { Evaluations } from "../../nix/Evaluations.ts"
 import { Nix, type NixEvalError, type NixOutputInvalid, type NixUnavailable } from "../../nix/Nix.ts"
+import { forceRequests } from "../../plan/forcing.ts"
 import { type Base, type CiPlan, makePlan, systemBuilds } from "../../plan/Plan.ts"
 import { renderCiPipeline } from "../../render/pipeline.ts"
-import { changeWhy, ciAnnotation, ciPlanJson, ciReport } from "../../render/report.ts"
+import { changeWhy, ciAnnotation, ciPlanJson, ciReport, forcedAnnotation } from "../../render/report.ts"
 import { type BaseContext, chooseActionBases, chooseBase, tagPatternsOf } from "./base.ts"
 import { checkoutOf, headRevOf, readRefs } from "./checkout.ts"
 import { emit } from "./emit.ts"
@@ -89,6 +91,9 @@ export const planCi: (
       )
     )
   ], { concurrency: "unbounded" })
+  // What `[ci deploy …]` directives can name: the commits since the base.
+  const git = yield* Git
+  const commits = yield* git.messagesBetween(repository, base._tag === "Evaluated" ? base.sha : undefined, head)
 
   const plan = yield* Effect.fromResult(makePlan({
     system,
@@ -98,7 +103,8 @@ export const planCi: (
     base,
     actionBases: perAction.bases,
     refs,
-    pullRequest: pullRequestOf(environment)
+    pullRequest: pullRequestOf(environment),
+    forced: forceRequests(environment.CI_ACTIONS, commits)
   }))
   // The other systems CI covers (none when --system names one): their changed outputs, each
   // system's head and base evaluated as the planning system's are, two systems at a time.
@@ -129,7 +135,11 @@ export const planCi: (
     ciReport(planned, rendered, { tree: flagsIn.why || flagsIn.verbose }),
     { ...rendered, metaData: [...rendered.metaData, ...planWhyMetaData(whyLines)] },
     ciPlanJson(planned, rendered),
-    ciAnnotation(planned)
+    {
+      annotation: ciAnnotation(planned),
+      forcedAnnotation: forcedAnnotation(planned),
+      metaData: [{ key: metaDataKeys.planActions, value: JSON.stringify(planned.actions.map((action) => action.name)) }]
+    }
   )
 })
 
