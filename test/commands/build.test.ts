@@ -210,12 +210,13 @@ describe("a build list too long for one command line", () => {
     assert.strictEqual(run.exitCode, 0, run.stderr)
     const calls = run.agentCalls.map((call) => call.args.join(" "))
     // After the plan's annotation (a warning: the flake has no ciActions); why each
-    // build changed goes to meta-data too.
+    // build changed and the (no) declared actions go to meta-data too.
     assert.deepStrictEqual(calls, [
       "annotate --style warning --context ci-plan",
       "meta-data set ci:plan:builds",
       "meta-data set ci:plan:builds:0",
       "meta-data set ci:plan:why",
+      "meta-data set ci:plan:actions",
       "pipeline upload"
     ])
     assert.include(run.agentCalls.at(-1)!.stdin, "build --from-meta-data ci:plan:builds")

@@ -114,7 +114,7 @@ describe("tool plan: schedules, CI_ACTIONS and commit directives", () => {
   it("annotates the build with what forced which action when it uploads", () => {
     const run = runTool(["plan", ...system], { cwd: repo.dir, env: build(docs, { CI_ACTIONS: "deployBot" }) })
     assert.strictEqual(run.exitCode, 0, run.stderr)
-    const annotate = run.agentCalls.find((call) => call.args[0] === "annotate")!
+    const annotate = run.agentCalls.find((call) => call.args.join(" ") === "annotate --style info --context ci-plan-forced")!
     assert.include(annotate.stdin, "<code>deployBot</code> by CI_ACTIONS")
     const upload = run.agentCalls.find((call) => call.args.join(" ") === "pipeline upload")!
     assert.deepStrictEqual(yamlPipelineErrors(upload.stdin), [])
