@@ -7,6 +7,7 @@ import { build } from "./commands/build.ts"
 import { check } from "./commands/check.ts"
 import { deploy } from "./commands/deploy.ts"
 import { plan } from "./commands/plan.ts"
+import { run } from "./commands/run.ts"
 import { why } from "./commands/why.ts"
 import { BuildkiteAgent } from "./effects/BuildkiteAgent.ts"
 import { Git } from "./effects/Git.ts"
@@ -36,6 +37,7 @@ const root = Command.make("tool").pipe(
     check.pipe(Command.provide(services)),
     build.pipe(Command.provide(services)),
     deploy.pipe(Command.provide(services)),
+    run.pipe(Command.provide(services)),
     why.pipe(Command.provide(Layer.merge(services, Derivations.layer))),
     bot
   ])

@@ -33,6 +33,8 @@ export class Git extends Context.Service<Git, {
   remoteBranchesContaining(directory: string, commit: string): Effect.Effect<ReadonlyArray<string>, GitError>
   currentBranch(directory: string): Effect.Effect<Option.Option<string>, GitError>
   /** Whether tracked files differ from HEAD. */
+  /** The commit of the current branch's upstream, if it has one. */
+  upstream(directory: string): Effect.Effect<Option.Option<string>, GitError>
   isDirty(directory: string): Effect.Effect<boolean, GitError>
   /** A file's text at a commit (`path` from the top of the work tree); none when the commit has no such file. */
   fileAt(directory: string, commit: string, path: string): Effect.Effect<Option.Option<string>, GitError>
@@ -100,6 +102,11 @@ export class Git extends Context.Service<Git, {
         return result.exitCode === 0 ? Option.some(result.stdout.trim()) : Option.none()
       })
 
+      const upstream = Effect.fn("Git.upstream")(function*(directory: string) {
+        const result = yield* git("rev-parse", directory, ["rev-parse", "--verify", "--quiet", "@{upstream}^{commit}"], { allowFailure: true })
+        return result.exitCode === 0 ? Option.some(result.stdout.trim()) : Option.none()
+      })
+
       const isDirty = Effect.fn("Git.isDirty")(function*(directory: string) {
         const result = yield* git("status", directory, ["status", "--porcelain", "--untracked-files=no"])
         return result.stdout.trim() !== ""
@@ -110,7 +117,7 @@ export class Git extends Context.Service<Git, {
         return result.exitCode === 0 ? Option.some(result.stdout) : Option.none()
       })
 
-      return Git.of({ inspect, resolveCommits, mergeBase, remoteBranchesContaining, currentBranch, isDirty, fileAt })
+      return Git.of({ inspect, resolveCommits, mergeBase, remoteBranchesContaining, currentBranch, upstream, isDirty, fileAt })
     })
   )
 }
