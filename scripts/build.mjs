@@ -53,7 +53,18 @@ const result = await build({
 const outputs = Object.keys(result.metafile.outputs).map((path) => relative(outdir, join(root, path)))
 const entry = outputs.find((path) => /^cli-[A-Z0-9]+\.js$/i.test(path))
 const loader = join(outdir, `tool.${process.pid}.tmp`)
-await writeFile(loader, `import { enableCompileCache } from "node:module"\nenableCompileCache?.()\nawait import("./${entry}")\n`)
+// The loader is the one file an older Node must be able to parse: it says what is wrong in one
+// line (exit 2) before the bundle's syntax or a missing import can fail less clearly.
+const loaderText = `import * as nodeModule from "node:module"
+const [major, minor] = process.versions.node.split(".").map(Number)
+if (major < 22 || (major === 22 && minor < 19)) {
+  console.error(\`error: tool needs Node >= 22.19, and this is Node \${process.versions.node} (\${process.execPath}); npm ci installs one in node_modules/.bin, or run it with nix run\`)
+  process.exit(2)
+}
+nodeModule.enableCompileCache?.()
+await import("./${entry}")
+`
+await writeFile(loader, loaderText)
 await rename(loader, join(outdir, "tool.mjs"))
 
 // Whatever this build did not write goes, and with it any directory left empty: the

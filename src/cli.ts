@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect, Layer, Runtime, Schema } from "effect"
-import { CliError, Command } from "effect/cli"
+import { CliError, CliOutput, Command } from "effect/cli"
 import { bot } from "./commands/bot.ts"
 import { build } from "./commands/build.ts"
 import { check } from "./commands/check.ts"
@@ -27,6 +27,23 @@ class Exit extends Schema.TaggedError<Exit>()("Exit", { code: Schema.Int }) {
   override readonly [Runtime.errorReported] = false
 }
 
+/** One line for a mistake on the command line; the whole help is one `--help` away. */
+const mistakeLine = (error: CliError.NonShowHelpErrors): string =>
+  error._tag === "UnrecognizedOption"
+    ? `unknown flag ${error.option}${error.suggestions.length > 0 ? `; did you mean ${error.suggestions.join(" or ")}?` : ""}`
+    : error.message.split("\n")[0]!
+
+const presenter: CliOutput.Presenter = {
+  present: (event) =>
+    event._tag === "InvalidInvocation"
+      ? Effect.forEach(
+        event.errors,
+        (error) => Console.error(`error: ${mistakeLine(error)} (${event.commandPath.join(" ")} --help lists every flag)`),
+        { discard: true }
+      )
+      : CliOutput.defaultPresenter.present(event)
+}
+
 // Built only for the command that runs, so --help and --version need none of it.
 const services = Layer.mergeAll(Git.layer, Nix.layer, BuildkiteAgent.layer).pipe(Layer.provideMerge(Process.layer))
 
@@ -45,7 +62,7 @@ const root = Command.make("tool").pipe(
 
 Command.run(root, { version }).pipe(
   // One line for the user, and the documented exit code. Usage errors were
-  // already shown with the help text; defects keep runMain's full report.
+  // already shown, one line each (presenter); defects keep runMain's full report.
   Effect.catch((error) =>
     CliError.isCliError(error)
       ? Effect.fail(new Exit({ code: ExitCode.BadInput }))
@@ -53,6 +70,7 @@ Command.run(root, { version }).pipe(
         Effect.andThen(Effect.fail(new Exit({ code: Runtime.getErrorExitCode(error) })))
       )
   ),
+  Effect.provide(CliOutput.layerPresenter(presenter)),
   Effect.provide(NodeServices.layer),
   NodeRuntime.runMain
 )

@@ -1,4 +1,5 @@
 import { Effect, Option } from "effect"
+import { PlanInputError } from "../../domain/errors.ts"
 import { type BuildkiteEnvironment, pullRequestOf } from "../../effects/BuildkiteEnvironment.ts"
 import { Git } from "../../effects/Git.ts"
 import type { Base } from "../../plan/Plan.ts"
@@ -9,8 +10,8 @@ export type BaseCommit = { readonly _tag: "Found"; readonly sha: string } | Extr
 
 /**
  * The base commit: `--base`, else the pull request's merge-base with its base
- * branch, else the previous commit. A base that is not in this clone is not an
- * error: everything then counts as changed.
+ * branch, else the previous commit. A --base that is not a commit is bad input;
+ * a default base that is not in this clone is not: everything then counts as changed.
  */
 export const chooseBase = Effect.fnUntraced(function*(
   repository: string,
@@ -24,7 +25,14 @@ export const chooseBase = Effect.fnUntraced(function*(
   const found = (sha: string): BaseCommit => ({ _tag: "Found", sha })
   if (Option.isSome(resolved.requested)) {
     const [rev, sha] = resolved.requested.value
-    return Option.isSome(sha) ? found(sha.value) : unavailable(`--base ${rev} is not a commit in this clone (a shallow clone?)`)
+    // A typo, as for --head: exit 2, not "everything changed".
+    if (Option.isNone(sha)) {
+      return yield* new PlanInputError({
+        place: "--base",
+        detail: `${rev} is not a commit in ${repository}${shallow ? " (a shallow clone: fetch it, or deepen the clone)" : ""}`
+      })
+    }
+    return found(sha.value)
   }
   const baseBranch = environment.BUILDKITE_PULL_REQUEST_BASE_BRANCH
   if (pullRequestOf(environment) !== undefined && baseBranch !== undefined) {

@@ -1,4 +1,4 @@
-import { Effect, Option, type Path } from "effect"
+import { Effect, type FileSystem, Option, type Path } from "effect"
 import type { PlanInputError } from "../../domain/errors.ts"
 import type { BuildkiteAgent, BuildkiteAgentError } from "../../effects/BuildkiteAgent.ts"
 import { type BuildkiteEnvironment, pullRequestOf } from "../../effects/BuildkiteEnvironment.ts"
@@ -24,7 +24,7 @@ type PlanCiError = PlanInputError | GitError | NixEvalError | NixUnavailable | N
 export const planCi: (
   flagsIn: PlanFlags,
   environment: BuildkiteEnvironment
-) => Effect.Effect<void, PlanCiError, Git | Nix | Path.Path | BuildkiteAgent> = Effect.fnUntraced(function*(flagsIn, environment) {
+) => Effect.Effect<void, PlanCiError, Git | Nix | Path.Path | FileSystem.FileSystem | BuildkiteAgent> = Effect.fnUntraced(function*(flagsIn, environment) {
   const nix = yield* Nix
 
   // Everything that does not wait on something else starts at once: the evaluations
@@ -58,7 +58,7 @@ export const planCi: (
     pullRequest: pullRequestOf(environment)
   }))
   const warnings = dirty
-    ? [...plan.warnings, `the work tree has uncommitted changes; the plan is for commit ${head.slice(0, 12)}`]
+    ? [`the work tree has uncommitted changes, which this plan leaves out: it is for commit ${head.slice(0, 12)} (tool run plans the work tree)`, ...plan.warnings]
     : plan.warnings
   const planned = { ...plan, warnings }
   const rendered = yield* Effect.fromResult(renderCiPipeline(planned, settingsFrom(flagsIn, environment, system)))
