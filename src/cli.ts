@@ -6,6 +6,7 @@ import { bot } from "./commands/bot.ts"
 import { build } from "./commands/build.ts"
 import { check } from "./commands/check.ts"
 import { deploy } from "./commands/deploy.ts"
+import { hook } from "./commands/hook.ts"
 import { plan } from "./commands/plan.ts"
 import { run } from "./commands/run.ts"
 import { why } from "./commands/why.ts"
@@ -55,6 +56,7 @@ const root = Command.make("tool").pipe(
     build.pipe(Command.provide(services)),
     deploy.pipe(Command.provide(services)),
     run.pipe(Command.provide(services)),
+    hook.pipe(Command.provide(services)),
     why.pipe(Command.provide(Layer.merge(services, Derivations.layer))),
     bot
   ])

@@ -33,6 +33,10 @@ export class RunFailed extends Schema.TaggedError<RunFailed>()("RunFailed", { ta
 
 const flags = {
   flake: planFlags.flake,
+  head: Flag.String("head").pipe(
+    Flag.withDescription("Plan this commit instead of the work tree (the pre-push hook gives the pushed commit)"),
+    Flag.optional
+  ),
   base: Flag.String("base").pipe(
     Flag.withDescription("The commit to compare with (default: the merge-base with the branch's upstream, else HEAD)"),
     Flag.optional
@@ -140,12 +144,12 @@ const planWorkTree = Effect.fnUntraced(function*(input: RunFlags, asPlan: PlanFl
   const flakePath = path.resolve(input.flake)
   const { commit, why } = yield* chooseRunBase(repository, head, input.base)
   const [headEvaluation, base, { refs, dirty }] = yield* Effect.all([
-    nix.evaluate({ ...source(head), rev: undefined }, system, { withActions: true }),
+    nix.evaluate(Option.isSome(input.head) ? source(head) : { ...source(head), rev: undefined }, system, { withActions: true }),
     evaluateBase(commit, source, system),
     readRefs(asPlan, {}, repository, head)
   ], { concurrency: "unbounded" })
   const plan = yield* Effect.fromResult(makePlan({ system, flakeDir, head, headEvaluation, base, refs, pullRequest: undefined }))
-  return { plan, flakePath, commit, why, refs, dirty, base }
+  return { plan, flakePath, head, commit, why, refs, dirty, base }
 })
 
 const runLocally = Effect.fn("run")(function*(input: RunFlags) {
@@ -157,7 +161,7 @@ const runLocally = Effect.fn("run")(function*(input: RunFlags) {
   const asPlan: PlanFlags = {
     flake: input.flake,
     base: input.base,
-    head: Option.none(),
+    head: input.head,
     system: input.system,
     branch: input.branch,
     tag: input.tag,
@@ -168,10 +172,12 @@ const runLocally = Effect.fn("run")(function*(input: RunFlags) {
   const { system, confirmed } = yield* planningSystem(input.system)
   const first = yield* planWorkTree(input, asPlan, system)
   const actual = yield* confirmed
-  const { plan, flakePath, commit, why, refs, dirty, base } = actual === system ? first : yield* planWorkTree(input, asPlan, actual)
+  const { plan, flakePath, head, commit, why, refs, dirty, base } = actual === system ? first : yield* planWorkTree(input, asPlan, actual)
   const baseSha = commit._tag === "Found" ? commit.sha.slice(0, 12) : "none"
   yield* note(
-    `Planned the work tree of ${flakePath}${dirty ? ", uncommitted changes included," : ""} as \`nix build .#x\` evaluates it, ` +
+    (Option.isSome(input.head)
+      ? `Planned commit ${head.slice(0, 12)} of ${flakePath} `
+      : `Planned the work tree of ${flakePath}${dirty ? ", uncommitted changes included," : ""} as \`nix build .#x\` evaluates it, `) +
       `against ${baseSha} (${why})${refs.branch === undefined ? "" : ` on branch ${refs.branch}`}${refs.tag === undefined ? "" : `, tag ${refs.tag}`}.`
   )
   if (base._tag === "Unavailable") yield* note(`warning: ${base.reason}: everything counts as changed`)

@@ -33,6 +33,8 @@ export class Git extends Context.Service<Git, {
   remoteBranchesContaining(directory: string, commit: string): Effect.Effect<ReadonlyArray<string>, GitError>
   currentBranch(directory: string): Effect.Effect<Option.Option<string>, GitError>
   /** Whether tracked files differ from HEAD. */
+  /** Where this repository's hooks are (core.hooksPath respected), absolute. */
+  hooksDir(directory: string): Effect.Effect<string, GitError>
   /** The commit of the current branch's upstream, if it has one. */
   upstream(directory: string): Effect.Effect<Option.Option<string>, GitError>
   isDirty(directory: string): Effect.Effect<boolean, GitError>
@@ -102,6 +104,11 @@ export class Git extends Context.Service<Git, {
         return result.exitCode === 0 ? Option.some(result.stdout.trim()) : Option.none()
       })
 
+      const hooksDir = Effect.fn("Git.hooksDir")(function*(directory: string) {
+        const result = yield* git("rev-parse", directory, ["rev-parse", "--path-format=absolute", "--git-path", "hooks"])
+        return result.stdout.trim()
+      })
+
       const upstream = Effect.fn("Git.upstream")(function*(directory: string) {
         const result = yield* git("rev-parse", directory, ["rev-parse", "--verify", "--quiet", "@{upstream}^{commit}"], { allowFailure: true })
         return result.exitCode === 0 ? Option.some(result.stdout.trim()) : Option.none()
@@ -117,7 +124,7 @@ export class Git extends Context.Service<Git, {
         return result.exitCode === 0 ? Option.some(result.stdout) : Option.none()
       })
 
-      return Git.of({ inspect, resolveCommits, mergeBase, remoteBranchesContaining, currentBranch, upstream, isDirty, fileAt })
+      return Git.of({ inspect, resolveCommits, mergeBase, remoteBranchesContaining, currentBranch, hooksDir, upstream, isDirty, fileAt })
     })
   )
 }
