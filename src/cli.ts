@@ -9,6 +9,7 @@ import { deploy } from "./commands/deploy.ts"
 import { hook } from "./commands/hook.ts"
 import { plan } from "./commands/plan.ts"
 import { run } from "./commands/run.ts"
+import { watch } from "./commands/watch.ts"
 import { why } from "./commands/why.ts"
 import { BuildkiteAgent } from "./effects/BuildkiteAgent.ts"
 import { Git } from "./effects/Git.ts"
@@ -57,6 +58,7 @@ const root = Command.make("tool").pipe(
     deploy.pipe(Command.provide(services)),
     run.pipe(Command.provide(services)),
     hook.pipe(Command.provide(services)),
+    watch.pipe(Command.provide(services)),
     why.pipe(Command.provide(Layer.merge(services, Derivations.layer))),
     bot
   ])

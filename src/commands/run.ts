@@ -6,7 +6,7 @@ import type { StepData } from "../domain/StepData.ts"
 import { Git } from "../effects/Git.ts"
 import { Reporter } from "../effects/Reporter.ts"
 import { Nix } from "../nix/Nix.ts"
-import { makePlan } from "../plan/Plan.ts"
+import { type Base, type CiPlan, makePlan } from "../plan/Plan.ts"
 import { runTally } from "../render/board.ts"
 import { runOutcome } from "../render/summary.ts"
 import { buildTargets, failedBuild } from "./build.ts"
@@ -31,7 +31,7 @@ export class RunFailed extends Schema.TaggedError<RunFailed>()("RunFailed", { ta
   }
 }
 
-const flags = {
+export const flags = {
   flake: planFlags.flake,
   head: Flag.String("head").pipe(
     Flag.withDescription("Plan this commit instead of the work tree (the pre-push hook gives the pushed commit)"),
@@ -54,7 +54,7 @@ const flags = {
   )
 }
 
-type RunFlags = { readonly [K in keyof typeof flags]: (typeof flags)[K] extends Flag.Flag<infer A> ? A : never }
+export type RunFlags = { readonly [K in keyof typeof flags]: (typeof flags)[K] extends Flag.Flag<infer A> ? A : never }
 
 /** A console whose lines go to `line`: a check's output, kept off the board unless -L. */
 const consoleTo = (line: (text: string) => void): Console.Console => ({
@@ -135,7 +135,13 @@ const runDeploySteps = Effect.fnUntraced(function*(
 })
 
 /** The work tree evaluated, its base chosen and evaluated, and the plan made. */
-const planWorkTree = Effect.fnUntraced(function*(input: RunFlags, asPlan: PlanFlags, system: string) {
+export const planWorkTree = Effect.fnUntraced(function*(
+  input: Pick<RunFlags, "flake" | "base" | "head">,
+  asPlan: PlanFlags,
+  system: string,
+  // tool watch: the previous round's head, already evaluated.
+  knownBase?: Base
+) {
   const nix = yield* Nix
   const path = yield* Path.Path
   const [, { repository, head, flakeDir, source }] = yield* Effect.all([nix.version, checkoutOf(asPlan, {}, [])], {
@@ -145,46 +151,29 @@ const planWorkTree = Effect.fnUntraced(function*(input: RunFlags, asPlan: PlanFl
   const { commit, why } = yield* chooseRunBase(repository, head, input.base)
   const [headEvaluation, base, { refs, dirty }] = yield* Effect.all([
     nix.evaluate(Option.isSome(input.head) ? source(head) : { ...source(head), rev: undefined }, system, { withActions: true }),
-    evaluateBase(commit, source, system),
+    knownBase === undefined ? evaluateBase(commit, source, system) : Effect.succeed(knownBase),
     readRefs(asPlan, {}, repository, head)
   ], { concurrency: "unbounded" })
   const plan = yield* Effect.fromResult(makePlan({ system, flakeDir, head, headEvaluation, base, refs, pullRequest: undefined }))
-  return { plan, flakePath, head, commit, why, refs, dirty, base }
+  return { plan, flakePath, head, commit, why, refs, dirty, base, headEvaluation }
 })
 
-const runLocally = Effect.fn("run")(function*(input: RunFlags) {
-  const startedAt = yield* Clock.currentTimeMillis
-  const display = displayOf(process.stdout, process.env)
-  const board = new Board(display, (text) => process.stdout.write(text))
-  const note = (line: string) => Console.error(line)
-
-  const asPlan: PlanFlags = {
-    flake: input.flake,
-    base: input.base,
-    head: input.head,
-    system: input.system,
-    branch: input.branch,
-    tag: input.tag,
-    tool: Option.none(),
-    dryRun: true,
-    format: "yaml"
+/**
+ * What the pipeline would run, run here on `board`: the checks, `jobs` at a time,
+ * beside the one coalesced build; then, with `deploy`, each action's deploy steps.
+ */
+export const executePlan = Effect.fnUntraced(function*(
+  plan: CiPlan,
+  flakePath: string,
+  board: Board,
+  input: {
+    readonly deploy: boolean
+    readonly yes: boolean
+    readonly jobs: number
+    readonly printBuildLogs: boolean
+    readonly interactive: boolean
   }
-  const { system, confirmed } = yield* planningSystem(input.system)
-  const first = yield* planWorkTree(input, asPlan, system)
-  const actual = yield* confirmed
-  const { plan, flakePath, head, commit, why, refs, dirty, base } = actual === system ? first : yield* planWorkTree(input, asPlan, actual)
-  const baseSha = commit._tag === "Found" ? commit.sha.slice(0, 12) : "none"
-  yield* note(
-    (Option.isSome(input.head)
-      ? `Planned commit ${head.slice(0, 12)} of ${flakePath} `
-      : `Planned the work tree of ${flakePath}${dirty ? ", uncommitted changes included," : ""} as \`nix build .#x\` evaluates it, `) +
-      `against ${baseSha} (${why})${refs.branch === undefined ? "" : ` on branch ${refs.branch}`}${refs.tag === undefined ? "" : `, tag ${refs.tag}`}.`
-  )
-  if (base._tag === "Unavailable") yield* note(`warning: ${base.reason}: everything counts as changed`)
-  for (const warning of plan.warnings) yield* note(`warning: ${warning}`)
-  const triggered = plan.actions.filter((action) => action.triggered).map((action) => action.name)
-  yield* note(triggered.length === 0 ? "No action triggered." : `Triggered: ${triggered.join(", ")}.`)
-
+) {
   const installable = (attrPath: AttrPath) => `${flakePath}#${showAttrPath(attrPath)}`
   // Deploy targets are written relative to the repository (`./dir#…`); run them from the flake here.
   const installableOf = (target: string) => {
@@ -192,7 +181,7 @@ const runLocally = Effect.fn("run")(function*(input: RunFlags) {
     return parsed === undefined ? target : installable(parsed.attrPath)
   }
 
-  yield* Effect.gen(function*() {
+  return yield* Effect.gen(function*() {
     yield* board.start()
     for (const check of plan.checks) yield* board.add({ key: `check:${check.name}`, label: `check ${check.displayName}`, state: "waiting" })
     if (plan.builds.length > 0) {
@@ -249,18 +238,53 @@ const runLocally = Effect.fn("run")(function*(input: RunFlags) {
       runTheBuild
     ], { concurrency: "unbounded", discard: true })
 
-    const interactive = display.live && process.stdin.isTTY === true
     if (board.all.some((row) => row.state === "failed")) {
       for (const data of deploys) {
         yield* Effect.forEach(data.steps, (_, index) =>
           board.update(`deploy:${data.action}:${index}`, { state: "skipped", detail: "a check or the build failed" }), { discard: true })
       }
     } else {
-      for (const data of deploys) yield* runDeploySteps(data, board, { yes: input.yes, interactive, installableOf }).pipe(
+      for (const data of deploys) yield* runDeploySteps(data, board, { yes: input.yes, interactive: input.interactive, installableOf }).pipe(
         Effect.provideService(Console.Console, consoleTo(streamed(data.action)))
       )
     }
   }).pipe(Effect.scoped, Effect.provide(Reporter.layerTerminal))
+})
+
+const runLocally = Effect.fn("run")(function*(input: RunFlags) {
+  const startedAt = yield* Clock.currentTimeMillis
+  const display = displayOf(process.stdout, process.env)
+  const board = new Board(display, (text) => process.stdout.write(text))
+  const note = (line: string) => Console.error(line)
+
+  const asPlan: PlanFlags = {
+    flake: input.flake,
+    base: input.base,
+    head: input.head,
+    system: input.system,
+    branch: input.branch,
+    tag: input.tag,
+    tool: Option.none(),
+    dryRun: true,
+    format: "yaml"
+  }
+  const { system, confirmed } = yield* planningSystem(input.system)
+  const first = yield* planWorkTree(input, asPlan, system)
+  const actual = yield* confirmed
+  const { plan, flakePath, head, commit, why, refs, dirty, base } = actual === system ? first : yield* planWorkTree(input, asPlan, actual)
+  const baseSha = commit._tag === "Found" ? commit.sha.slice(0, 12) : "none"
+  yield* note(
+    (Option.isSome(input.head)
+      ? `Planned commit ${head.slice(0, 12)} of ${flakePath} `
+      : `Planned the work tree of ${flakePath}${dirty ? ", uncommitted changes included," : ""} as \`nix build .#x\` evaluates it, `) +
+      `against ${baseSha} (${why})${refs.branch === undefined ? "" : ` on branch ${refs.branch}`}${refs.tag === undefined ? "" : `, tag ${refs.tag}`}.`
+  )
+  if (base._tag === "Unavailable") yield* note(`warning: ${base.reason}: everything counts as changed`)
+  for (const warning of plan.warnings) yield* note(`warning: ${warning}`)
+  const triggered = plan.actions.filter((action) => action.triggered).map((action) => action.name)
+  yield* note(triggered.length === 0 ? "No action triggered." : `Triggered: ${triggered.join(", ")}.`)
+
+  yield* executePlan(plan, flakePath, board, { ...input, interactive: display.live && process.stdin.isTTY === true })
 
   const tally = runTally(board.all, (yield* Clock.currentTimeMillis) - startedAt)
   yield* Console.log(tally)
