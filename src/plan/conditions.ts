@@ -30,6 +30,9 @@ export interface ChangeLookup {
 
 const quote = JSON.stringify
 
+/** A pattern as written in flake.nix (`v[0-9]+\..*`), unless it holds what only JSON's escapes show safely. */
+export const shownPattern = (pattern: string): string => (/^[\x20-\x7e]*$/.test(pattern) && !pattern.includes("`") ? `\`${pattern}\`` : quote(pattern))
+
 /** Whether the condition holds, and why; a pattern that is not one is an error at the condition's place. */
 export const evaluateCondition = (
   condition: Condition,
@@ -41,23 +44,23 @@ export const evaluateCondition = (
     Result.mapError(compileFullMatch(pattern), (detail) => new PlanInputError({ place: condition.path, detail }))
   switch (condition.kind) {
     case "tag": {
-      if (refs.tag === undefined) return result(false, `not a tag build (tag must match ${quote(condition.pattern)})`)
+      if (refs.tag === undefined) return result(false, `not a tag build (tag must match ${shownPattern(condition.pattern)})`)
       const ok = (yield* fullMatch(condition.pattern)).test(refs.tag)
-      return result(ok, `tag ${quote(refs.tag)} ${ok ? "matches" : "does not match"} ${quote(condition.pattern)}`)
+      return result(ok, `tag ${quote(refs.tag)} ${ok ? "matches" : "does not match"} ${shownPattern(condition.pattern)}`)
     }
     case "branch": {
       const regex = yield* fullMatch(condition.pattern)
       if (refs.tag !== undefined) {
         const matching = refs.remoteBranches.filter((branch) => regex.test(branch))
         if (matching.length > 0) {
-          return result(true, `tag build: the commit is on remote branch ${quote(matching[0]!)}, which matches ${quote(condition.pattern)}`)
+          return result(true, `tag build: the commit is on remote branch ${quote(matching[0]!)}, which matches ${shownPattern(condition.pattern)}`)
         }
         const on = refs.remoteBranches.length === 0 ? "no fetched remote branch" : `only ${refs.remoteBranches.map((branch) => quote(branch)).join(", ")}`
-        return result(false, `tag build: the commit is on ${on}, none matching ${quote(condition.pattern)}`)
+        return result(false, `tag build: the commit is on ${on}, none matching ${shownPattern(condition.pattern)}`)
       }
-      if (refs.branch === undefined) return result(false, `no branch (detached HEAD); branch must match ${quote(condition.pattern)}`)
+      if (refs.branch === undefined) return result(false, `no branch (detached HEAD); branch must match ${shownPattern(condition.pattern)}`)
       const ok = regex.test(refs.branch)
-      return result(ok, `branch ${quote(refs.branch)} ${ok ? "matches" : "does not match"} ${quote(condition.pattern)}`)
+      return result(ok, `branch ${quote(refs.branch)} ${ok ? "matches" : "does not match"} ${shownPattern(condition.pattern)}`)
     }
     case "changed": {
       const keys = condition.targets.map(showAttrPath)

@@ -29,6 +29,8 @@ export class BuildProgressView {
   private readonly mode: ProgressMode
   /** The derivation whose log is streaming into the open group (Buildkite). */
   private streaming: string | undefined
+  /** The most Nix ever expected: it stops expecting what a failure cut off, and the total must not shrink. */
+  private total = 0
 
   constructor(mode: ProgressMode) {
     this.mode = mode
@@ -95,6 +97,10 @@ export class BuildProgressView {
   private statusLine(log: BuildLog): string {
     const running = [...log.builds.values()].filter((build) => build.finishedAt === undefined).map((build) => derivationName(build.drvPath))
     const { done, expected, failed } = log.progress
-    return `[${done}/${expected} built${failed > 0 ? `, ${failed} failed` : ""}]${running.length > 0 ? ` building ${running.join(", ")}` : ""}`
+    this.total = Math.max(this.total, expected)
+    // What a failure cut off: Nix no longer expects it, and it neither built nor failed itself.
+    const cut = this.total - expected - failed
+    const counts = `${failed > 0 ? `, ${failed} failed` : ""}${cut > 0 ? `, ${cut} not started` : ""}`
+    return `[${done}/${this.total} built${counts}]${running.length > 0 ? ` building ${running.join(", ")}` : ""}`
   }
 }

@@ -78,12 +78,19 @@ export const checkSummary = (result: CheckResult): Summary => {
   }
 }
 
+/** From the first attempt's start to the last one's end: the waits between attempts count too. */
+const wallTime = (attempts: DeployResult["attempts"]): number => {
+  const first = attempts[0]!
+  const last = attempts.at(-1)!
+  return Date.parse(last.startedAt) + last.durationMs - Date.parse(first.startedAt)
+}
+
 export const deploySummary = (result: DeployResult): Summary => {
   const passed = result.status === "passed"
   const last = result.attempts.at(-1)!
   const tries = result.attempts.length === 1 ? "" : ` after ${result.attempts.length} attempts`
   const headline = `${passed ? "🚀" : "❌"} Deploy ${result.name} ${passed ? "succeeded" : `failed: ${runOutcome(last)}`}${tries} in ${
-    formatDuration(result.attempts.reduce((total, run) => total + run.durationMs, 0))
+    formatDuration(wallTime(result.attempts))
   }`
   const attempts = result.attempts.length === 1
     ? []

@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Result } from "effect"
 import { execFileSync } from "node:child_process"
 import { compileFullMatch as compileResult } from "../../src/plan/posixRegex.ts"
+import { shownPattern } from "../../src/plan/conditions.ts"
 
 const compileFullMatch = (pattern: string) => Result.getOrThrow(compileResult(pattern))
 
@@ -48,5 +49,13 @@ describe("compileFullMatch", () => {
     assert.deepStrictEqual(compileResult("[[:vowel:]]"), Result.fail("unknown character class [:vowel:]"))
     assert.deepStrictEqual(compileResult("a)"), Result.fail(`unmatched ) in "a)"`))
     assert.deepStrictEqual(compileResult("*a"), Result.fail(`nothing to repeat in "*a"`))
+  })
+})
+
+describe("patterns in a plan's reasons", () => {
+  it("are shown as written, and JSON-quoted only when they hold what would not show", () => {
+    assert.strictEqual(shownPattern("v[0-9]+\\..*"), "`v[0-9]+\\..*`")
+    assert.strictEqual(shownPattern("a\nb"), "\"a\\nb\"")
+    assert.strictEqual(shownPattern("a`b"), "\"a`b\"")
   })
 })
