@@ -146,7 +146,7 @@ describe("tool plan: what changed", () => {
     const action = plan.actions[0]!
     assert.isFalse(action.triggered)
     assert.deepStrictEqual(action.conditions.map((condition) => condition.ok), [false, true, true])
-    assert.strictEqual(action.conditions[0]!.detail, "not a tag build (tag must match `v.*`)")
+    assert.strictEqual(action.conditions[0]!.detail, `not a tag build (tag must match "v.*")`)
   })
 
   it("counts an attribute new at head as changed", () => {
@@ -244,8 +244,8 @@ describe("tool plan: tags, branches and pull requests", () => {
     const action = plan.actions[0]!
     assert.isTrue(action.triggered)
     assert.deepStrictEqual(action.conditions.map((condition) => condition.detail), [
-      "tag \"v1.2.0\" matches `v.*`",
-      "tag build: the commit is on remote branch \"master\", which matches `master`",
+      `tag "v1.2.0" matches "v.*"`,
+      `tag build: the commit is on remote branch "master", which matches "master"`,
       "packages.x86_64-linux.app changed"
     ])
     const [check, wait1, build, wait2, trigger] = plan.pipeline.steps
@@ -273,13 +273,13 @@ describe("tool plan: tags, branches and pull requests", () => {
     const plan = planJson(repo.dir, [], tagBuild("v1.3.0", onFeature))
     const action = plan.actions[0]!
     assert.isFalse(action.triggered)
-    assert.strictEqual(action.conditions[1]!.detail, `tag build: the commit is on only "feature", none matching \`master\``)
+    assert.strictEqual(action.conditions[1]!.detail, `tag build: the commit is on only "feature", none matching "master"`)
     assert.isUndefined(plan.pipeline.steps.find((step) => step.trigger !== undefined))
   })
 
   it("matches the whole tag, not a part of it", () => {
     const plan = planJson(repo.dir, [], tagBuild("release-v1", onMaster))
-    assert.strictEqual(plan.actions[0]!.conditions[0]!.detail, `tag "release-v1" does not match \`v.*\``)
+    assert.strictEqual(plan.actions[0]!.conditions[0]!.detail, `tag "release-v1" does not match "v.*"`)
     assert.isFalse(plan.actions[0]!.triggered)
   })
 
