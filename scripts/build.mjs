@@ -55,7 +55,14 @@ const entry = outputs.find((path) => /^cli-[A-Z0-9]+\.js$/i.test(path))
 const loader = join(outdir, `tool.${process.pid}.tmp`)
 // The loader: `--version` alone needs no code, and Node keeps the bundle's compiled
 // code in the tool's cache directory (as the evaluation cache: $XDG_CACHE_HOME/ci).
-await writeFile(loader, `if (process.argv.length === 3 && process.argv[2] === "--version") {
+// It is also the one file an older Node must be able to parse: it says what is wrong in one
+// line (exit 2) before the bundle's syntax or a missing import can fail less clearly.
+await writeFile(loader, `const [major, minor] = process.versions.node.split(".").map(Number)
+if (major < 22 || (major === 22 && minor < 19)) {
+  console.error(\`error: tool needs Node >= 22.19, and this is Node \${process.versions.node} (\${process.execPath}); npm ci installs one in node_modules/.bin, or run it with nix run\`)
+  process.exit(2)
+}
+if (process.argv.length === 3 && process.argv[2] === "--version") {
   console.log(${JSON.stringify(`tool v${version}`)})
 } else {
   const { enableCompileCache } = await import("node:module")

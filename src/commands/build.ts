@@ -27,41 +27,51 @@ const unique = <A>(items: ReadonlyArray<A>): ReadonlyArray<A> => [...new Set(ite
 const progressMode = (buildkite: boolean): ProgressMode =>
   buildkite ? "buildkite" : process.stdout.isTTY === true ? "terminal" : "plain"
 
-/**
- * Build every target in one `nix build --keep-going`, then record and report what
- * happened to each: built, cached, substituted, failed, or dependency-failed.
- */
-const runBuild = Effect.fn("build")(function*(input: {
-  readonly installables: ReadonlyArray<string>
-  readonly json: Option.Option<string>
-}) {
-  const nix = yield* Nix
-  const reporter = yield* Reporter
-  const startedAt = yield* Clock.currentTimeMillis
+/** Where a build's progress goes: lines above, and a status line rewritten in place. */
+export type ProgressSink = (output: { readonly lines: ReadonlyArray<string>; readonly status?: string | undefined }) => Effect.Effect<void>
 
-  const targets = yield* nix.resolve(input.installables)
-  const resolved = targets.filter((target): target is Exclude<Target, { _tag: "Unresolved" }> => target._tag !== "Unresolved")
-  const invalidBefore = yield* nix.invalidPaths(unique(resolved.flatMap((target) => Object.values(target.outputs))))
-  const pending = resolved.filter((target) => Object.values(target.outputs).some((output) => invalidBefore.has(output)))
-
-  const view = new BuildProgressView(progressMode(reporter.inBuildkite))
+/** A progress line rewritten in place on stdout; other lines go above it. */
+const stdoutProgress = (): { readonly sink: ProgressSink; readonly end: Effect.Effect<void> } => {
   let statusShown = false
-  const run = pending.length === 0 ? undefined : yield* nix.build(
-    unique(pending.flatMap(derivationsOf)),
-    (change, log) => {
-      const output = view.onChange(change, log)
-      return Effect.sync(() => {
-        // A progress line is rewritten in place; other lines go above it.
+  return {
+    sink: (output) =>
+      Effect.sync(() => {
         if (statusShown && output.lines.length > 0) process.stdout.write("\r\x1b[2K")
         for (const line of output.lines) process.stdout.write(`${line}\n`)
         if (output.status !== undefined) {
           process.stdout.write(`\r\x1b[2K${output.status}`)
           statusShown = true
         }
-      })
-    }
+      }),
+    end: Effect.sync(() => {
+      if (statusShown) process.stdout.write("\n")
+    })
+  }
+}
+
+/**
+ * Build every target in one `nix build --keep-going`, and say what happened to
+ * each: built, cached, substituted, failed, or dependency-failed. `tool build` and
+ * `tool run` share it.
+ */
+export const buildTargets = Effect.fn("buildTargets")(function*(
+  installables: ReadonlyArray<string>,
+  mode: ProgressMode,
+  sink: ProgressSink
+) {
+  const nix = yield* Nix
+  const startedAt = yield* Clock.currentTimeMillis
+
+  const targets = yield* nix.resolve(installables)
+  const resolved = targets.filter((target): target is Exclude<Target, { _tag: "Unresolved" }> => target._tag !== "Unresolved")
+  const invalidBefore = yield* nix.invalidPaths(unique(resolved.flatMap((target) => Object.values(target.outputs))))
+  const pending = resolved.filter((target) => Object.values(target.outputs).some((output) => invalidBefore.has(output)))
+
+  const view = new BuildProgressView(mode)
+  const run = pending.length === 0 ? undefined : yield* nix.build(
+    unique(pending.flatMap(derivationsOf)),
+    (change, log) => sink(view.onChange(change, log))
   )
-  if (statusShown) yield* Effect.sync(() => process.stdout.write("\n"))
 
   const invalidAfter = run === undefined ? new Set<string>() : yield* nix.invalidPaths(unique(pending.flatMap((target) => Object.values(target.outputs))))
   const unbuilt = pending.filter((target) => Object.values(target.outputs).some((output) => invalidAfter.has(output)))
@@ -75,18 +85,36 @@ const runBuild = Effect.fn("build")(function*(input: {
   const results = targets.map((target) =>
     outcomeOf(target, { invalidBefore, invalidAfter, log: run?.log, generalError, closures })
   )
-  const durationMs = (yield* Clock.currentTimeMillis) - startedAt
+  // What this run built (never what it substituted or found), for the binary cache.
+  const built = run === undefined ? [] : [...run.log.builds.values()].filter((entry) => entry.failure === undefined).map((entry) => entry.drvPath)
+  return { results, built, durationMs: (yield* Clock.currentTimeMillis) - startedAt }
+})
+
+/** The targets that did not build, as the command's failure. */
+export const failedBuild = (results: ReadonlyArray<DerivationResult>): BuildFailed | undefined => {
+  const failed = results.filter((result) => result.status === "failed" || result.status === "dependency-failed")
+  return failed.length === 0 ? undefined : new BuildFailed({ failed: failed.map((result) => result.target), total: results.length })
+}
+
+const runBuild = Effect.fn("build")(function*(input: {
+  readonly installables: ReadonlyArray<string>
+  readonly json: Option.Option<string>
+}) {
+  const reporter = yield* Reporter
+  const progress = stdoutProgress()
+  const { results, built, durationMs } = yield* buildTargets(input.installables, progressMode(reporter.inBuildkite), progress.sink).pipe(
+    Effect.ensuring(progress.end)
+  )
 
   yield* reportResults(results, durationMs)
   if (Option.isSome(input.json)) {
     const fs = yield* FileSystem.FileSystem
     yield* fs.writeFileString(input.json.value, `${JSON.stringify({ version: 1, durationMs, results }, null, 2)}\n`).pipe(Effect.orDie)
   }
-  // What this run built (never what it substituted or found) goes to the cache, failures or not.
-  const built = run === undefined ? [] : [...run.log.builds.values()].filter((entry) => entry.failure === undefined).map((entry) => entry.drvPath)
+  // What this run built goes to the cache, failures or not.
   yield* pushBuilt(built)
-  const failed = results.filter((result) => result.status === "failed" || result.status === "dependency-failed")
-  if (failed.length > 0) return yield* new BuildFailed({ failed: failed.map((result) => result.target), total: results.length })
+  const failed = failedBuild(results)
+  if (failed !== undefined) return yield* failed
 })
 
 /** The valid outputs of the derivations built, signed and copied to the binary cache, when there is one. */

@@ -11,6 +11,7 @@ import { Nix } from "../nix/Nix.ts"
 import { findOutput, nearestOutput } from "../plan/attribute.ts"
 import { defaultWhyOptions, type OutputWhy } from "../plan/why.ts"
 import { flakeInputsLine, whyTree } from "../render/why.ts"
+import { notInGit } from "./plan/checkout.ts"
 
 const flags = {
   attr: Argument.String("attr").pipe(
@@ -59,7 +60,7 @@ const explainWhy = Effect.fn("why")(function*(input: WhyFlags) {
   const [, checkout, [headSha, baseSha], system] = yield* Effect.all([
     nix.version,
     git.inspect(flakePath).pipe(
-      Effect.mapError((error) => new PlanInputError({ place: "--flake", detail: `${flakePath} is not in a git checkout (${error.reason.trim()})` }))
+      Effect.mapError(() => notInGit(flakePath))
     ),
     git.resolveCommits(flakePath, [headRev, baseRev]),
     Option.match(input.system, { onNone: () => nix.currentSystem, onSome: Effect.succeed })

@@ -9,6 +9,11 @@ export class BuildkiteAgentError extends Schema.TaggedError<BuildkiteAgentError>
   cause: ProcessError
 }) {
   override get message() {
+    // Not found: this is not a Buildkite job, and the person running it needs another command.
+    if (this.cause._tag === "ProcessSpawnFailed" && /NotFound|ENOENT/.test(this.cause.detail)) {
+      return `buildkite-agent is not installed here, so this is not a Buildkite job: ` +
+        `run \`tool plan --dry-run\` to print the pipeline, or \`tool run\` to run it on this machine`
+    }
     return `buildkite-agent ${this.operation} failed: ${this.cause.message}`
   }
 }

@@ -33,6 +33,10 @@ export class Git extends Context.Service<Git, {
   remoteBranchesContaining(directory: string, commit: string): Effect.Effect<ReadonlyArray<string>, GitError>
   currentBranch(directory: string): Effect.Effect<Option.Option<string>, GitError>
   /** Whether tracked files differ from HEAD. */
+  /** Where this repository's hooks are (core.hooksPath respected), absolute. */
+  hooksDir(directory: string): Effect.Effect<string, GitError>
+  /** The commit of the current branch's upstream, if it has one. */
+  upstream(directory: string): Effect.Effect<Option.Option<string>, GitError>
   isDirty(directory: string): Effect.Effect<boolean, GitError>
   /**
    * The commits after `base` up to `head` (head only without a base), newest first, with
@@ -109,6 +113,16 @@ export class Git extends Context.Service<Git, {
         return result.exitCode === 0 ? Option.some(result.stdout.trim()) : Option.none()
       })
 
+      const hooksDir = Effect.fn("Git.hooksDir")(function*(directory: string) {
+        const result = yield* git("rev-parse", directory, ["rev-parse", "--path-format=absolute", "--git-path", "hooks"])
+        return result.stdout.trim()
+      })
+
+      const upstream = Effect.fn("Git.upstream")(function*(directory: string) {
+        const result = yield* git("rev-parse", directory, ["rev-parse", "--verify", "--quiet", "@{upstream}^{commit}"], { allowFailure: true })
+        return result.exitCode === 0 ? Option.some(result.stdout.trim()) : Option.none()
+      })
+
       const isDirty = Effect.fn("Git.isDirty")(function*(directory: string) {
         const result = yield* git("status", directory, ["status", "--porcelain", "--untracked-files=no"])
         return result.stdout.trim() !== ""
@@ -159,7 +173,7 @@ export class Git extends Context.Service<Git, {
         })
       })
 
-      return Git.of({ inspect, resolveCommits, mergeBase, remoteBranchesContaining, currentBranch, isDirty, messagesBetween, fileAt, isAncestor, tagsBefore })
+      return Git.of({ inspect, resolveCommits, mergeBase, remoteBranchesContaining, currentBranch, hooksDir, upstream, isDirty, messagesBetween, fileAt, isAncestor, tagsBefore })
     })
   )
 }

@@ -135,7 +135,10 @@ export class Evaluations extends Context.Service<Evaluations, {
 
         const load = (request: EvaluationRequest): Effect.Effect<FlakeEvaluation, EvaluationError> =>
           Effect.gen(function*() {
-            if (!options.cache) return yield* nix.evaluate(request.source, request.system, { withActions: request.withActions })
+            // A work tree (no commit) is no key: `tool run` evaluates uncommitted changes.
+            if (!options.cache || request.source.rev === undefined) {
+              return yield* nix.evaluate(request.source, request.system, { withActions: request.withActions })
+            }
             const version = yield* nix.version
             const key = cacheKey(request, nix.evaluator, version.text)
             const hit = yield* read(key, request.withActions)

@@ -130,7 +130,7 @@ export class Nix extends Context.Service<Nix, {
       // relative to the repository. Asked only after a failure; unknown is fine.
       // (`nix flake metadata` would also lock the inputs, which may mean the network.)
       const flakeSourcePath = (source: FlakeSource) =>
-        runner.run("nix", [
+        source.rev === undefined ? Effect.succeed(undefined) : runner.run("nix", [
           ...commonArgs,
           "eval",
           "--raw",
@@ -153,7 +153,10 @@ export class Nix extends Context.Service<Nix, {
           nixString(ref)
         }; system = ${nixString(system)}; withActions = ${options.withActions}; }`
         const result = yield* runner
-          .run("nix", [...commonArgs, "eval", "--json", "--show-trace", "--expr", expression], { allowFailure: true })
+          // The work tree has no revision to lock: getFlake takes it only when impure, as `nix build .#x` does.
+          .run("nix", [...commonArgs, "eval", "--json", "--show-trace", ...(source.rev === undefined ? ["--impure"] : []), "--expr", expression], {
+            allowFailure: true
+          })
           .pipe(Effect.mapError(unavailable))
         if (result.exitCode !== 0) {
           const sourcePath = yield* flakeSourcePath(source)

@@ -7,15 +7,17 @@ export interface FlakeSource {
   readonly repository: string
   /** The flake's directory relative to `repository` (`.` at the root). */
   readonly flakeDir: string
-  readonly rev: string
+  /** Undefined: the work tree, uncommitted changes to tracked files included, as `nix build .#x` sees it. */
+  readonly rev: string | undefined
   /** A shallow clone needs `shallow=1`, or Nix refuses to fetch from it. */
   readonly shallow: boolean
 }
 
-/** A `git+file` reference locked to a revision, which pure evaluation accepts. */
+/** A `git+file` reference locked to a revision (which pure evaluation accepts), or the work tree's. */
 export const flakeRef = (source: FlakeSource): string => {
-  const params = new URLSearchParams({ rev: source.rev })
+  const params = new URLSearchParams(source.rev === undefined ? {} : { rev: source.rev })
   if (source.shallow) params.set("shallow", "1")
   if (source.flakeDir !== ".") params.set("dir", source.flakeDir)
-  return `git+${pathToFileURL(source.repository).href}?${params.toString()}`
+  const query = params.toString()
+  return `git+${pathToFileURL(source.repository).href}${query === "" ? "" : `?${query}`}`
 }

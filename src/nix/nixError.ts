@@ -48,7 +48,7 @@ const takeWhile = <A>(items: ReadonlyArray<A>, predicate: (item: A) => boolean):
 export interface FlakeOrigin {
   readonly storePath?: string | undefined
   readonly repository: string
-  readonly rev: string
+  readonly rev: string | undefined
 }
 
 /** A file's path relative to the flake's repository, if it is in the flake's own source. */
@@ -57,7 +57,7 @@ const inFlake = (file: string, origin: FlakeOrigin): string | undefined => {
   const shown = /^«(git\+file:[^»]+)»\/(.+)$/.exec(file)
   if (shown === null) return undefined
   const url = URL.parse(shown[1]!)
-  return url !== null && decodeURIComponent(url.pathname) === origin.repository && url.searchParams.get("rev") === origin.rev
+  return url !== null && decodeURIComponent(url.pathname) === origin.repository && (url.searchParams.get("rev") ?? undefined) === origin.rev
     ? shown[2]
     : undefined
 }

@@ -32,10 +32,7 @@ export class BuildProgressView {
   private readonly mode: ProgressMode
   /** The derivation whose log is streaming into the open group (Buildkite). */
   private streaming: string | undefined
-  /**
-   * The most derivations Nix ever expected: Nix takes a failed build, and every
-   * build that then cannot start, off its count, so the total would shrink.
-   */
+  /** The most Nix ever expected: it stops expecting what a failure cut off, and the total must not shrink. */
   private total = 0
 
   constructor(mode: ProgressMode) {
@@ -103,7 +100,10 @@ export class BuildProgressView {
   private statusLine(log: BuildLog): string {
     const running = [...log.builds.values()].filter((build) => build.finishedAt === undefined).map((build) => derivationName(build.drvPath))
     const { done, expected, failed } = log.progress
-    this.total = Math.max(this.total, expected, done + failed)
-    return `[${done}/${this.total} built${failed > 0 ? `, ${failed} failed` : ""}]${running.length > 0 ? ` building ${running.join(", ")}` : ""}`
+    this.total = Math.max(this.total, expected)
+    // What a failure cut off: Nix no longer expects it, and it neither built nor failed itself.
+    const cut = this.total - expected - failed
+    const counts = `${failed > 0 ? `, ${failed} failed` : ""}${cut > 0 ? `, ${cut} not started` : ""}`
+    return `[${done}/${this.total} built${counts}]${running.length > 0 ? ` building ${running.join(", ")}` : ""}`
   }
 }

@@ -54,7 +54,7 @@ const service = (
       return Nix.of({
         ...real,
         evaluate: (source, system, options) =>
-          Effect.sync(() => counted.evaluated.push(source.rev)).pipe(Effect.andThen(real.evaluate(source, system, options))),
+          Effect.sync(() => counted.evaluated.push(source.rev ?? "work tree")).pipe(Effect.andThen(real.evaluate(source, system, options))),
         version: nixOptions.version === undefined
           ? real.version
           : Effect.succeed({ major: 2, minor: 99, patch: 0, text: nixOptions.version })

@@ -41,10 +41,9 @@ describe("BuildProgressView", () => {
 
   it("keeps one progress line on a terminal, with what is building", () => {
     const { statuses, lines } = replay("terminal")
-    assert.strictEqual(statuses[4], "[0/5 built]")
-    // Nix takes the failure and the two builds that depend on it off its count; the total stays.
-    assert.include(statuses, "[0/5 built, 1 failed] building ok")
-    assert.strictEqual(statuses.at(-1), "[2/5 built, 1 failed]")
+    // Nix expected five, then two once the failure cut the others off: the total stays five.
+    assert.include(statuses, "[0/5 built, 1 failed, 2 not started] building ok")
+    assert.strictEqual(statuses.at(-1), "[2/5 built, 1 failed, 2 not started]")
     assert.deepStrictEqual(lines.slice(1), ["  preparing 6", "  error: the known failure line"])
   })
 
@@ -81,5 +80,18 @@ describe("BuildProgressView with remote builders", () => {
       "--- :nix: near",
       "built near"
     ])
+  })
+})
+
+describe("the progress line's total", () => {
+  it("does not shrink as failures cut builds off", () => {
+    const log = new BuildLog()
+    const view = new BuildProgressView("terminal")
+    const show = (progress: BuildLog["progress"]) => {
+      log.progress = progress
+      return view.onChange({ _tag: "Progress", progress }, log).status
+    }
+    assert.strictEqual(show({ done: 0, expected: 3, running: 1, failed: 0 }), "[0/3 built]")
+    assert.strictEqual(show({ done: 0, expected: 0, running: 0, failed: 2 }), "[0/3 built, 2 failed, 1 not started]")
   })
 })

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process"
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 
@@ -62,13 +62,21 @@ export class FixtureRepo {
     this.ciSnapshot = ciSnapshot
   }
 
-  static create(ciSnapshot: string, branch = "master"): FixtureRepo {
-    const dir = mkdtempSync(join(tmpdir(), "ci-fixture-"))
+  static create(ciSnapshot: string, branch = "master", dir = mkdtempSync(join(tmpdir(), "ci-fixture-"))): FixtureRepo {
     const repo = new FixtureRepo(dir, ciSnapshot)
     repo.git("init", "--quiet", "--initial-branch", branch)
     repo.git("config", "user.email", "test@example.com")
     repo.git("config", "user.name", "Test")
     repo.git("config", "commit.gpgsign", "false")
+    return repo
+  }
+
+  /** A new repository holding a copy of `source` (the example, the template), nothing committed yet. */
+  static copyOf(ciSnapshot: string, source: string, branch: string): FixtureRepo {
+    const dir = join(mkdtempSync(join(tmpdir(), "ci-fixture-")), "repo")
+    cpSync(source, dir, { recursive: true })
+    const repo = FixtureRepo.create(ciSnapshot, branch, dir)
+    repo.git("add", "--all")
     return repo
   }
 

@@ -1,4 +1,5 @@
 import { Duration, Effect, Option, Redacted, Result } from "effect"
+import { PlanInputError } from "../../domain/errors.ts"
 import { metaDataKeys } from "../../domain/metaData.ts"
 import { BuildkiteApi, type BuildFilter, type PipelineRef } from "../../effects/BuildkiteApi.ts"
 import { type BuildkiteEnvironment, pullRequestOf } from "../../effects/BuildkiteEnvironment.ts"
@@ -64,10 +65,14 @@ export const chooseBase = Effect.fnUntraced(function*(context: BaseContext, patt
   const { head, environment } = context
   if (Option.isSome(context.requested)) {
     const [rev, sha] = context.requested.value
-    return {
-      commit: Option.isSome(sha) ? found(sha.value, `--base ${rev}`) : unavailable(`--base ${rev} is not a commit in this clone (a shallow clone?)`),
-      warnings: []
-    } satisfies Chosen
+    // A typo, as for --head: exit 2, not "everything changed".
+    if (Option.isNone(sha)) {
+      return yield* new PlanInputError({
+        place: "--base",
+        detail: `${rev} is not a commit in ${context.repository}${context.shallow ? " (a shallow clone: fetch it, or deepen the clone)" : ""}`
+      })
+    }
+    return { commit: found(sha.value, `--base ${rev}`), warnings: [] } satisfies Chosen
   }
   const baseBranch = environment.BUILDKITE_PULL_REQUEST_BASE_BRANCH
   if (pullRequestOf(environment) !== undefined && baseBranch !== undefined) {

@@ -1,4 +1,4 @@
-import { Effect, Option, Path } from "effect"
+import { Effect, FileSystem, Option, Path } from "effect"
 import { PlanInputError } from "../../domain/errors.ts"
 import { type BuildkiteEnvironment, inBuildkite } from "../../effects/BuildkiteEnvironment.ts"
 import { Git } from "../../effects/Git.ts"
@@ -7,6 +7,10 @@ import type { RefContext } from "../../plan/conditions.ts"
 import type { PlanFlags } from "./flags.ts"
 
 /** What `tool plan` reads of the checkout: the commit to plan, where the flake is in it, the refs. */
+
+/** Nix reads a flake from git, so a flake outside a checkout cannot be planned; git's own words add nothing. */
+export const notInGit = (flakePath: string) =>
+  new PlanInputError({ place: "--flake", detail: `${flakePath} is not in a git checkout: Nix reads a flake from git (git init, git add --all, git commit)` })
 
 /** The revision to plan, and where it was given. */
 export const headRevOf = (flagsIn: PlanFlags, environment: BuildkiteEnvironment) => ({
@@ -17,19 +21,28 @@ export const headRevOf = (flagsIn: PlanFlags, environment: BuildkiteEnvironment)
 /** The commit to plan and the flake's place in its checkout; `extraRevs` resolved alongside. */
 export const checkoutOf = Effect.fnUntraced(function*(flagsIn: PlanFlags, environment: BuildkiteEnvironment, extraRevs: ReadonlyArray<string>) {
   const git = yield* Git
+  const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const flakePath = path.resolve(flagsIn.flake)
   const headRev = headRevOf(flagsIn, environment)
-  const [checkout, [headSha, ...resolved]] = yield* Effect.all([
-    git.inspect(flakePath).pipe(
-      Effect.mapError((error) => new PlanInputError({ place: "--flake", detail: `${flakePath} is not in a git checkout (${error.reason.trim()})` }))
-    ),
-    git.resolveCommits(flakePath, [headRev.rev, ...extraRevs])
+  const [checkout, [headSha, ...resolved], hasFlake] = yield* Effect.all([
+    git.inspect(flakePath).pipe(Effect.mapError(() => notInGit(flakePath))),
+    git.resolveCommits(flakePath, [headRev.rev, ...extraRevs]).pipe(Effect.mapError(() => notInGit(flakePath))),
+    fs.exists(path.join(flakePath, "flake.nix")).pipe(Effect.orElseSucceed(() => false))
   ], { concurrency: "unbounded" })
+  if (!hasFlake) {
+    return yield* new PlanInputError({ place: "--flake", detail: `there is no flake.nix in ${flakePath}: give the flake's directory with --flake` })
+  }
   const repository = checkout.toplevel
   const head = yield* Effect.fromOption(
     headSha!,
-    () => new PlanInputError({ place: headRev.place, detail: `${headRev.rev} is not a commit in ${repository}` })
+    () =>
+      new PlanInputError({
+        place: headRev.place,
+        detail: headRev.place === "HEAD"
+          ? `${repository} has no commit yet: commit the flake first (git add --all && git commit), since Nix reads a flake from git`
+          : `${headRev.rev} is not a commit in ${repository}`
+      })
   )
   const flakeDir = path.relative(repository, flakePath) || "."
   const source = (rev: string): FlakeSource => ({ repository, flakeDir, rev, shallow: checkout.shallow })

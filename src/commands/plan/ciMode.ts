@@ -1,4 +1,4 @@
-import { Effect, Fiber, Option, type Path } from "effect"
+import { Effect, Fiber, type FileSystem, Option, type Path } from "effect"
 import type { PlanInputError } from "../../domain/errors.ts"
 import { metaDataKeys } from "../../domain/metaData.ts"
 import type { BuildkiteAgent, BuildkiteAgentError } from "../../effects/BuildkiteAgent.ts"
@@ -33,7 +33,7 @@ export const planCi: (
   environment: BuildkiteEnvironment,
   /** Whether --system named the one system to plan (a plan made again for Nix's system was not narrowed). */
   narrowed?: boolean
-) => Effect.Effect<void, PlanCiError, Git | Nix | Evaluations | Derivations | Path.Path | BuildkiteAgent> = Effect.fnUntraced(function*(
+) => Effect.Effect<void, PlanCiError, Git | Nix | Evaluations | Derivations | Path.Path | FileSystem.FileSystem | BuildkiteAgent> = Effect.fnUntraced(function*(
   flagsIn,
   environment,
   narrowed = Option.isSome(flagsIn.system)
@@ -115,10 +115,10 @@ export const planCi: (
     ), { concurrency: 2 })
   const explained = yield* explainChanges(repository, flakeDir, head, base, plan.changed)
   const warnings = [
+    ...(dirty ? [`the work tree has uncommitted changes, which this plan leaves out: it is for commit ${head.slice(0, 12)} (tool run plans the work tree)`] : []),
     ...chosen.warnings,
     ...perAction.warnings,
-    ...plan.warnings,
-    ...(dirty ? [`the work tree has uncommitted changes; the plan is for commit ${head.slice(0, 12)}`] : [])
+    ...plan.warnings
   ]
   const planned = { ...plan, ...explained, otherSystems: otherSystems.filter((entry) => entry.builds.length > 0), warnings }
   const rendered = yield* Effect.fromResult(renderCiPipeline(planned, settings))
