@@ -1,7 +1,8 @@
 // Bundles the CLI for Node: <outdir>/tool.mjs, a loader that turns on Node's compile
 // cache, then imports the bundle. One file, its compiled code cached, starts in
 // about 0.09 s; Node loading effect's modules one by one takes about 0.45 s.
-// `tool bot`'s server (discord.js and all) is a chunk of its own, loaded only by it.
+// Each command's work is a chunk of its own (src/cli/lazily.ts), loaded only when it runs:
+// `tool bot`'s (discord.js and all) by no other command.
 //
 //   node scripts/build.mjs             dist/: the committed bundle the Nix package installs
 //   node scripts/build.mjs --outdir D  D/: the tests' and bin/tool's bundle of the working tree
