@@ -71,6 +71,8 @@ export interface CiPlan {
   readonly system: string
   /** The other systems CI covers that have something to build, each built on an agent of its own. */
   readonly otherSystems: ReadonlyArray<SystemBuilds>
+  /** Every system this plan covers (mkActions' `systems`, unless --system names one); unset: `system` alone. */
+  readonly systems?: ReadonlyArray<string>
   /** The flake's directory relative to the repository root, which steps run in. */
   readonly flakeDir: string
   readonly head: string

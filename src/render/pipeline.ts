@@ -134,7 +134,9 @@ export const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings): Resu
     // With several systems, each step is routed to its system's agents: a build step per
     // system, and checks (whose actions are evaluated for the planning system) to its agents.
     const several = plan.otherSystems.length > 0
-    const routed = (step: CommandStep, system: string): CommandStep => several ? onAgentsOf(settings, system, step) : step
+    // Routed whenever CI covers several systems, one building or not: any agent may be another system's.
+    const routes = several || (plan.systems?.length ?? 1) > 1
+    const routed = (step: CommandStep, system: string): CommandStep => routes ? onAgentsOf(settings, system, step) : step
     const checks: Array<Step> = []
     for (const check of plan.checks) {
       const place = `check ${JSON.stringify(check.name)}`

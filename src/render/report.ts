@@ -118,6 +118,8 @@ const sumOf = (values: ReadonlyArray<number>) => values.reduce((total, value) =>
 export const ciPlanJson = (plan: CiPlan, { pipeline, metaData }: RenderedCiPipeline) => ({
   mode: "ci" as const,
   system: plan.system,
+  /** Every system the plan covers, the planning one first. */
+  systems: plan.systems ?? [plan.system],
   head: plan.head,
   base: plan.base._tag === "Evaluated" ? plan.base.sha : null,
   baseUnavailable: plan.base._tag === "Unavailable" ? plan.base.reason : null,

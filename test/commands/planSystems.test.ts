@@ -77,6 +77,19 @@ describe("tool plan: several systems", () => {
     )
   })
 
+  it("routes the build step when only one of the systems CI covers has something to build", () => {
+    const one = FixtureRepo.create(inject("ciSnapshot"))
+    const first = one.commit("first", { "flake.nix": flakeAt("1", systems) })
+    // Only x86_64-linux's lib changes.
+    one.commit("x86_64-linux's lib 2", { "flake.nix": flakeAt("1", systems).replace(forSystem("x86_64-linux", "1"), forSystem("x86_64-linux", "2")) })
+    const planned = plan(one.dir, ["--base", first]) as PlanJson & { systems: ReadonlyArray<string> }
+    assert.deepStrictEqual(planned.systems, systems)
+    const builds = planned.pipeline.steps.filter((step) => typeof step === "object" && String(step.key).startsWith("build-"))
+    assert.deepStrictEqual(builds.map((step) => [step.agents, step.command]), [
+      [{ system: "x86_64-linux" }, `nix run "$\${TOOL_TARGET}" -- build -- '.#packages.x86_64-linux.lib'`]
+    ])
+  })
+
   it("carries hostile system names to their agent tags intact, as libyaml reads them", () => {
     const other = FixtureRepo.create(inject("ciSnapshot"))
     const hostileSystems = ["x86_64-linux", ...hostile]

@@ -134,7 +134,13 @@ export const planCi: (
     ...perAction.warnings,
     ...plan.warnings
   ]
-  const planned = { ...plan, ...explained, otherSystems: otherSystems.filter((entry) => entry.builds.length > 0), warnings }
+  const planned = {
+    ...plan,
+    ...explained,
+    otherSystems: otherSystems.filter((entry) => entry.builds.length > 0),
+    systems: [system, ...others],
+    warnings
+  }
   const rendered = yield* Effect.fromResult(renderCiPipeline(planned, settings))
   // The bot shows why beside each derivation's row: one line per planned build.
   const changes = new Map(planned.changed.map((change) => [change.attrPath, change]))
