@@ -200,8 +200,9 @@ let
       else
         throw "ciActions: no actions for system ${system} (declared for ${concatStringsSep ", " (filter (n: n != "_type" && n != "_version") (attrNames ciActions))}); pass `systems` to ci.lib.mkActions"
     else
-      # A plain attribute set (or a function of { system }), as in the design note.
-      lib.normaliseActions "ciActions" (if builtins.isFunction ciActions then ciActions { inherit system; } else ciActions);
+      # A plain attribute set (or a function of { system }), as in the design note: it
+      # covers the one system it is evaluated for, so that is the one it deploys from.
+      lib.normaliseActions "ciActions" [ system ] (if builtins.isFunction ciActions then ciActions { inherit system; } else ciActions);
 
   resolveTargets = mapAttrs (
     name: action: {
@@ -231,6 +232,8 @@ let
         else
           step
       ) action.deploySteps;
+      # A flake's own, older ci.lib may not know the field.
+      deploySystem = action.deploySystem or null;
     }
   );
   # The systems CI covers: those mkActions declares actions for; a plain ciActions covers this one.

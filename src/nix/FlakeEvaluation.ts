@@ -65,6 +65,11 @@ export const Action = Schema.Struct({
   checks: Schema.Array(Check),
   builds: Schema.Array(AttrPath),
   deploySteps: Schema.Array(DeployStep),
+  /**
+   * The system its deploy runs on; null for the planning agent's. ci-actions.nix always
+   * emits it; optional so that evaluations made by hand may omit it.
+   */
+  deploySystem: Schema.optionalKey(Schema.NullOr(Schema.String)),
   ...Located
 })
 export type Action = typeof Action.Type

@@ -106,6 +106,12 @@ const commandStep = (
     : { plugins: [settings.repo === undefined ? settings.plugin : { [settings.plugin]: { repo: settings.repo } }] })
 })
 
+/** A step for `system`'s agents: `agents: { <CI_SYSTEM_TAG>: <system> }`. */
+const onAgentsOf = (settings: PipelineSettings, system: string, step: CommandStep): CommandStep => ({
+  ...step,
+  agents: { [settings.systemTag]: system }
+})
+
 /** Steps separated by waits, leaving out empty groups. */
 const inStages = (stages: ReadonlyArray<ReadonlyArray<Step>>): ReadonlyArray<Step> =>
   stages.filter((stage) => stage.length > 0).flatMap((stage, i) => (i === 0 ? stage : ["wait" as const, ...stage]))
@@ -128,7 +134,9 @@ export const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings): Resu
     // With several systems, each step is routed to its system's agents: a build step per
     // system, and checks (whose actions are evaluated for the planning system) to its agents.
     const several = plan.otherSystems.length > 0
-    const routed = (step: CommandStep, system: string): CommandStep => several ? { ...step, agents: { [settings.systemTag]: system } } : step
+    // Routed whenever CI covers several systems, one building or not: any agent may be another system's.
+    const routes = several || (plan.systems?.length ?? 1) > 1
+    const routed = (step: CommandStep, system: string): CommandStep => routes ? onAgentsOf(settings, system, step) : step
     const checks: Array<Step> = []
     for (const check of plan.checks) {
       const place = `check ${JSON.stringify(check.name)}`
@@ -191,7 +199,15 @@ export const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings): Resu
     }
   })
 
-export const renderDeployPipeline = (data: StepData, settings: PipelineSettings): Result.Result<Pipeline, PlanInputError> =>
+/**
+ * The deploy pipeline: the action's steps. `routed` (the flake covers several systems)
+ * sends its command steps to the agents of the system it deploys from.
+ */
+export const renderDeployPipeline = (
+  data: StepData,
+  settings: PipelineSettings,
+  { routed = false }: { readonly routed?: boolean } = {}
+): Result.Result<Pipeline, PlanInputError> =>
   Result.gen(function*() {
     const key = keyMaker()
     const env = { ...managedEnv("deploy", true), [deployActionEnv]: data.action }
@@ -210,8 +226,8 @@ export const renderDeployPipeline = (data: StepData, settings: PipelineSettings)
           })
           break
         }
-        case "run":
-          steps.push(commandStep(settings, {
+        case "run": {
+          const run = commandStep(settings, {
             label: step.label,
             key: key("deploy", step.name),
             command: yield* toolCommand(`STEP_DATA.steps[${i}]`, [
@@ -222,7 +238,9 @@ export const renderDeployPipeline = (data: StepData, settings: PipelineSettings)
               step.name,
               ...(step.retries > 0 ? ["--retries", String(step.retries)] : [])
             ])
-          }, env))
+          }, env)
+          steps.push(routed ? onAgentsOf(settings, data.system, run) : run)
+        }
       }
     }
     return escapePipeline({ steps })

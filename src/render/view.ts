@@ -1,6 +1,7 @@
 import { Option, Schema } from "effect"
 import { deployActionEnv } from "../domain/buildEnv.ts"
 import type { Build, Job } from "../domain/BuildkiteBuild.ts"
+import { bySystem, systemOf } from "../domain/installable.ts"
 import { metaDataKeys } from "../domain/metaData.ts"
 import { PlanWhyFromJson } from "../domain/planWhy.ts"
 import { BuildSummary, CheckResult, DeployResult, DerivationResult } from "../domain/results.ts"
@@ -133,7 +134,13 @@ const derivationStatus: Record<DerivationResult["status"], Status> = {
   "dependency-failed": "skipped"
 }
 
-const buildRows = (build: Build, jobs: ReadonlyArray<Job>): ReadonlyArray<Row> => {
+/** A build's row, with the system its derivation is for when the summary says. */
+interface BuildRow {
+  readonly system: string | undefined
+  readonly row: Row
+}
+
+const buildRows = (build: Build, jobs: ReadonlyArray<Job>): ReadonlyArray<BuildRow> => {
   const summary = decodeMeta(build, metaDataKeys.buildSummary, Schema.fromJsonString(BuildSummary))
   const why = decodeMeta(build, metaDataKeys.planWhy, PlanWhyFromJson)?.lines ?? {}
   // The row is clipped to a line of the field, so the reason comes last, and short.
@@ -142,21 +149,41 @@ const buildRows = (build: Build, jobs: ReadonlyArray<Job>): ReadonlyArray<Row> =
     return line === undefined ? "" : ` · ${markdownText(line.length <= 120 ? line : `${line.slice(0, 119)}…`)}`
   }
   if (summary === undefined) {
-    return jobs.filter((job) => runs(job, "build")).map((job) => ({ status: stateStatus(job.state), text: label(job) }))
+    // A build step's label names its system, when there are several.
+    return jobs.filter((job) => runs(job, "build")).map((job) => ({ system: undefined, row: { status: stateStatus(job.state), text: label(job) } }))
   }
-  return summary.targets.map((target): Row => {
-    const result = decodeMeta(build, metaDataKeys.build(target), Schema.fromJsonString(DerivationResult))
-    if (result === undefined) return { status: "waiting", text: `\`${target}\`${because(target)}` }
-    const what = result.name ?? result.target
-    const how = result.status === "failed"
-      ? `: ${result.exitCode === null ? result.error ?? "failed" : `exit code ${result.exitCode}`}`
-      : result.status === "dependency-failed"
-      ? `: ${result.failedDependencies.join(", ")} failed`
-      : result.status === "built"
-      ? ` (${formatDuration(result.durationMs)})`
-      : ` (${result.status})`
-    return { status: derivationStatus[result.status], text: `\`${what}\`${how}${because(target)}` }
-  })
+  return summary.targets.map((target): BuildRow => ({ system: systemOf(target), row: targetRow(build, target, because) }))
+}
+
+const targetRow = (build: Build, target: string, because: (target: string) => string): Row => {
+  const result = decodeMeta(build, metaDataKeys.build(target), Schema.fromJsonString(DerivationResult))
+  if (result === undefined) return { status: "waiting", text: `\`${target}\`${because(target)}` }
+  const what = result.name ?? result.target
+  const how = result.status === "failed"
+    ? `: ${result.exitCode === null ? result.error ?? "failed" : `exit code ${result.exitCode}`}`
+    : result.status === "dependency-failed"
+    ? `: ${result.failedDependencies.join(", ")} failed`
+    : result.status === "built"
+    ? ` (${formatDuration(result.durationMs)})`
+    : ` (${result.status})`
+  return { status: derivationStatus[result.status], text: `\`${what}\`${how}${because(target)}` }
+}
+
+/**
+ * Derivations grouped by system when they are for several: a section each, named after
+ * it. More systems than `maxSystemSections` share one section, so the message's fields
+ * (25 at most) hold every section.
+ */
+const maxSystemSections = 10
+
+const buildSections = (rows: ReadonlyArray<BuildRow>): ReadonlyArray<Section> => {
+  const groups = bySystem(rows, (row) => row.system)
+  return groups.length > maxSystemSections
+    ? [{ name: "Builds", rows: rows.map((entry) => entry.row) }]
+    : groups.map(({ system, items }) => ({
+      name: system === undefined ? "Builds" : `Builds (${markdownText(system.length <= 60 ? system : `${system.slice(0, 59)}…`)})`,
+      rows: items.map((entry) => entry.row)
+    }))
 }
 
 const deployRows = (build: Build, jobs: ReadonlyArray<Job>): ReadonlyArray<Row> =>
@@ -203,7 +230,7 @@ export const makeView = (root: Build, deploys: ReadonlyArray<Build>): MessageVie
   const pipeline = root.pipeline?.name ?? root.pipeline?.slug ?? "build"
   const rootView = common(root, `${pipeline} #${root.number}`, [
     { name: "Checks", rows: jobs.filter((job) => runs(job, "check")).map((job) => checkRow(root, job)) },
-    { name: "Builds", rows: buildRows(root, jobs) }
+    ...buildSections(buildRows(root, jobs))
   ])
   const deployViews = deploys.map((deploy) =>
     common(deploy, `Deploy ${env(deploy, deployActionEnv) ?? ""} · ${deploy.pipeline?.name ?? "deploy"} #${deploy.number}`.replace("  ", " "), [

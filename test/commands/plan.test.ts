@@ -32,6 +32,7 @@ const nixString = (text: string) => JSON.stringify(text).replaceAll("${", "\\${"
 const declaredStepData = {
   version: 1,
   action: "deployBot",
+  system: "x86_64-linux",
   steps: [
     { type: "run", name: "staging", label: "Deploy to staging", target: ".#apps.x86_64-linux.deploy", retries: 0 },
     { type: "block", label: null, prompt: null },
@@ -390,7 +391,7 @@ describe("tool plan: upload, deploy mode and hostile text", () => {
     assert.include(missing.stderr, "error: STEP_DATA: DENBEIGH_DEPLOY is true but STEP_DATA is not set")
     const invalid = runTool(["plan", ...system], {
       cwd: repo.dir,
-      env: { DENBEIGH_DEPLOY: "true", STEP_DATA: JSON.stringify({ version: 1, action: "x", steps: [{ type: "comand" }] }) }
+      env: { DENBEIGH_DEPLOY: "true", STEP_DATA: JSON.stringify({ version: 1, action: "x", system: "x86_64-linux", steps: [{ type: "comand" }] }) }
     })
     assert.strictEqual(invalid.exitCode, 2)
     assert.match(invalid.stderr, /error: STEP_DATA: [\s\S]*\["steps"\]\[0\]/)

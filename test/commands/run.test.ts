@@ -87,6 +87,27 @@ describe("tool run", () => {
     assert.notInclude(other.stdout, "deploy")
   })
 
+  it("plans an action that deploys from another system as tool plan does: its steps and their builds are that system's", () => {
+    const elsewhere = FixtureRepo.create(inject("ciSnapshot"))
+    const flake = (version: string) =>
+      fixtureFlake({
+        outputs: `
+      packages.x86_64-linux.bot = drv "bot" [ "${version}" "${salt}" ];
+      apps.x86_64-linux.deploy = cmd "deploy" "echo deployed ${salt}";
+      # Never built here: this machine builds no aarch64-linux derivation.
+      apps.aarch64-linux.deploy = { type = "app"; program = "\${builtins.derivation { name = "deploy"; system = "aarch64-linux"; builder = "/bin/sh"; }}/bin/deploy"; };`,
+        ciActions: `ci.lib.mkActions { inherit self; actions = { system }: {
+        deployBot = { deploySystem = "aarch64-linux"; deploySteps = [ { name = "ship"; target = self.apps.\${system}.deploy; } ]; };
+      }; }`
+      })
+    elsewhere.commit("first", { "flake.nix": flake("1") })
+    elsewhere.write({ "flake.nix": flake("2") })
+    const run = runTool(["run"], { cwd: elsewhere.dir })
+    assert.strictEqual(run.exitCode, 0, run.stderr)
+    assert.match(run.stdout, /^✓ build \(1 target\)/m)
+    assert.include(run.stdout, "1 action deploys; not run without --deploy")
+  })
+
   it("draws a live board on a terminal, in colour unless NO_COLOR, and asks at a block", () => {
     const fixed = FixtureRepo.create(inject("ciSnapshot"))
     fixed.commit("first", { "flake.nix": flakeWith("1") })

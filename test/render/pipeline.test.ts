@@ -20,7 +20,8 @@ import { repoRoot } from "../support/paths.ts"
 import { pipelineErrors, pipelinesErrors, yamlPipelineErrors } from "../support/pipelineSchema.ts"
 
 const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings) => Result.getOrThrow(renderCiResult(plan, settings))
-const renderDeployPipeline = (data: StepData, settings: PipelineSettings) => Result.getOrThrow(renderDeployResult(data, settings))
+const renderDeployPipeline = (data: StepData, settings: PipelineSettings, options: { readonly routed?: boolean } = {}) =>
+  Result.getOrThrow(renderDeployResult(data, settings, options))
 
 const settings: PipelineSettings = {
   toolTarget: "github:denbeigh2000/ci#apps.x86_64-linux.tool",
@@ -80,7 +81,7 @@ describe("renderCiPipeline", () => {
   })
 
   it("tells each deploy build which CI build triggered it, when Buildkite says", () => {
-    const deploys: CiPlan["deploys"] = [{ version: 1, action: "deployBot", steps: [] }]
+    const deploys: CiPlan["deploys"] = [{ version: 1, action: "deployBot", system: "x86_64-linux", steps: [] }]
     const env = (extra: Partial<PipelineSettings>) => {
       const step = renderCiPipeline({ ...emptyPlan, deploys }, { ...settings, ...extra }).pipeline.steps.at(-1) as { build: { env: Record<string, string> } }
       return Object.fromEntries(Object.entries(step.build.env).filter(([key]) => key.startsWith("DENBEIGH_SOURCE_")))
@@ -129,6 +130,7 @@ describe("renderDeployPipeline", () => {
   const data: StepData = {
     version: 1,
     action: "deploy",
+    system: "x86_64-linux",
     steps: [
       { type: "run", name: "a", label: "A", target: ".#apps.x86_64-linux.a", retries: 0 },
       { type: "wait" },
@@ -144,6 +146,14 @@ describe("renderDeployPipeline", () => {
     assert.deepStrictEqual(pipeline.steps[2], { block: "Continue the deploy?", key: "block-2", prompt: "Sure?" })
     assert.deepStrictEqual(pipeline.steps[3], { block: "Last chance", key: "block-3" })
   })
+
+  it("routes its command steps to the agents of the system it deploys from, when told to", () => {
+    const agentsOf = (pipeline: Pipeline) => pipeline.steps.flatMap((step) => (typeof step === "object" && "command" in step ? [step.agents] : []))
+    assert.deepStrictEqual(agentsOf(renderDeployPipeline({ ...data, system: "aarch64-linux" }, settings)), [undefined])
+    const routed = renderDeployPipeline({ ...data, system: "aarch64-linux" }, { ...settings, systemTag: "arch" }, { routed: true })
+    assert.deepStrictEqual(agentsOf(routed), [{ arch: "aarch64-linux" }])
+    assert.deepStrictEqual(pipelineErrors(routed), [])
+  })
 })
 
 describe("keyMaker", () => {
@@ -158,6 +168,7 @@ describe("hostile text, in every place a pipeline carries it", () => {
   const deploy = (data: Partial<StepData> = {}, run: Partial<StepData["steps"][number]> = {}, block: { label?: string; prompt?: string } = {}): StepData => ({
     version: 1,
     action: "deployBot",
+    system: "x86_64-linux",
     steps: [
       { type: "run", name: "staging", label: "Staging", target: ".#apps.x86_64-linux.deploy", retries: 1, ...run } as StepData["steps"][number],
       { type: "block", label: block.label ?? null, prompt: block.prompt ?? null },
@@ -200,7 +211,9 @@ describe("hostile text, in every place a pipeline carries it", () => {
     ["deploy pipeline: step label", (text) => renderDeployPipeline(deploy({}, { label: text }), settings)],
     ["deploy pipeline: step target", (text) => renderDeployPipeline(deploy({}, { target: `.#apps.x86_64-linux.${text}` }), settings)],
     ["deploy pipeline: block label", (text) => renderDeployPipeline(deploy({}, {}, { label: text }), settings)],
-    ["deploy pipeline: block prompt", (text) => renderDeployPipeline(deploy({}, {}, { prompt: text }), settings)]
+    ["deploy pipeline: block prompt", (text) => renderDeployPipeline(deploy({}, {}, { prompt: text }), settings)],
+    ["deploy pipeline: the system it deploys from, as an agent tag", (text) => renderDeployPipeline(deploy({ system: text }), settings, { routed: true })],
+    ["deploy pipeline: the system tag's name", (text) => renderDeployPipeline(deploy(), { ...settings, systemTag: text }, { routed: true })]
   ]
   // A NUL fits in no command line (tested below); everything else must render.
   const cases = places.flatMap(([place, render]) =>
@@ -216,7 +229,7 @@ describe("hostile text, in every place a pipeline carries it", () => {
 
 describe("a command line cannot carry a NUL", () => {
   it("is refused, naming the STEP_DATA step, never thrown", () => {
-    const data: StepData = { version: 1, action: "a", steps: [{ type: "wait" }, { type: "run", name: "x", label: "X", target: ".#apps.x86_64-linux.x\0y", retries: 0 }] }
+    const data: StepData = { version: 1, action: "a", system: "x86_64-linux", steps: [{ type: "wait" }, { type: "run", name: "x", label: "X", target: ".#apps.x86_64-linux.x\0y", retries: 0 }] }
     const result = renderDeployResult(data, settings)
     assert.isTrue(Result.isFailure(result))
     const error = (result as Result.Failure<Pipeline, { message: string; place: string }>).failure

@@ -56,6 +56,30 @@ describe("ciReport", () => {
     ])
   })
 
+  it("lists each system's builds under it when several systems build, and where a deploy runs", () => {
+    const build = (system: string, name: string) => ({ attrPath: ["packages", system, name], reasons: [`packages.${system}.${name} changed`] })
+    const several = plan({
+      builds: [build("x86_64-linux", "bot"), build("x86_64-linux", "lib")],
+      otherSystems: [{ system: "aarch64-linux", builds: [build("aarch64-linux", "bot")] }],
+      deploys: [{ version: 1, action: "deployBot", system: "aarch64-linux", steps: [] }, { version: 1, action: "docs", system: "x86_64-linux", steps: [] }]
+    })
+    const lines = ciReport(several, rendered).split("\n")
+    const from = lines.findIndex((line) => line.startsWith("builds:"))
+    assert.deepStrictEqual(lines.slice(from, from + 7), [
+      "builds: 3 derivations on 2 systems",
+      "  x86_64-linux: 2 derivations",
+      "    packages.x86_64-linux.bot (packages.x86_64-linux.bot changed)",
+      "    packages.x86_64-linux.lib (packages.x86_64-linux.lib changed)",
+      "  aarch64-linux: 1 derivation",
+      "    packages.aarch64-linux.bot (packages.aarch64-linux.bot changed)",
+      "deploys: deployBot (0 steps, on aarch64-linux), docs (0 steps)"
+    ])
+    assert.include(ciAnnotation(several).markdown, "\n\n**Builds:** 2 derivations on x86\\_64-linux, 1 derivation on aarch64-linux")
+    // One system: as before, and no builds line in the annotation.
+    assert.include(ciReport(plan({ builds: [build("x86_64-linux", "bot")] }), rendered), "builds: 1 derivation\n  packages.x86_64-linux.bot (packages.x86_64-linux.bot changed)")
+    assert.notInclude(ciAnnotation(plan({ builds: [build("x86_64-linux", "bot")] })).markdown, "**Builds:**")
+  })
+
   it("shows the whole tree on request", () => {
     const nested = change("packages.x86_64-linux.app", [difference({ kind: "input", name: "lib", base: "lib-1", head: "lib-1", why: [difference({})] })])
     const lines = ciReport(plan({ changed: [nested] }), rendered, { tree: true }).split("\n")

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Schema } from "effect"
 import { Build } from "../../src/domain/BuildkiteBuild.ts"
 import { buildStatus, makeView, rank } from "../../src/render/view.ts"
-import { blockJobId, checkResult, ciBuild, ciBuildId, deployBuild, deployBuildId, derivationResult, type Stage } from "../support/ciLifecycle.ts"
+import { blockJobId, buildSummary, checkResult, ciBuild, ciBuildId, deployBuild, deployBuildId, derivationResult, type Stage } from "../support/ciLifecycle.ts"
 import { type BuildSpec, restBuild } from "../support/fakeBuildkite.ts"
 
 const decode = Schema.decodeUnknownSync(Build)
@@ -86,6 +86,27 @@ describe("makeView", () => {
     // A value that is not the contract's is left out, not shown raw.
     const unreadable = makeView(rest({ ...spec, metaData: { ...spec.metaData, "ci:plan:why": "{\"lines\": 3}" } }), [])
     assert.deepStrictEqual(rows(unreadable, 0, "Builds"), ["passed `bot` (12.0 s)", "passed `deploy-bot` (12.0 s)"])
+  })
+
+  it("groups derivations by system when they are for several, a section each", () => {
+    const spec = ciBuild("built")
+    const targets = ["packages.x86_64-linux.bot", "packages.aarch64-linux.bot", "packages.x86_64-linux.deploy-bot", `packages."a*rm".lib`]
+    const view = makeView(
+      rest({
+        ...spec,
+        metaData: {
+          ...spec.metaData,
+          "ci:build": buildSummary(targets),
+          ...Object.fromEntries(targets.map((target) => [`ci:build:${target}`, derivationResult(target, "built")]))
+        }
+      }),
+      []
+    )
+    assert.deepStrictEqual(view.builds[0]!.sections.map((section) => section.name), ["Checks", "Builds (x86\\_64-linux)", "Builds (aarch64-linux)", "Builds (a\\*rm)"])
+    assert.deepStrictEqual(rows(view, 0, "Builds (x86\\_64-linux)"), ["passed `bot` (12.0 s)", "passed `deploy-bot` (12.0 s)"])
+    assert.deepStrictEqual(rows(view, 0, "Builds (aarch64-linux)"), ["passed `bot` (12.0 s)"])
+    // One system: one section, as before.
+    assert.deepStrictEqual(viewAt("built").builds[0]!.sections.map((section) => section.name), ["Checks", "Builds"])
   })
 
   it("falls back to the job's state when a result is unreadable, and reads quoted names", () => {

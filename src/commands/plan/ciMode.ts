@@ -11,7 +11,7 @@ import { flakeInputChanges } from "../../nix/flakeLock.ts"
 import { Evaluations } from "../../nix/Evaluations.ts"
 import { Nix, type NixEvalError, type NixOutputInvalid, type NixUnavailable } from "../../nix/Nix.ts"
 import { forceRequests } from "../../plan/forcing.ts"
-import { type Base, type CiPlan, makePlan, systemBuilds } from "../../plan/Plan.ts"
+import { type Base, type CiPlan, deploySystemsOf, makePlan, systemBuilds } from "../../plan/Plan.ts"
 import { renderCiPipeline } from "../../render/pipeline.ts"
 import { changeWhy, ciAnnotation, ciPlanJson, ciReport, forcedAnnotation } from "../../render/report.ts"
 import { type BaseContext, chooseActionBases, chooseBase, tagPatternsOf } from "./base.ts"
@@ -82,14 +82,19 @@ export const planCi: (
 
   const actions = Object.entries(headEvaluation.actions ?? {})
   const chosen = context.tag === undefined ? provisional : yield* chooseBase(context, tagPatternsOf(actions))
-  const [base, perAction] = yield* Effect.all([
+  // Head with actions for each system an action deploys from, which its deploy steps come from.
+  const deploySystems = deploySystemsOf(headEvaluation, system)
+  const [base, perAction, deployEvaluations] = yield* Effect.all([
     evaluateBase(chosen.commit),
     chooseActionBases(context, actions, chosen.commit).pipe(
       Effect.flatMap(({ bases, warnings }) =>
         Effect.forEach(bases, ([name, commit]) => Effect.map(evaluateBase(commit), (evaluated) => [name, evaluated] as const), { concurrency: 2 })
           .pipe(Effect.map((evaluated) => ({ bases: new Map<string, Base>(evaluated), warnings })))
       )
-    )
+    ),
+    Effect.forEach(deploySystems, (other) =>
+      Effect.map(evaluations.evaluate({ source: source(head), system: other, withActions: true }), (evaluated) => [other, evaluated] as const), { concurrency: 2 })
+      .pipe(Effect.map((evaluated) => new Map(evaluated)))
   ], { concurrency: "unbounded" })
   // What `[ci deploy …]` directives can name: the commits since the base.
   const git = yield* Git
@@ -104,14 +109,23 @@ export const planCi: (
     actionBases: perAction.bases,
     refs,
     pullRequest: pullRequestOf(environment),
-    forced: forceRequests(environment.CI_ACTIONS, commits)
+    forced: forceRequests(environment.CI_ACTIONS, commits),
+    deployEvaluations
   }))
   // The other systems CI covers (none when --system names one): their changed outputs, each
   // system's head and base evaluated as the planning system's are, two systems at a time.
   const others = narrowed ? [] : (headEvaluation.systems ?? []).filter((other) => other !== system)
   const otherSystems = yield* Effect.forEach(others, (other) =>
-    Effect.all([evaluations.evaluate({ source: source(head), system: other, withActions: false }), baseEvaluator(source, other)(chosen.commit)], { concurrency: 2 }).pipe(
-      Effect.flatMap(([otherHead, otherBase]) => Effect.fromResult(systemBuilds(other, otherHead, otherBase)))
+    Effect.all([
+      Effect.suspend(() => {
+        const known = deployEvaluations.get(other)
+        return known === undefined ? evaluations.evaluate({ source: source(head), system: other, withActions: false }) : Effect.succeed(known)
+      }),
+      baseEvaluator(source, other)(chosen.commit)
+    ], { concurrency: 2 }).pipe(
+      Effect.flatMap(([otherHead, otherBase]) =>
+        Effect.fromResult(systemBuilds(other, otherHead, otherBase, plan.deploys.flatMap((deploy) => deploy.system === other ? [deploy.action] : [])))
+      )
     ), { concurrency: 2 })
   const explained = yield* explainChanges(repository, flakeDir, head, base, plan.changed)
   const warnings = [
@@ -120,7 +134,13 @@ export const planCi: (
     ...perAction.warnings,
     ...plan.warnings
   ]
-  const planned = { ...plan, ...explained, otherSystems: otherSystems.filter((entry) => entry.builds.length > 0), warnings }
+  const planned = {
+    ...plan,
+    ...explained,
+    otherSystems: otherSystems.filter((entry) => entry.builds.length > 0),
+    systems: [system, ...others],
+    warnings
+  }
   const rendered = yield* Effect.fromResult(renderCiPipeline(planned, settings))
   // The bot shows why beside each derivation's row: one line per planned build.
   const changes = new Map(planned.changed.map((change) => [change.attrPath, change]))
