@@ -133,29 +133,42 @@ const derivationStatus: Record<DerivationResult["status"], Status> = {
   "dependency-failed": "skipped"
 }
 
+/** The value of `--part` in a build step's command, when its build set was split. */
+const partIn = (command: string | null | undefined): string | undefined => /--part '?([A-Za-z0-9_.-]+)/.exec(command ?? "")?.[1]
+
 const buildRows = (build: Build, jobs: ReadonlyArray<Job>): ReadonlyArray<Row> => {
-  const summary = decodeMeta(build, metaDataKeys.buildSummary, Schema.fromJsonString(BuildSummary))
   const why = decodeMeta(build, metaDataKeys.planWhy, PlanWhyFromJson)?.lines ?? {}
   // The row is clipped to a line of the field, so the reason comes last, and short.
   const because = (target: string) => {
     const line = Object.hasOwn(why, target) ? why[target] : undefined
     return line === undefined ? "" : ` · ${markdownText(line.length <= 120 ? line : `${line.slice(0, 119)}…`)}`
   }
-  if (summary === undefined) {
-    return jobs.filter((job) => runs(job, "build")).map((job) => ({ status: stateStatus(job.state), text: label(job) }))
+  const summaryOf = (part: string | undefined) =>
+    decodeMeta(build, part === undefined ? metaDataKeys.buildSummary : metaDataKeys.buildPart(part), Schema.fromJsonString(BuildSummary))
+  // Each build step's rows in the pipeline's order: a split build set's shards merge into
+  // one list, each shard's from its own summary, or its step's state until it has one.
+  const steps = new Map<string | undefined, Array<Job>>()
+  for (const job of jobs) {
+    if (runs(job, "build")) steps.set(partIn(job.command), [...(steps.get(partIn(job.command)) ?? []), job])
   }
-  return summary.targets.map((target): Row => {
-    const result = decodeMeta(build, metaDataKeys.build(target), Schema.fromJsonString(DerivationResult))
-    if (result === undefined) return { status: "waiting", text: `\`${target}\`${because(target)}` }
-    const what = result.name ?? result.target
-    const how = result.status === "failed"
-      ? `: ${result.exitCode === null ? result.error ?? "failed" : `exit code ${result.exitCode}`}`
-      : result.status === "dependency-failed"
-      ? `: ${result.failedDependencies.join(", ")} failed`
-      : result.status === "built"
-      ? ` (${formatDuration(result.durationMs)})`
-      : ` (${result.status})`
-    return { status: derivationStatus[result.status], text: `\`${what}\`${how}${because(target)}` }
+  // No build job known (a build as a webhook gives it): the one summary, if any.
+  if (steps.size === 0) steps.set(undefined, [])
+  return [...steps].flatMap(([part, stepJobs]): ReadonlyArray<Row> => {
+    const summary = summaryOf(part)
+    if (summary === undefined) return stepJobs.map((job) => ({ status: stateStatus(job.state), text: label(job) }))
+    return summary.targets.map((target): Row => {
+      const result = decodeMeta(build, metaDataKeys.build(target), Schema.fromJsonString(DerivationResult))
+      if (result === undefined) return { status: "waiting", text: `\`${target}\`${because(target)}` }
+      const what = result.name ?? result.target
+      const how = result.status === "failed"
+        ? `: ${result.exitCode === null ? result.error ?? "failed" : `exit code ${result.exitCode}`}`
+        : result.status === "dependency-failed"
+        ? `: ${result.failedDependencies.join(", ")} failed`
+        : result.status === "built"
+        ? ` (${formatDuration(result.durationMs)})`
+        : ` (${result.status})`
+      return { status: derivationStatus[result.status], text: `\`${what}\`${how}${because(target)}` }
+    })
   })
 }
 

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Schema } from "effect"
 import { Build } from "../../src/domain/BuildkiteBuild.ts"
 import { buildStatus, makeView, rank } from "../../src/render/view.ts"
-import { blockJobId, checkResult, ciBuild, ciBuildId, deployBuild, deployBuildId, derivationResult, type Stage } from "../support/ciLifecycle.ts"
+import { blockJobId, buildSummary, checkResult, ciBuild, ciBuildId, deployBuild, deployBuildId, derivationResult, type Stage } from "../support/ciLifecycle.ts"
 import { type BuildSpec, restBuild } from "../support/fakeBuildkite.ts"
 
 const decode = Schema.decodeUnknownSync(Build)
@@ -69,6 +69,37 @@ describe("makeView", () => {
     assert.deepStrictEqual(rows(view, 0, "Builds"), [
       "failed `bot`: exit code 2",
       "skipped `deploy-bot`: bot-1.0.0 failed"
+    ])
+  })
+
+  it("merges a split build set's shards into one list, each from its own summary, in the pipeline's order", () => {
+    const spec = ciBuild("building")
+    const shard = (n: number, state: string) => ({
+      id: `job-build-${n}`,
+      label: `:nix: Build x86_64-linux (${n}/3, 2 derivations)`,
+      state,
+      command: `nix run "\${TOOL_TARGET}" -- build --part shard-${n} -- '.#packages.x86_64-linux.p${n}a' '.#packages.x86_64-linux.p${n}b'`
+    })
+    const targets = (n: number) => [`packages.x86_64-linux.p${n}a`, `packages.x86_64-linux.p${n}b`]
+    const sharded: BuildSpec = {
+      ...spec,
+      jobs: [...spec.jobs.filter((job) => job.id !== "job-build"), shard(1, "passed"), shard(2, "running"), shard(3, "passed")],
+      metaData: {
+        ...spec.metaData,
+        // Shard 3 finished first: its summary and results are there; shard 2's is not yet.
+        "ci:build-part:shard-3": buildSummary(targets(3)),
+        "ci:build-part:shard-1": buildSummary(targets(1)),
+        ...Object.fromEntries([...targets(1), ...targets(3)].map((target) => [`ci:build:${target}`, derivationResult(target, "built")])),
+        // What an unsplit step leaves is not read for a split one.
+        "ci:build": buildSummary(["packages.x86_64-linux.stale"])
+      }
+    }
+    assert.deepStrictEqual(rows(makeView(rest(sharded), []), 0, "Builds"), [
+      "passed `p1a` (12.0 s)",
+      "passed `p1b` (12.0 s)",
+      "running :nix: Build x86_64-linux (2/3, 2 derivations)",
+      "passed `p3a` (12.0 s)",
+      "passed `p3b` (12.0 s)"
     ])
   })
 
