@@ -296,13 +296,15 @@ export class Nix extends Context.Service<Nix, {
       const toBuild = Effect.fn("Nix.toBuild")(function*(drvPaths: ReadonlyArray<string>) {
         const nixVersion = yield* version
         const found = new Set<string>()
-        for (let start = 0; start < drvPaths.length; start += 1000) {
+        // Batches share their dependencies, which each would look up again: few and large
+        // (5,000 paths are about 400 KB of arguments, a fifth of Linux's limit).
+        for (let start = 0; start < drvPaths.length; start += 5000) {
           const result = yield* runner.run("nix", [
             ...commonArgs,
             "build",
             "--dry-run",
             ...substitute,
-            ...drvPaths.slice(start, start + 1000).map((drvPath) => derivationOutputs(nixVersion, drvPath))
+            ...drvPaths.slice(start, start + 5000).map((drvPath) => derivationOutputs(nixVersion, drvPath))
           ], { timeout: "10 minutes" }).pipe(Effect.mapError(unavailable))
           // Nix lists what it would build, then what it would fetch (outputs, never `.drv`
           // files), each path on a line of its own: the paths are the contract, not the words.

@@ -118,8 +118,10 @@ export const planCi: (
       Effect.flatMap(([otherHead, otherBase]) => Effect.fromResult(systemBuilds(other, otherHead, otherBase)))
     ), { concurrency: 2 })
   const systemBuildSets = [{ system, builds: plan.builds }, ...otherSystems]
-  const split = yield* shardBuilds(systemBuildSets.map((set) => ({ ...set, outputs: outputsBySystem.get(set.system) ?? [] })), shardSize)
-  const explained = yield* explainChanges(repository, flakeDir, head, base, plan.changed)
+  const [split, explained] = yield* Effect.all([
+    shardBuilds(systemBuildSets.map((set) => ({ ...set, outputs: outputsBySystem.get(set.system) ?? [] })), shardSize),
+    explainChanges(repository, flakeDir, head, base, plan.changed)
+  ], { concurrency: "unbounded" })
   const warnings = [
     ...(dirty ? [`the work tree has uncommitted changes, which this plan leaves out: it is for commit ${head.slice(0, 12)} (tool run plans the work tree)`] : []),
     ...chosen.warnings,
