@@ -151,8 +151,13 @@ const buildRows = (build: Build, jobs: ReadonlyArray<Job>): ReadonlyArray<Row> =
   for (const job of jobs) {
     if (runs(job, "build")) steps.set(partIn(job.command), [...(steps.get(partIn(job.command)) ?? []), job])
   }
-  // No build job known (a build as a webhook gives it): the one summary, if any.
-  if (steps.size === 0) steps.set(undefined, [])
+  // No build job known: the one summary, and every shard's, in the order of their parts.
+  if (steps.size === 0) {
+    steps.set(undefined, [])
+    const prefix = metaDataKeys.buildPart("")
+    const parts = Object.keys(build.meta_data ?? {}).filter((key) => key.startsWith(prefix)).map((key) => key.slice(prefix.length))
+    for (const part of parts.sort((a, b) => a.localeCompare(b, "en", { numeric: true }))) steps.set(part, [])
+  }
   return [...steps].flatMap(([part, stepJobs]): ReadonlyArray<Row> => {
     const summary = summaryOf(part)
     if (summary === undefined) return stepJobs.map((job) => ({ status: stateStatus(job.state), text: label(job) }))

@@ -103,6 +103,21 @@ describe("makeView", () => {
     ])
   })
 
+  it("reads every shard's summary, in the order of their parts, when it knows no build job", () => {
+    const spec = ciBuild("built")
+    const only = (n: number) => [`packages.x86_64-linux.p${n}`]
+    const jobless: BuildSpec = {
+      ...spec,
+      jobs: spec.jobs.filter((job) => job.id !== "job-build"),
+      metaData: {
+        "ci:build-part:shard-10": buildSummary(only(10)),
+        "ci:build-part:shard-2": buildSummary(only(2)),
+        ...Object.fromEntries([...only(2), ...only(10)].map((target) => [`ci:build:${target}`, derivationResult(target, "built")]))
+      }
+    }
+    assert.deepStrictEqual(rows(makeView(rest(jobless), []), 0, "Builds"), ["passed `p2` (12.0 s)", "passed `p10` (12.0 s)"])
+  })
+
   it("says why each derivation changed, as the plan left it, escaped and short", () => {
     const spec = ciBuild("built")
     const lines = {
