@@ -91,11 +91,22 @@ describe("a build set split into shards", () => {
     for (const shard of shards) assert.strictEqual(shard.derivations.length, 150)
   })
 
-  it("keeps a build set within CI_BUILD_SHARD_SIZE in one step, and refuses a size that is no number", () => {
+  it("keeps a build set within CI_BUILD_SHARD_SIZE in one step, a connected set over it whole, and refuses a size that is no number", () => {
     const whole = runTool(["plan", "--dry-run", "--format", "json", "--base", base], { cwd: repo.dir, env: { CI_BUILD_SHARD_SIZE: "600" } })
     assert.strictEqual(whole.exitCode, 0, whole.stderr)
     const steps = (JSON.parse(whole.stdout) as PlanJson).pipeline.steps.filter((step) => String(step.key).startsWith("build-"))
     assert.deepStrictEqual(steps.map((step) => step.label), [":nix: Build 500 derivations"])
+    // Groups of 6 over a limit of 5: each group whole in a step of its own, and said.
+    const small = runTool(["plan", "--dry-run", "--format", "json", "--base", base], { cwd: repo.dir, env: { CI_BUILD_SHARD_SIZE: "5" } })
+    assert.strictEqual(small.exitCode, 0, small.stderr)
+    const smallPlan = JSON.parse(small.stdout) as PlanJson & { warnings: ReadonlyArray<string> }
+    const smallSteps = smallPlan.pipeline.steps.filter((step) => String(step.key).startsWith("build-"))
+    assert.strictEqual(smallSteps.length, groups)
+    assert.strictEqual(smallSteps[0].label, `:nix: Build x86_64-linux (1/${groups}, 6 derivations, all connected: not split)`)
+    assert.include(
+      smallPlan.warnings,
+      `${groups} sets of derivations for "x86_64-linux" bound together by their dependencies are larger than CI_BUILD_SHARD_SIZE (5), and built whole, each in one step: ${Array(groups).fill(6).join(", ")} derivations`
+    )
     const bad = runTool(["plan", "--dry-run", "--base", base], { cwd: repo.dir, env: { CI_BUILD_SHARD_SIZE: "lots" } })
     assert.strictEqual(bad.exitCode, 2, bad.stderr)
     assert.include(bad.stderr, `CI_BUILD_SHARD_SIZE: expected a whole number of derivations above 0, got "lots"`)

@@ -41,7 +41,16 @@ export const shardBuilds = Effect.fnUntraced(function*(systems: ReadonlyArray<Sy
         (drvPath) => Effect.map(derivations.read(drvPath), (derivation) => [drvPath, Object.keys(derivation.inputDrvs)] as const),
         { concurrency: 16 }
       ))
-      return [[system, splitBuilds(targets, graph, limit)] as const]
+      const shards = splitBuilds(targets, graph, limit)
+      const oversized = shards.filter((shard) => shard.oversized).map((shard) => shard.derivations.length)
+      if (oversized.length > 0) {
+        warnings.push(
+          `${oversized.length === 1 ? "a set" : `${oversized.length} sets`} of derivations for ${JSON.stringify(system)} bound together by their dependencies ${
+            oversized.length === 1 ? "is" : "are"
+          } larger than CI_BUILD_SHARD_SIZE (${limit}), and built whole, each in one step: ${oversized.join(", ")} derivations`
+        )
+      }
+      return [[system, shards] as const]
     }).pipe(
       Effect.catch((error) =>
         Effect.sync(() => {
