@@ -33,14 +33,27 @@ export const shardBuilds = Effect.fnUntraced(function*(systems: ReadonlyArray<Sy
       const drvPath = drvPaths.get(showAttrPath(build.attrPath)) ?? null
       return { key: showAttrPath(build.attrPath), drvPaths: drvPath === null ? [] : [drvPath] }
     })
+    const inputs = new Map<string, ReadonlyArray<string>>()
+    const inputsOf = (drvPaths: Iterable<string>) =>
+      Effect.forEach(
+        [...drvPaths].filter((drvPath) => !inputs.has(drvPath)),
+        (drvPath) => Effect.map(derivations.read(drvPath), (derivation) => void inputs.set(drvPath, Object.keys(derivation.inputDrvs))),
+        { concurrency: 16, discard: true }
+      )
     return Effect.gen(function*() {
-      const toBuild = yield* nix.toBuild([...new Set(targets.flatMap((target) => target.drvPaths))])
+      const roots = [...new Set(targets.flatMap((target) => target.drvPaths))]
+      // A closure of at most `limit` derivations cannot need more built: the files say so
+      // (a read is far cheaper than a Nix process), without asking Nix what it would build.
+      for (let level: ReadonlyArray<string> = roots, seen = new Set(roots); level.length > 0 && seen.size <= limit;) {
+        yield* inputsOf(level)
+        level = [...new Set(level.flatMap((drvPath) => inputs.get(drvPath)!))].filter((drvPath) => !seen.has(drvPath))
+        for (const drvPath of level) seen.add(drvPath)
+        if (level.length === 0) return []
+      }
+      const toBuild = yield* nix.toBuild(roots)
       if (toBuild.size <= limit) return []
-      const graph = new Map(yield* Effect.forEach(
-        [...toBuild],
-        (drvPath) => Effect.map(derivations.read(drvPath), (derivation) => [drvPath, Object.keys(derivation.inputDrvs)] as const),
-        { concurrency: 16 }
-      ))
+      yield* inputsOf(toBuild)
+      const graph = new Map([...toBuild].map((drvPath) => [drvPath, inputs.get(drvPath)!] as const))
       const shards = splitBuilds(targets, graph, limit)
       const oversized = shards.filter((shard) => shard.oversized).map((shard) => shard.derivations.length)
       if (oversized.length > 0) {
