@@ -133,8 +133,11 @@ const derivationStatus: Record<DerivationResult["status"], Status> = {
   "dependency-failed": "skipped"
 }
 
-/** The value of `--part` in a build step's command, when its build set was split. */
-const partIn = (command: string | null | undefined): string | undefined => /--part '?([A-Za-z0-9_.-]+)/.exec(command ?? "")?.[1]
+/**
+ * The value of `--part` in a build step's command, when its build set was split: right after
+ * `build`, where the plan puts it, never in an installable (whose names a flake chooses).
+ */
+const partIn = (command: string | null | undefined): string | undefined => / -- build --part '?([A-Za-z0-9_.-]+)'? /.exec(command ?? "")?.[1]
 
 const buildRows = (build: Build, jobs: ReadonlyArray<Job>): ReadonlyArray<Row> => {
   const why = decodeMeta(build, metaDataKeys.planWhy, PlanWhyFromJson)?.lines ?? {}

@@ -81,20 +81,28 @@ describe("makeView", () => {
       command: `nix run "\${TOOL_TARGET}" -- build --part shard-${n} -- '.#packages.x86_64-linux.p${n}a' '.#packages.x86_64-linux.p${n}b'`
     })
     const targets = (n: number) => [`packages.x86_64-linux.p${n}a`, `packages.x86_64-linux.p${n}b`]
+    // An unsplit step whose installable's name holds what looks like a part is still unsplit.
+    const unsplit = {
+      id: "job-build-0",
+      label: ":nix: Build 1 derivation",
+      state: "passed",
+      command: `nix run "\${TOOL_TARGET}" -- build -- '.#packages.x86_64-linux."p0 --part shard-2 "'`
+    }
     const sharded: BuildSpec = {
       ...spec,
-      jobs: [...spec.jobs.filter((job) => job.id !== "job-build"), shard(1, "passed"), shard(2, "running"), shard(3, "passed")],
+      jobs: [...spec.jobs.filter((job) => job.id !== "job-build"), unsplit, shard(1, "passed"), shard(2, "running"), shard(3, "passed")],
       metaData: {
         ...spec.metaData,
         // Shard 3 finished first: its summary and results are there; shard 2's is not yet.
         "ci:build-part:shard-3": buildSummary(targets(3)),
         "ci:build-part:shard-1": buildSummary(targets(1)),
         ...Object.fromEntries([...targets(1), ...targets(3)].map((target) => [`ci:build:${target}`, derivationResult(target, "built")])),
-        // What an unsplit step leaves is not read for a split one.
-        "ci:build": buildSummary(["packages.x86_64-linux.stale"])
+        "ci:build": buildSummary(['packages.x86_64-linux."p0 --part shard-2 "']),
+        'ci:build:packages.x86_64-linux."p0 --part shard-2 "': derivationResult('packages.x86_64-linux."p0 --part shard-2 "', "built")
       }
     }
     assert.deepStrictEqual(rows(makeView(rest(sharded), []), 0, "Builds"), [
+      "passed `\"p0 --part shard-2 \"` (12.0 s)",
       "passed `p1a` (12.0 s)",
       "passed `p1b` (12.0 s)",
       "running :nix: Build x86_64-linux (2/3, 2 derivations)",
