@@ -2,7 +2,7 @@ import { Clock, Console, Effect, FileSystem, Option, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { PlanInputError } from "../domain/errors.ts"
 import { PlannedBuildsChunk, PlannedBuildsIndex, plannedBuildsChunkKey } from "../domain/plannedBuilds.ts"
-import { type BuildSummary, type DerivationResult, resultEntry } from "../domain/results.ts"
+import { type BuildSummary, type DerivationResult, isBuildPart, resultEntry } from "../domain/results.ts"
 import { BuildkiteAgent } from "../effects/BuildkiteAgent.ts"
 import { Reporter } from "../effects/Reporter.ts"
 import { BinaryCache } from "../nix/BinaryCache.ts"
@@ -99,6 +99,7 @@ export const failedBuild = (results: ReadonlyArray<DerivationResult>): BuildFail
 const runBuild = Effect.fn("build")(function*(input: {
   readonly installables: ReadonlyArray<string>
   readonly json: Option.Option<string>
+  readonly part: string | undefined
 }) {
   const reporter = yield* Reporter
   const progress = stdoutProgress()
@@ -106,7 +107,7 @@ const runBuild = Effect.fn("build")(function*(input: {
     Effect.ensuring(progress.end)
   )
 
-  yield* reportResults(results, durationMs)
+  yield* reportResults(results, durationMs, input.part)
   if (Option.isSome(input.json)) {
     const fs = yield* FileSystem.FileSystem
     yield* fs.writeFileString(input.json.value, `${JSON.stringify({ version: 1, durationMs, results }, null, 2)}\n`).pipe(Effect.orDie)
@@ -134,7 +135,7 @@ const pushBuilt = Effect.fnUntraced(function*(drvPaths: ReadonlyArray<string>) {
   }
 })
 
-const reportResults = Effect.fnUntraced(function*(results: ReadonlyArray<DerivationResult>, durationMs: number) {
+const reportResults = Effect.fnUntraced(function*(results: ReadonlyArray<DerivationResult>, durationMs: number, part: string | undefined) {
   const reporter = yield* Reporter
   const record = (result: DerivationResult | BuildSummary) => {
     const entry = resultEntry(result)
@@ -146,10 +147,11 @@ const reportResults = Effect.fnUntraced(function*(results: ReadonlyArray<Derivat
     kind: "build-summary",
     targets: results.map((result) => result.target),
     counts: countStatuses(results),
-    durationMs
+    durationMs,
+    ...(part === undefined ? {} : { part })
   }
   yield* record(summary)
-  yield* reporter.summarise(buildSummary(results, durationMs))
+  yield* reporter.summarise(buildSummary(results, durationMs, part))
 })
 
 /** The installables `tool plan` left in meta-data, when there were too many for the command line. */
@@ -175,6 +177,12 @@ export const build = Command.make(
       Flag.withDescription("Also build the installables `tool plan` stored under this meta-data key"),
       Flag.optional
     ),
+    part: Flag.String("part").pipe(
+      Flag.withDescription(
+        "The share of a split build set this step builds (letters, digits, _ . -): its summary and annotation are its own, so shards never overwrite each other's"
+      ),
+      Flag.optional
+    ),
     local: localFlag,
     installables: Argument.String("installable").pipe(
       Argument.withDescription("What to build, for example .#packages.x86_64-linux.bot or .#apps.x86_64-linux.deploy"),
@@ -182,6 +190,10 @@ export const build = Command.make(
     )
   },
   Effect.fnUntraced(function*(input) {
+    const part = Option.getOrUndefined(input.part)
+    if (part !== undefined && !isBuildPart(part)) {
+      return yield* new PlanInputError({ place: "--part", detail: `expected letters, digits, _ . or - (at most 64), got ${JSON.stringify(part)}` })
+    }
     const installables = [
       ...input.installables,
       ...(Option.isSome(input.fromMetaData) ? yield* plannedInstallables(input.fromMetaData.value) : [])
@@ -189,7 +201,7 @@ export const build = Command.make(
     if (installables.length === 0) {
       return yield* new PlanInputError({ place: "tool build", detail: "nothing to build: give installables, or --from-meta-data" })
     }
-    return yield* runBuild({ installables, json: input.json }).pipe(Effect.provide(reporterFor(input.local)))
+    return yield* runBuild({ installables, json: input.json, part }).pipe(Effect.provide(reporterFor(input.local)))
   })
 ).pipe(
   Command.withDescription(

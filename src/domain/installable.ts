@@ -72,7 +72,8 @@ export const systemOf = (target: string): string | undefined => {
 
 /**
  * Items grouped by system, in the order each system first appears: one group with
- * system undefined when they name fewer than two, so a one-system list stays as it was.
+ * system undefined when they name fewer than two systems (items of no known system
+ * aside), so a one-system list stays as it was.
  */
 export const bySystem = <A>(items: ReadonlyArray<A>, systemOfItem: (item: A) => string | undefined): ReadonlyArray<{ readonly system: string | undefined; readonly items: ReadonlyArray<A> }> => {
   const groups = new Map<string | undefined, Array<A>>()
@@ -82,5 +83,6 @@ export const bySystem = <A>(items: ReadonlyArray<A>, systemOfItem: (item: A) => 
     if (group === undefined) groups.set(system, [item])
     else group.push(item)
   }
-  return groups.size < 2 ? [{ system: undefined, items }] : [...groups].map(([system, grouped]) => ({ system, items: grouped }))
+  const named = [...groups.keys()].filter((system) => system !== undefined)
+  return named.length < 2 ? [{ system: undefined, items }] : [...groups].map(([system, grouped]) => ({ system, items: grouped }))
 }

@@ -97,6 +97,11 @@ export class Nix extends Context.Service<Nix, {
   ): Effect.Effect<BuildRun, NixUnavailable>
   /** The paths, of those given, that are not valid in the store. */
   invalidPaths(paths: ReadonlyArray<string>): Effect.Effect<ReadonlySet<string>, NixUnavailable>
+  /**
+   * The derivations a build of these would build (`nix build --dry-run`): those whose
+   * outputs are neither in the store nor in a substituter, the binary cache's included.
+   */
+  toBuild(drvPaths: ReadonlyArray<string>): Effect.Effect<ReadonlySet<string>, NixUnavailable>
   /** The closure of a store derivation: every derivation and source it depends on. */
   requisites(drvPath: string): Effect.Effect<ReadonlyArray<string>, NixUnavailable>
   /** Every output path of these store derivations. */
@@ -288,6 +293,29 @@ export class Nix extends Context.Service<Nix, {
         return invalid
       })
 
+      const toBuild = Effect.fn("Nix.toBuild")(function*(drvPaths: ReadonlyArray<string>) {
+        const nixVersion = yield* version
+        const found = new Set<string>()
+        // Batches share their dependencies, which each would look up again: few and large
+        // (5,000 paths are about 400 KB of arguments, a fifth of Linux's limit).
+        for (let start = 0; start < drvPaths.length; start += 5000) {
+          const result = yield* runner.run("nix", [
+            ...commonArgs,
+            "build",
+            "--dry-run",
+            ...substitute,
+            ...drvPaths.slice(start, start + 5000).map((drvPath) => derivationOutputs(nixVersion, drvPath))
+          ], { timeout: "10 minutes" }).pipe(Effect.mapError(unavailable))
+          // Nix lists what it would build, then what it would fetch (outputs, never `.drv`
+          // files), each path on a line of its own: the paths are the contract, not the words.
+          for (const line of result.stderr.split("\n")) {
+            const path = line.trim()
+            if (path.startsWith("/") && path.endsWith(".drv") && !path.includes(" ")) found.add(path)
+          }
+        }
+        return found
+      })
+
       const requisites = Effect.fn("Nix.requisites")(function*(drvPath: string) {
         const result = yield* runner.run("nix-store", ["--query", "--requisites", drvPath]).pipe(Effect.mapError(unavailable))
         return result.stdout.split("\n").map((line) => line.trim()).filter((line) => line !== "")
@@ -305,7 +333,7 @@ export class Nix extends Context.Service<Nix, {
 
       const evaluator = createHash("sha256").update(libSource!).update("\0").update(ciActionsSource!).digest("hex")
 
-      return Nix.of({ currentSystem, evaluate, evaluator, version, resolve, build, invalidPaths, requisites, outputsOf })
+      return Nix.of({ currentSystem, evaluate, evaluator, version, resolve, build, invalidPaths, toBuild, requisites, outputsOf })
     })
   )
 }

@@ -2,11 +2,12 @@ import { Result } from "effect"
 import { CommandLine } from "effect/process"
 import { deployActionEnv, managedEnv, type SourceBuildEnv } from "../domain/buildEnv.ts"
 import { PlanInputError } from "../domain/errors.ts"
-import { installable } from "../domain/installable.ts"
+import { installable, showAttrPath } from "../domain/installable.ts"
 import { type MetaDataEntry, metaDataKeys } from "../domain/metaData.ts"
 import { plannedBuildsMetaData } from "../domain/plannedBuilds.ts"
 import type { StepData } from "../domain/StepData.ts"
 import type { CiPlan } from "../plan/Plan.ts"
+import type { Shard } from "../plan/shards.ts"
 import { escapePipeline } from "./interpolation.ts"
 
 /**
@@ -128,7 +129,14 @@ export interface RenderedCiPipeline {
   readonly metaData: ReadonlyArray<MetaDataEntry>
 }
 
-export const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings): Result.Result<RenderedCiPipeline, PlanInputError> =>
+const countOf = (count: number) => `${count} ${count === 1 ? "derivation" : "derivations"}`
+
+/** `shardsBySystem`: the systems whose builds are split (`src/plan/shards.ts`), each step a shard. */
+export const renderCiPipeline = (
+  plan: CiPlan,
+  settings: PipelineSettings,
+  shardsBySystem: ReadonlyMap<string, ReadonlyArray<Shard>> = new Map()
+): Result.Result<RenderedCiPipeline, PlanInputError> =>
   Result.gen(function*() {
     const key = keyMaker()
     // With several systems, each step is routed to its system's agents: a build step per
@@ -150,19 +158,33 @@ export const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings): Resu
     const metaData: Array<MetaDataEntry> = []
     for (const [index, { system, builds: planned }] of [{ system: plan.system, builds: plan.builds }, ...plan.otherSystems].entries()) {
       if (planned.length === 0) continue
-      const installables = planned.map((build) => installable(plan.flakeDir, build.attrPath))
-      const buildPlace = several ? `the build step for ${JSON.stringify(system)}` : "the build step"
-      const inline = yield* toolCommand(buildPlace, ["build", "--", ...installables])
-      // By position: a system's name is the flake's to choose, a meta-data key is not.
-      const metaDataKey = several ? `${metaDataKeys.plannedBuilds}-system-${index}` : metaDataKeys.plannedBuilds
-      const viaMetaData = Buffer.byteLength(inline) > inlineInstallablesLimit
-      if (viaMetaData) metaData.push(...plannedBuildsMetaData(metaDataKey, installables))
-      const step = commandStep(settings, {
-        label: `:nix: Build ${planned.length} ${planned.length === 1 ? "derivation" : "derivations"}${several ? ` (${system})` : ""}`,
-        key: key("build", several ? `nix-${system}` : "nix"),
-        command: viaMetaData ? yield* toolCommand(buildPlace, ["build", "--from-meta-data", metaDataKey]) : inline
-      }, managedEnv("build", false))
-      builds.push(routed(step, system))
+      // A system's shards, each a step of its own; unsplit, the system's one step.
+      const shards = shardsBySystem.get(system)
+      const parts = shards === undefined ? [{ builds: planned, shard: undefined }] : shards.map((shard) => {
+        const keys = new Set(shard.targets)
+        return { builds: planned.filter((build) => keys.has(showAttrPath(build.attrPath))), shard }
+      })
+      for (const [n, { builds: share, shard }] of parts.entries()) {
+        const installables = share.map((build) => installable(plan.flakeDir, build.attrPath))
+        const shareText = shard === undefined ? "" : ` (${n + 1}/${parts.length}, ${countOf(shard.derivations.length)}${shard.oversized ? ", all connected: not split" : ""})`
+        const buildPlace = `${several ? `the build step for ${JSON.stringify(system)}` : "the build step"}${shard === undefined ? "" : ` (shard ${n + 1} of ${parts.length})`}`
+        // By position: a system's name is the flake's to choose, a meta-data key is not.
+        const part = [...(several ? [`system-${index}`] : []), ...(shard === undefined ? [] : [`shard-${n + 1}`])].join("-")
+        // A shard records its summary and annotation as its part, so that shards running at once never overwrite each other's.
+        const build = shard === undefined ? ["build"] : ["build", "--part", part]
+        const inline = yield* toolCommand(buildPlace, [...build, "--", ...installables])
+        const metaDataKey = part === "" ? metaDataKeys.plannedBuilds : `${metaDataKeys.plannedBuilds}-${part}`
+        const viaMetaData = Buffer.byteLength(inline) > inlineInstallablesLimit
+        if (viaMetaData) metaData.push(...plannedBuildsMetaData(metaDataKey, installables))
+        const step = commandStep(settings, {
+          label: shard === undefined
+            ? `:nix: Build ${countOf(planned.length)}${several ? ` (${system})` : ""}`
+            : `:nix: Build ${system}${shareText}`,
+          key: key("build", `${several ? `nix-${system}` : "nix"}${shard === undefined ? "" : `-${n + 1}`}`),
+          command: viaMetaData ? yield* toolCommand(buildPlace, [...build, "--from-meta-data", metaDataKey]) : inline
+        }, managedEnv("build", false))
+        builds.push(routed(step, system))
+      }
     }
     const source = [settings.pipelineSlug, settings.buildNumber].every((part) => part !== undefined)
       ? ` from ${settings.pipelineSlug}#${settings.buildNumber}`

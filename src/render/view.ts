@@ -140,19 +140,40 @@ interface BuildRow {
   readonly row: Row
 }
 
+/**
+ * The value of `--part` in a build step's command, when its build set was split: right after
+ * `build`, where the plan puts it, never in an installable (whose names a flake chooses).
+ */
+const partIn = (command: string | null | undefined): string | undefined => / -- build --part '?([A-Za-z0-9_.-]+)'? /.exec(command ?? "")?.[1]
+
 const buildRows = (build: Build, jobs: ReadonlyArray<Job>): ReadonlyArray<BuildRow> => {
-  const summary = decodeMeta(build, metaDataKeys.buildSummary, Schema.fromJsonString(BuildSummary))
   const why = decodeMeta(build, metaDataKeys.planWhy, PlanWhyFromJson)?.lines ?? {}
   // The row is clipped to a line of the field, so the reason comes last, and short.
   const because = (target: string) => {
     const line = Object.hasOwn(why, target) ? why[target] : undefined
     return line === undefined ? "" : ` · ${markdownText(line.length <= 120 ? line : `${line.slice(0, 119)}…`)}`
   }
-  if (summary === undefined) {
-    // A build step's label names its system, when there are several.
-    return jobs.filter((job) => runs(job, "build")).map((job) => ({ system: undefined, row: { status: stateStatus(job.state), text: label(job) } }))
+  const summaryOf = (part: string | undefined) =>
+    decodeMeta(build, part === undefined ? metaDataKeys.buildSummary : metaDataKeys.buildPart(part), Schema.fromJsonString(BuildSummary))
+  // Each build step's rows in the pipeline's order: a split build set's shards merge into
+  // one list, each shard's from its own summary, or its step's state until it has one.
+  const steps = new Map<string | undefined, Array<Job>>()
+  for (const job of jobs) {
+    if (runs(job, "build")) steps.set(partIn(job.command), [...(steps.get(partIn(job.command)) ?? []), job])
   }
-  return summary.targets.map((target): BuildRow => ({ system: systemOf(target), row: targetRow(build, target, because) }))
+  // No build job known: the one summary, and every shard's, in the order of their parts.
+  if (steps.size === 0) {
+    steps.set(undefined, [])
+    const prefix = metaDataKeys.buildPart("")
+    const parts = Object.keys(build.meta_data ?? {}).filter((key) => key.startsWith(prefix)).map((key) => key.slice(prefix.length))
+    for (const part of parts.sort((a, b) => a.localeCompare(b, "en", { numeric: true }))) steps.set(part, [])
+  }
+  return [...steps].flatMap(([part, stepJobs]): ReadonlyArray<BuildRow> => {
+    const summary = summaryOf(part)
+    // Until its summary comes, a step's state; its label names its system when there are several.
+    if (summary === undefined) return stepJobs.map((job) => ({ system: undefined, row: { status: stateStatus(job.state), text: label(job) } }))
+    return summary.targets.map((target): BuildRow => ({ system: systemOf(target), row: targetRow(build, target, because) }))
+  })
 }
 
 const targetRow = (build: Build, target: string, because: (target: string) => string): Row => {

@@ -5,7 +5,9 @@ import { existsSync, readFileSync } from "node:fs"
 import { parse } from "yaml"
 import type { StepData } from "../../src/domain/StepData.ts"
 import type { CiPlan } from "../../src/plan/Plan.ts"
+import type { Shard } from "../../src/plan/shards.ts"
 import {
+  type CommandStep,
   keyMaker,
   type Pipeline,
   type PipelineSettings,
@@ -19,7 +21,8 @@ import { hostileStrings } from "../support/hostile.ts"
 import { repoRoot } from "../support/paths.ts"
 import { pipelineErrors, pipelinesErrors, yamlPipelineErrors } from "../support/pipelineSchema.ts"
 
-const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings) => Result.getOrThrow(renderCiResult(plan, settings))
+const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings, shards?: ReadonlyMap<string, ReadonlyArray<Shard>>) =>
+  Result.getOrThrow(renderCiResult(plan, settings, shards))
 const renderDeployPipeline = (data: StepData, settings: PipelineSettings, options: { readonly routed?: boolean } = {}) =>
   Result.getOrThrow(renderDeployResult(data, settings, options))
 
@@ -126,6 +129,56 @@ describe("a build of more installables than one command line carries", () => {
   })
 })
 
+describe("a build set split into shards", () => {
+  const packages = (system: string, count: number) =>
+    Array.from({ length: count }, (_, i) => ({ attrPath: ["packages", system, `p${i}`], reasons: [] }))
+  const shard = (builds: ReadonlyArray<{ attrPath: ReadonlyArray<string> }>, derivations: number, oversized = false): Shard => ({
+    targets: builds.map((build) => build.attrPath.join(".")),
+    derivations: Array.from({ length: derivations }, (_, i) => `/nix/store/${i}.drv`),
+    oversized
+  })
+  const linux = packages("x86_64-linux", 5)
+  const arm = packages("aarch64-linux", 3000)
+  const plan: CiPlan = {
+    ...emptyPlan,
+    builds: linux,
+    otherSystems: [{ system: "aarch64-linux", builds: arm }],
+    deploys: [{ version: 1, action: "deployBot", system: "x86_64-linux", steps: [] }]
+  }
+  const shards = new Map([
+    ["x86_64-linux", [shard([linux[0]!, linux[2]!], 214), shard([linux[1]!, linux[3]!, linux[4]!], 150)]],
+    ["aarch64-linux", [shard(arm.slice(0, 1500), 1500), shard(arm.slice(1500), 450, true)]]
+  ])
+  const { pipeline, metaData } = renderCiPipeline(plan, settings, shards)
+  const steps = pipeline.steps.filter((step): step is CommandStep => typeof step === "object" && "command" in step)
+
+  it("gives each shard a step saying which share it builds, on its system's agents", () => {
+    assert.deepStrictEqual(steps.map((step) => [step.label, step.key, step.agents]), [
+      [":nix: Build x86_64-linux (1/2, 214 derivations)", "build-nix-x86_64-linux-1", { system: "x86_64-linux" }],
+      [":nix: Build x86_64-linux (2/2, 150 derivations)", "build-nix-x86_64-linux-2", { system: "x86_64-linux" }],
+      [":nix: Build aarch64-linux (1/2, 1500 derivations)", "build-nix-aarch64-linux-1", { system: "aarch64-linux" }],
+      [":nix: Build aarch64-linux (2/2, 450 derivations, all connected: not split)", "build-nix-aarch64-linux-2", { system: "aarch64-linux" }]
+    ])
+    assert.deepStrictEqual(pipelineErrors(pipeline), [])
+    assert.deepStrictEqual(yamlPipelineErrors(pipelineDocument(pipeline)), [])
+  })
+
+  it("names each shard's installables, on its command line or in meta-data of its own", () => {
+    assert.strictEqual(steps[0]!.command, `nix run "$\${TOOL_TARGET}" -- build --part system-0-shard-1 -- '.#packages.x86_64-linux.p0' '.#packages.x86_64-linux.p2'`)
+    assert.strictEqual(steps[1]!.command, `nix run "$\${TOOL_TARGET}" -- build --part system-0-shard-2 -- '.#packages.x86_64-linux.p1' '.#packages.x86_64-linux.p3' '.#packages.x86_64-linux.p4'`)
+    assert.strictEqual(steps[2]!.command, `nix run "$\${TOOL_TARGET}" -- build --part system-1-shard-1 --from-meta-data ci:plan:builds-system-1-shard-1`)
+    const read = (key: string) => metaData.filter((entry) => entry.key.startsWith(`${key}:`)).flatMap((entry) => JSON.parse(entry.value))
+    assert.deepStrictEqual(read("ci:plan:builds-system-1-shard-1"), arm.slice(0, 1500).map((build) => `.#${build.attrPath.join(".")}`))
+    assert.deepStrictEqual(read("ci:plan:builds-system-1-shard-2"), arm.slice(1500).map((build) => `.#${build.attrPath.join(".")}`))
+  })
+
+  it("runs what follows only once every shard is done", () => {
+    const trigger = pipeline.steps.findIndex((step) => typeof step === "object" && "trigger" in step)
+    assert.strictEqual(pipeline.steps[trigger - 1], "wait")
+    assert.isTrue(pipeline.steps.slice(0, trigger - 1).every((step) => typeof step === "object" && "command" in step))
+  })
+})
+
 describe("renderDeployPipeline", () => {
   const data: StepData = {
     version: 1,
@@ -183,16 +236,23 @@ describe("hostile text, in every place a pipeline carries it", () => {
     actions: ["deployBot"],
     ...fields
   })
-  const ci = (plan: Partial<CiPlan>, extra: Partial<PipelineSettings> = {}) =>
+  const ci = (plan: Partial<CiPlan>, extra: Partial<PipelineSettings> = {}, shards?: ReadonlyMap<string, ReadonlyArray<Shard>>) =>
     renderCiPipeline(
       { ...emptyPlan, checks: [check()], builds: [{ attrPath: ["packages", "x86_64-linux", "bot"], reasons: [] }], deploys: [deploy()], ...plan },
-      { ...settings, pipelineSlug: "ci", buildNumber: "7", buildId: "0190c0de-0000-4000-8000-000000000007", message: "Fix", ...extra }
+      { ...settings, pipelineSlug: "ci", buildNumber: "7", buildId: "0190c0de-0000-4000-8000-000000000007", message: "Fix", ...extra },
+      shards
     ).pipeline
+  const shardedSystem = (system: string) => {
+    const builds = ["a", "b"].map((name) => ({ attrPath: ["packages", system, name], reasons: [] }))
+    const shards = builds.map((build): Shard => ({ targets: [build.attrPath.join(".")], derivations: ["/nix/store/x.drv"], oversized: false }))
+    return ci({ otherSystems: [{ system, builds }] }, {}, new Map([[system, shards]]))
+  }
   const places: ReadonlyArray<readonly [string, (text: string) => Pipeline]> = [
     ["check name", (text) => ci({ checks: [check({ name: text })] })],
     ["check display name", (text) => ci({ checks: [check({ displayName: text })] })],
     ["package attribute name in a check's target", (text) => ci({ checks: [check({ target: ["packages", "x86_64-linux", text] })] })],
     ["package attribute name in the build", (text) => ci({ builds: [{ attrPath: ["packages", "x86_64-linux", text], reasons: [] }] })],
+    ["system name in a split build's labels and keys", shardedSystem],
     ["action name", (text) => ci({ deploys: [deploy({ action: text })] })],
     ["deploy step name in STEP_DATA", (text) => ci({ deploys: [deploy({}, { name: text })] })],
     ["deploy step label in STEP_DATA", (text) => ci({ deploys: [deploy({}, { label: text })] })],

@@ -72,6 +72,60 @@ describe("makeView", () => {
     ])
   })
 
+  it("merges a split build set's shards into one list, each from its own summary, in the pipeline's order", () => {
+    const spec = ciBuild("building")
+    const shard = (n: number, state: string) => ({
+      id: `job-build-${n}`,
+      label: `:nix: Build x86_64-linux (${n}/3, 2 derivations)`,
+      state,
+      command: `nix run "\${TOOL_TARGET}" -- build --part shard-${n} -- '.#packages.x86_64-linux.p${n}a' '.#packages.x86_64-linux.p${n}b'`
+    })
+    const targets = (n: number) => [`packages.x86_64-linux.p${n}a`, `packages.x86_64-linux.p${n}b`]
+    // An unsplit step whose installable's name holds what looks like a part is still unsplit.
+    const unsplit = {
+      id: "job-build-0",
+      label: ":nix: Build 1 derivation",
+      state: "passed",
+      command: `nix run "\${TOOL_TARGET}" -- build -- '.#packages.x86_64-linux."p0 --part shard-2 "'`
+    }
+    const sharded: BuildSpec = {
+      ...spec,
+      jobs: [...spec.jobs.filter((job) => job.id !== "job-build"), unsplit, shard(1, "passed"), shard(2, "running"), shard(3, "passed")],
+      metaData: {
+        ...spec.metaData,
+        // Shard 3 finished first: its summary and results are there; shard 2's is not yet.
+        "ci:build-part:shard-3": buildSummary(targets(3)),
+        "ci:build-part:shard-1": buildSummary(targets(1)),
+        ...Object.fromEntries([...targets(1), ...targets(3)].map((target) => [`ci:build:${target}`, derivationResult(target, "built")])),
+        "ci:build": buildSummary(['packages.x86_64-linux."p0 --part shard-2 "']),
+        'ci:build:packages.x86_64-linux."p0 --part shard-2 "': derivationResult('packages.x86_64-linux."p0 --part shard-2 "', "built")
+      }
+    }
+    assert.deepStrictEqual(rows(makeView(rest(sharded), []), 0, "Builds"), [
+      "passed `\"p0 --part shard-2 \"` (12.0 s)",
+      "passed `p1a` (12.0 s)",
+      "passed `p1b` (12.0 s)",
+      "running :nix: Build x86_64-linux (2/3, 2 derivations)",
+      "passed `p3a` (12.0 s)",
+      "passed `p3b` (12.0 s)"
+    ])
+  })
+
+  it("reads every shard's summary, in the order of their parts, when it knows no build job", () => {
+    const spec = ciBuild("built")
+    const only = (n: number) => [`packages.x86_64-linux.p${n}`]
+    const jobless: BuildSpec = {
+      ...spec,
+      jobs: spec.jobs.filter((job) => job.id !== "job-build"),
+      metaData: {
+        "ci:build-part:shard-10": buildSummary(only(10)),
+        "ci:build-part:shard-2": buildSummary(only(2)),
+        ...Object.fromEntries([...only(2), ...only(10)].map((target) => [`ci:build:${target}`, derivationResult(target, "built")]))
+      }
+    }
+    assert.deepStrictEqual(rows(makeView(rest(jobless), []), 0, "Builds"), ["passed `p2` (12.0 s)", "passed `p10` (12.0 s)"])
+  })
+
   it("says why each derivation changed, as the plan left it, escaped and short", () => {
     const spec = ciBuild("built")
     const lines = {

@@ -18,7 +18,8 @@ import { type BaseContext, chooseActionBases, chooseBase, tagPatternsOf } from "
 import { checkoutOf, headRevOf, readRefs } from "./checkout.ts"
 import { emit } from "./emit.ts"
 import { baseEvaluator, planningSystem } from "./evaluation.ts"
-import { type PlanFlags, settingsFrom } from "./flags.ts"
+import { type PlanFlags, settingsFrom, shardSizeFrom } from "./flags.ts"
+import { shardBuilds } from "./shards.ts"
 
 /**
  * CI mode: evaluate the head and the base, decide (`makePlan`), render the CI
@@ -55,6 +56,7 @@ export const planCi: (
   )
 
   const settings = settingsFrom(flagsIn, environment, system)
+  const shardSize = yield* Effect.fromResult(shardSizeFrom(environment))
   const context: BaseContext = {
     repository,
     shallow,
@@ -115,6 +117,7 @@ export const planCi: (
   // The other systems CI covers (none when --system names one): their changed outputs, each
   // system's head and base evaluated as the planning system's are, two systems at a time.
   const others = narrowed ? [] : (headEvaluation.systems ?? []).filter((other) => other !== system)
+  const outputsBySystem = new Map([[system, headEvaluation.outputs]])
   const otherSystems = yield* Effect.forEach(others, (other) =>
     Effect.all([
       Effect.suspend(() => {
@@ -123,16 +126,22 @@ export const planCi: (
       }),
       baseEvaluator(source, other)(chosen.commit)
     ], { concurrency: 2 }).pipe(
+      Effect.tap(([otherHead]) => Effect.sync(() => outputsBySystem.set(other, otherHead.outputs))),
       Effect.flatMap(([otherHead, otherBase]) =>
         Effect.fromResult(systemBuilds(other, otherHead, otherBase, plan.deploys.flatMap((deploy) => deploy.system === other ? [deploy.action] : [])))
       )
     ), { concurrency: 2 })
-  const explained = yield* explainChanges(repository, flakeDir, head, base, plan.changed)
+  const systemBuildSets = [{ system, builds: plan.builds }, ...otherSystems]
+  const [split, explained] = yield* Effect.all([
+    shardBuilds(systemBuildSets.map((set) => ({ ...set, outputs: outputsBySystem.get(set.system) ?? [] })), shardSize),
+    explainChanges(repository, flakeDir, head, base, plan.changed)
+  ], { concurrency: "unbounded" })
   const warnings = [
     ...(dirty ? [`the work tree has uncommitted changes, which this plan leaves out: it is for commit ${head.slice(0, 12)} (tool run plans the work tree)`] : []),
     ...chosen.warnings,
     ...perAction.warnings,
-    ...plan.warnings
+    ...plan.warnings,
+    ...split.warnings
   ]
   const planned = {
     ...plan,
@@ -141,7 +150,7 @@ export const planCi: (
     systems: [system, ...others],
     warnings
   }
-  const rendered = yield* Effect.fromResult(renderCiPipeline(planned, settings))
+  const rendered = yield* Effect.fromResult(renderCiPipeline(planned, settings, split.shards))
   // The bot shows why beside each derivation's row: one line per planned build.
   const changes = new Map(planned.changed.map((change) => [change.attrPath, change]))
   const whyLines = planned.builds.flatMap((build) => {

@@ -1,5 +1,6 @@
-import { Option } from "effect"
+import { Option, Result } from "effect"
 import { Flag } from "effect/cli"
+import { PlanInputError } from "../../domain/errors.ts"
 import { toolVersion } from "../../domain/toolVersion.ts"
 import type { BuildkiteEnvironment } from "../../effects/BuildkiteEnvironment.ts"
 import type { PipelineSettings } from "../../render/pipeline.ts"
@@ -63,3 +64,14 @@ export const settingsFrom = (flagsIn: PlanFlags, environment: BuildkiteEnvironme
   buildId: environment.BUILDKITE_BUILD_ID,
   message: environment.BUILDKITE_MESSAGE
 })
+
+/** Above this many derivations to build, a system's builds are split into shards (`CI_BUILD_SHARD_SIZE`). */
+export const defaultShardSize = 200
+
+export const shardSizeFrom = (environment: BuildkiteEnvironment): Result.Result<number, PlanInputError> => {
+  const text = environment.CI_BUILD_SHARD_SIZE
+  if (text === undefined) return Result.succeed(defaultShardSize)
+  return /^[1-9][0-9]{0,8}$/.test(text.trim())
+    ? Result.succeed(Number(text.trim()))
+    : Result.fail(new PlanInputError({ place: "CI_BUILD_SHARD_SIZE", detail: `expected a whole number of derivations above 0, got ${JSON.stringify(text)}` }))
+}
