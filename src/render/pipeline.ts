@@ -54,7 +54,7 @@ export interface Pipeline {
 
 /** Where the build came from and how steps reach the tool: read from the environment and flags. */
 export interface PipelineSettings {
-  /** The flake reference `nix run` uses for the tool, for example `github:denbeigh2000/ci#apps.x86_64-linux.tool`. */
+  /** The flake reference `nix run` uses for the tool, for example `github:denbeigh2000/ci#tool`. */
   readonly toolTarget: string
   readonly deployPipeline: string
   /** The agent tag naming a build step's system, when the plan covers several (`agents: { <tag>: <system> }`). */
@@ -170,8 +170,9 @@ export const renderCiPipeline = (
         const buildPlace = `${several ? `the build step for ${JSON.stringify(system)}` : "the build step"}${shard === undefined ? "" : ` (shard ${n + 1} of ${parts.length})`}`
         // By position: a system's name is the flake's to choose, a meta-data key is not.
         const part = [...(several ? [`system-${index}`] : []), ...(shard === undefined ? [] : [`shard-${n + 1}`])].join("-")
-        // A shard records its summary and annotation as its part, so that shards running at once never overwrite each other's.
-        const build = shard === undefined ? ["build"] : ["build", "--part", part]
+        // A shard or a system's step records its summary and annotation as its part, so that
+        // steps running at once never overwrite each other's.
+        const build = part === "" ? ["build"] : ["build", "--part", part]
         const inline = yield* toolCommand(buildPlace, [...build, "--", ...installables])
         const metaDataKey = part === "" ? metaDataKeys.plannedBuilds : `${metaDataKeys.plannedBuilds}-${part}`
         const viaMetaData = Buffer.byteLength(inline) > inlineInstallablesLimit

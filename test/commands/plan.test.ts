@@ -257,7 +257,7 @@ describe("tool plan: tags, branches and pull requests", () => {
       DENBEIGH_MANAGED: "true",
       DENBEIGH_DEPLOY: "false",
       BUILDKITE_PLUGIN_CICD_OPERATION: "check",
-      TOOL_TARGET: "github:denbeigh2000/ci#apps.x86_64-linux.tool"
+      TOOL_TARGET: "github:denbeigh2000/ci#tool"
     })
     assert.deepStrictEqual(check.plugins, [{ [plugin]: { repo: "git@example.com:me/repo.git" } }])
     assert.include(build.command, "'.#apps.x86_64-linux.deploy' '.#apps.x86_64-linux.lint'")

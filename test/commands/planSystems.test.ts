@@ -51,11 +51,14 @@ describe("tool plan: several systems", () => {
     const planned = plan(repo.dir, ["--base", base])
     const builds = planned.pipeline.steps.filter((step) => typeof step === "object" && String(step.key).startsWith("build-"))
     assert.deepStrictEqual(
-      builds.map((step) => [step.label, step.agents, step.command]),
-      systems.map((system) => [
+      builds.map((step) => [step.label, step.agents, step.command, step.env?.TOOL_TARGET]),
+      systems.map((system, index) => [
         `:nix: Build 1 derivation (${system})`,
         { system },
-        `nix run "$\${TOOL_TARGET}" -- build -- '.#packages.${system}.lib'`
+        // Each system's step records its results as its own part: they run at once.
+        `nix run "$\${TOOL_TARGET}" -- build --part system-${index} -- '.#packages.${system}.lib'`,
+        // The tool for the agent's own system, whichever it is.
+        "github:denbeigh2000/ci#tool"
       ])
     )
     assert.deepStrictEqual(Object.keys(planned.buildsBySystem), systems)

@@ -55,7 +55,7 @@ export const planCi: (
     [`${headRevOf(flagsIn, environment).rev}^`, ...(requestedBase === undefined ? [] : [requestedBase])]
   )
 
-  const settings = settingsFrom(flagsIn, environment, system)
+  const settings = settingsFrom(flagsIn, environment)
   const shardSize = yield* Effect.fromResult(shardSizeFrom(environment))
   const context: BaseContext = {
     repository,

@@ -51,7 +51,7 @@ export const planDeploy = Effect.fnUntraced(function*(flagsIn: PlanFlags, enviro
   const data = yield* Effect.fromResult(checkStepData(given, declared, { commit: checkout.head, actions: Object.keys(actions) }))
   // With several systems covered, agents are told apart by their system's tag.
   const pipeline = yield* Effect.fromResult(
-    renderDeployPipeline(data, settingsFrom(flagsIn, environment, data.system), { routed: (evaluation.systems ?? []).length > 1 })
+    renderDeployPipeline(data, settingsFrom(flagsIn, environment), { routed: (evaluation.systems ?? []).length > 1 })
   )
   yield* emit(flagsIn, environment, deployReport(data, pipeline), { pipeline, metaData: [] }, deployPlanJson(data, pipeline))
 })

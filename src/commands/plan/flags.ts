@@ -29,7 +29,7 @@ export const flags = {
   branch: Flag.String("branch").pipe(Flag.withDescription("Plan as if building this branch (default: BUILDKITE_BRANCH, else the checked-out branch)"), Flag.optional),
   tag: Flag.String("tag").pipe(Flag.withDescription("Plan as if building this tag (default: BUILDKITE_TAG)"), Flag.optional),
   tool: Flag.String("tool").pipe(
-    Flag.withDescription("The flake reference steps run the tool from (default: TOOL_TARGET, else github:denbeigh2000/ci#apps.<system>.tool)"),
+    Flag.withDescription("The flake reference steps run the tool from (default: TOOL_TARGET, else github:denbeigh2000/ci#tool, which nix run resolves for each agent's own system)"),
     Flag.optional
   ),
   noCache: Flag.Boolean("no-cache").pipe(
@@ -52,8 +52,10 @@ export type PlanFlags = {
   readonly [K in keyof typeof flags]: (typeof flags)[K] extends Flag.Flag<infer A> ? A : never
 }
 
-export const settingsFrom = (flagsIn: PlanFlags, environment: BuildkiteEnvironment, system: string): PipelineSettings => ({
-  toolTarget: Option.getOrElse(flagsIn.tool, () => environment.TOOL_TARGET ?? `github:denbeigh2000/ci#apps.${system}.tool`),
+// `#tool`, not `#apps.<system>.tool`: steps run on every system's agents, and `nix run` looks
+// the app up for the system it runs on.
+export const settingsFrom = (flagsIn: PlanFlags, environment: BuildkiteEnvironment): PipelineSettings => ({
+  toolTarget: Option.getOrElse(flagsIn.tool, () => environment.TOOL_TARGET ?? "github:denbeigh2000/ci#tool"),
   deployPipeline: environment.BUILDKITE_PLUGIN_CICD_DEPLOY_PIPELINE_NAME ?? "deploy",
   systemTag: environment.CI_SYSTEM_TAG ?? "system",
   plugin: environment.CI_PLUGIN === "none" ? undefined : environment.CI_PLUGIN ?? `denbeigh2000/cicd#v${toolVersion}`,
