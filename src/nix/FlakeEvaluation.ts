@@ -21,7 +21,12 @@ export const Output = Schema.Struct({
   drvPath: Schema.optionalKey(Schema.NullOr(Schema.String)),
   program: Schema.optionalKey(Schema.NullOr(Schema.String)),
   /** For an app: the derivation output that provides its program, when the flake exposes one. */
-  derivation: Schema.optionalKey(Schema.NullOr(AttrPath))
+  derivation: Schema.optionalKey(Schema.NullOr(AttrPath)),
+  /**
+   * Why it failed to evaluate (storePath null): Nix's message and where in the flake. Added by
+   * the tool (`Nix.evaluate`), which evaluates a failing output alone; ci-actions.nix cannot see it.
+   */
+  error: Schema.optionalKey(Schema.String)
 })
 export type Output = typeof Output.Type
 

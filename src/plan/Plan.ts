@@ -29,6 +29,8 @@ export interface OutputChange {
   readonly base: string | null
   /** The output path at head; null when it failed to evaluate. */
   readonly head: string | null
+  /** Why it failed to evaluate at head: Nix's message and where. */
+  readonly error?: string
   /** The store derivations behind them, for saying why (src/plan/why.ts). */
   readonly baseDrvPath: string | null
   readonly headDrvPath: string | null
@@ -143,7 +145,8 @@ const changesBetween = (head: FlakeEvaluation, base: Base): ReadonlyArray<Output
       base: storePath,
       head: output.storePath,
       baseDrvPath: previous?.drvPath ?? null,
-      headDrvPath: output.drvPath ?? null
+      headDrvPath: output.drvPath ?? null,
+      ...(output.storePath === null && output.error !== undefined ? { error: output.error } : {})
     }]
   })
 }
@@ -210,7 +213,7 @@ export const makePlan = (input: PlanInput): Result.Result<CiPlan, PlanInputError
     const changed = changesBetween(head, input.base)
     for (const change of changed) {
       if (change.head === null) {
-        warnings.push(`${change.attrPath} failed to evaluate at head; the build step will show why`)
+        warnings.push(`${change.attrPath} failed to evaluate at head: ${change.error ?? "no reason given"}`)
       }
     }
     const lookup = lookupOf(changed, input.base)

@@ -17,7 +17,8 @@ const showBase = (base: Base) =>
 
 /** Why an output changed, in a few words: the first differences, or why they are unknown. */
 export const changeWhy = (change: OutputChange): string | undefined => {
-  if (change.base === null) return change.head === null ? undefined : "new"
+  if (change.head === null) return "failed to evaluate"
+  if (change.base === null) return "new"
   if (change.whyError !== undefined && change.whyError !== null) return `why unknown: ${change.whyError}`
   if (change.why === undefined) return undefined
   return change.why.length === 0 ? "only store paths differ" : whyLine(change.why)
@@ -30,8 +31,7 @@ export const ciReport = (plan: CiPlan, { pipeline, metaData }: RenderedCiPipelin
   if (plan.flakeInputs !== undefined && plan.flakeInputs.length > 0) lines.push(`  flake inputs updated: ${flakeInputsLine(plan.flakeInputs)}`)
   for (const change of plan.changed) {
     const why = changeWhy(change)
-    const failed = change.head === null ? " (failed to evaluate)" : ""
-    lines.push(`  ${change.attrPath}${failed}${why === undefined ? "" : `: ${why}`}`)
+    lines.push(`  ${change.attrPath}${why === undefined ? "" : `: ${why}`}`)
     if (options.tree === true && change.why !== undefined) lines.push(...whyTree(change.why).map((line) => `      ${line}`))
   }
   lines.push(`actions: ${count(plan.actions.length, "action")}`)

@@ -106,12 +106,13 @@ describe("makePlan", () => {
     assert.deepStrictEqual(result.builds.map((build) => build.attrPath), [["apps", "x86_64-linux", "lint"]])
   })
 
-  it("builds an output that failed to evaluate at head, so the build step shows why", () => {
-    const broken: Output = { attrPath: ["packages", "x86_64-linux", "broken"], kind: "packages", storePath: null }
+  it("names an output that failed to evaluate at head with why, and builds it, so the build step fails it", () => {
+    const error = "cannot coerce an integer to a string (at flake.nix:13:52)"
+    const broken: Output = { attrPath: ["packages", "x86_64-linux", "broken"], kind: "packages", storePath: null, error }
     const result = plan({ headEvaluation: evaluation([broken]), base: evaluated([pkg("broken")]) })
-    assert.deepStrictEqual(result.changed, [{ attrPath: "packages.x86_64-linux.broken", base: store("broken"), head: null, baseDrvPath: null, headDrvPath: null }])
+    assert.deepStrictEqual(result.changed, [{ attrPath: "packages.x86_64-linux.broken", base: store("broken"), head: null, baseDrvPath: null, headDrvPath: null, error }])
     assert.deepStrictEqual(result.builds.map((build) => build.attrPath), [broken.attrPath])
-    assert.include(result.warnings, "packages.x86_64-linux.broken failed to evaluate at head; the build step will show why")
+    assert.include(result.warnings, `packages.x86_64-linux.broken failed to evaluate at head: ${error}`)
   })
 
   it("runs a check shared by two triggered actions once", () => {

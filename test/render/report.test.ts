@@ -42,17 +42,20 @@ describe("ciReport", () => {
   const changed = [
     change("packages.x86_64-linux.bot", [difference({})]),
     change("packages.x86_64-linux.new", [], { base: null }),
-    change("packages.x86_64-linux.odd", [], { whyError: "cannot read the derivation /nix/store/x.drv: gone" })
+    change("packages.x86_64-linux.odd", [], { whyError: "cannot read the derivation /nix/store/x.drv: gone" }),
+    // Absent at base too: failing, not new.
+    change("packages.x86_64-linux.broken", [], { base: null, head: null, error: "boom (at flake.nix:3:4)" })
   ]
 
   it("says the base and why it was chosen, and why each output changed, one line each", () => {
     const lines = ciReport(plan({ changed }), rendered).split("\n")
     assert.strictEqual(lines[0], `plan for x86_64-linux: head ${"a".repeat(12)}, base ${"b".repeat(12)}, the previous commit`)
-    assert.deepStrictEqual(lines.slice(1, 5), [
-      "changed: 3 outputs",
+    assert.deepStrictEqual(lines.slice(1, 6), [
+      "changed: 4 outputs",
       `  packages.x86_64-linux.bot: version: "1.0.0" → "1.0.1"`,
       "  packages.x86_64-linux.new: new",
-      "  packages.x86_64-linux.odd: why unknown: cannot read the derivation /nix/store/x.drv: gone"
+      "  packages.x86_64-linux.odd: why unknown: cannot read the derivation /nix/store/x.drv: gone",
+      "  packages.x86_64-linux.broken: failed to evaluate"
     ])
   })
 
