@@ -10,5 +10,5 @@ if (process.argv.length === 3 && process.argv[2] === "--version") {
   const { homedir } = await import("node:os")
   const xdg = process.env.XDG_CACHE_HOME
   enableCompileCache?.(`${xdg?.startsWith("/") ? xdg : `${homedir()}/.cache`}/ci/node-compile-cache`)
-  await import("./cli-6AKOCNY4.js")
+  await import("./cli-ZRE5DCYS.js")
 }

@@ -19,12 +19,17 @@
 
   `withActions`
   : Whether to resolve `ciActions`. The base commit needs only the standard outputs.
+
+  `skip`
+  : Attribute paths of outputs left unevaluated, listed with no store path: those that
+    failed to evaluate in an earlier attempt with an error `tryEval` cannot catch.
 */
 {
   lib,
   flake,
   system,
   withActions ? true,
+  skip ? [ ],
 }:
 let
   inherit (builtins)
@@ -32,6 +37,7 @@ let
     attrNames
     concatMap
     concatStringsSep
+    elem
     elemAt
     filter
     genList
@@ -79,20 +85,33 @@ let
 
   outputsOf = kind: let set = flake.${kind}.${system} or null; in if isAttrs set then set else { };
 
-  # A standard output, with its identity evaluated on its own: one that fails to
-  # evaluate is reported, not fatal, so the rest of the plan still stands. The
-  # derivation's path comes with its output path, at no extra cost (for `tool why`).
+  # A standard output, with its identity evaluated on its own: one that throws is
+  # listed without a store path, so the rest of the plan still stands. An error
+  # `tryEval` cannot catch (a type error) carries the output's attribute path in the
+  # trace, so the tool can skip it and evaluate again (`skip`). The derivation's path
+  # comes with its output path, at no extra cost (for `tool why`).
+  guarded = attrPath: addErrorContext "while evaluating the output ${toJSON attrPath}";
+  skipped = attrPath: elem attrPath skip;
+
   evaluated =
     attrPath: kind: value:
     let
-      result = tryEval (unsafeDiscardStringContext value.outPath);
-      drv = tryEval (if value ? drvPath then unsafeDiscardStringContext value.drvPath else null);
+      result = tryEval (guarded attrPath (unsafeDiscardStringContext value.outPath));
+      drv = tryEval (guarded attrPath (if value ? drvPath then unsafeDiscardStringContext value.drvPath else null));
     in
     {
       inherit attrPath kind;
-      storePath = if result.success then result.value else null;
-      drvPath = if drv.success then drv.value else null;
+      storePath = if !skipped attrPath && result.success then result.value else null;
+      drvPath = if !skipped attrPath && drv.success then drv.value else null;
     };
+
+  # Whether an output is listed under its kind: a derivation, or one that fails to say.
+  listed =
+    attrPath: isKind: value:
+    let
+      recognised = tryEval (guarded attrPath (isKind value));
+    in
+    skipped attrPath || !recognised.success || recognised.value;
 
   derivationOutputs = concatMap (
     kind:
@@ -102,21 +121,18 @@ let
     concatMap (
       name:
       let
-        value = set.${name};
-        recognised = tryEval (isDerivation value);
+        attrPath = [ kind system name ];
       in
-      if !recognised.success || recognised.value then
-        [ (evaluated [ kind system name ] kind value) ]
-      else
-        [ ]
+      if listed attrPath isDerivation set.${name} then [ (evaluated attrPath kind set.${name}) ] else [ ]
     ) (namesPreferred kind set)
   ) derivationKinds;
 
   formatter =
     let
+      attrPath = [ "formatter" system ];
       value = flake.formatter.${system} or null;
     in
-    if isDerivation value then [ (evaluated [ "formatter" system ] "formatter" value) ] else [ ];
+    if listed attrPath isDerivation value then [ (evaluated attrPath "formatter" value) ] else [ ];
 
   byStorePath = listToAttrs (
     map (output: {
@@ -129,22 +145,21 @@ let
   appOutputs = concatMap (
     name:
     let
+      attrPath = [ "apps" system name ];
       value = appSet.${name};
-      recognised = tryEval (isApp value);
-      program = tryEval (unsafeDiscardStringContext value.program);
-      storePath = if program.success then programStorePath program.value else null;
+      program = tryEval (guarded attrPath (unsafeDiscardStringContext value.program));
+      storePath = if !skipped attrPath && program.success then programStorePath program.value else null;
       # The derivation whose output holds the program, when its string context names one.
       context = getContext value.program;
-      drvs = tryEval (filter (path: context.${path} ? outputs) (attrNames context));
+      drvs = tryEval (guarded attrPath (filter (path: context.${path} ? outputs) (attrNames context)));
     in
-    if !recognised.success || recognised.value then
+    if listed attrPath isApp value then
       [
         {
-          attrPath = [ "apps" system name ];
+          inherit attrPath storePath;
           kind = "apps";
-          inherit storePath;
-          program = if program.success then program.value else null;
-          drvPath = if drvs.success && length drvs.value == 1 then builtins.head drvs.value else null;
+          program = if storePath != null then program.value else null;
+          drvPath = if storePath != null && drvs.success && length drvs.value == 1 then builtins.head drvs.value else null;
           # The derivation output that provides the program, when the flake exposes one.
           derivation = if storePath != null && byStorePath ? ${storePath} then byStorePath.${storePath}.attrPath else null;
         }
@@ -200,8 +215,9 @@ let
       else
         throw "ciActions: no actions for system ${system} (declared for ${concatStringsSep ", " (filter (n: n != "_type" && n != "_version") (attrNames ciActions))}); pass `systems` to ci.lib.mkActions"
     else
-      # A plain attribute set (or a function of { system }), as in the design note.
-      lib.normaliseActions "ciActions" (if builtins.isFunction ciActions then ciActions { inherit system; } else ciActions);
+      # A plain attribute set (or a function of { system }), as in the design note: it
+      # covers the one system it is evaluated for, so that is the one it deploys from.
+      lib.normaliseActions "ciActions" [ system ] (if builtins.isFunction ciActions then ciActions { inherit system; } else ciActions);
 
   resolveTargets = mapAttrs (
     name: action: {
@@ -231,6 +247,8 @@ let
         else
           step
       ) action.deploySteps;
+      # A flake's own, older ci.lib may not know the field.
+      deploySystem = action.deploySystem or null;
     }
   );
   # The systems CI covers: those mkActions declares actions for; a plain ciActions covers this one.

@@ -335,10 +335,11 @@ let
         }
     );
 
-  actionFieldNames = [ "conditions" "checks" "builds" "deploySteps" ];
+  actionFieldNames = [ "conditions" "checks" "builds" "deploySteps" "deploySystem" ];
 
+  # `systems`: those the actions are declared for, which a deploy may run on.
   normaliseAction =
-    path: raw:
+    path: systems: raw:
     let
       action = expectSet path raw;
       listOf = field: normalise: forceAll (imap0 (i: normalise (index (child path field) i)) (expectList (child path field) (action.${field} or [ ])));
@@ -351,16 +352,18 @@ let
           inherit path checks deploySteps;
           conditions = listOf "conditions" normaliseCondition;
           builds = listOf "builds" expectTarget;
+          # null: the planning agent's system.
+          deploySystem = if action ? deploySystem then expectOneOf (child path "deploySystem") systems action.deploySystem else null;
         }
       )
     );
 
   normaliseActions =
-    path: raw:
+    path: systems: raw:
     let
       actions = expectSet path raw;
       normalised = genAttrs (attrNames actions) (
-        name: seq (expectName (child path name) name) (normaliseAction (child path name) actions.${name})
+        name: seq (expectName (child path name) name) (normaliseAction (child path name) systems actions.${name})
       );
     in
     foldl' (acc: name: seq normalised.${name} acc) normalised (attrNames normalised);
@@ -388,7 +391,8 @@ let
 
       `actions`
       : An attribute set of actions, or a function `{ system }: actions`. Each action has
-        `conditions` (all must hold), `checks`, `builds` and `deploySteps`; see `docs/mkActions.md`.
+        `conditions` (all must hold), `checks`, `builds`, `deploySteps` and `deploySystem` (one of
+        `systems`, which the deploy runs on; by default the planning agent's); see `docs/mkActions.md`.
 
       `systems`
       : Optional. The systems to declare actions for; by default every system the flake
@@ -427,7 +431,7 @@ let
         forSystem =
           system:
           addErrorContext "while evaluating ciActions for ${system}" (
-            normaliseActions "ciActions" (optionalCall actions { inherit system; })
+            normaliseActions "ciActions" systems (optionalCall actions { inherit system; })
           );
       in
       genAttrs systems forSystem

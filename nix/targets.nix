@@ -8,20 +8,28 @@
   `paths`
   : Attribute paths below that output, for example `[ [ "x86_64-linux" "bot" ] ]`.
 
+  `strict`
+  : Let an error escape, so Nix reports it in its own words (for one path whose
+    description threw).
+
   `root`
   : The output.
 
   # Type
 
   ```
-  targets :: [[String]] -> AttrSet -> [{ kind, ... }]
+  targets :: { paths :: [[String]], strict :: Bool } -> AttrSet -> [{ kind, ... }]
   ```
 
   A derivation gives its `drvPath`, `name`, output paths and the program `nix run`
   would start; an app gives its program and the derivations behind it. A missing
   attribute, or one that throws, is reported instead of failing the rest.
 */
-paths: root:
+{
+  paths,
+  strict ? false,
+}:
+root:
 let
   inherit (builtins)
     attrNames
@@ -78,7 +86,8 @@ let
     let
       found = walk root path;
       # A throw (a package marked broken, say) is reported; Nix cannot catch other errors.
-      described = tryEval (builtins.deepSeq (describe found.value) (describe found.value));
+      forced = builtins.deepSeq (describe found.value) (describe found.value);
+      described = if strict then { success = true; value = forced; } else tryEval forced;
     in
     if !found.found then
       { kind = "missing"; }

@@ -73,7 +73,7 @@ export class Refresher extends Context.Service<Refresher, {
           const fetched = yield* api.getBuild(root.ref).pipe(Effect.catchIf((error) => error.status === 404, (error) => Effect.succeed(error)))
           if (fetched instanceof BuildkiteApiError) {
             // Deleted, or never visible to this token: nothing more will come of it.
-            yield* Effect.logWarning(`${showBuildRef(root.ref)} is not in Buildkite (HTTP 404); its message stays as it was`)
+            yield* Effect.logWarning("build not found").pipe(Effect.annotateLogs({ status: 404, reason: "not in Buildkite: its message stays as it was" }))
             return yield* store.rendered(root.id, tracked.renderedHash ?? "", tracked.dirtySeq, yield* Clock.currentTimeMillis)
           }
           const build = yield* settled(fetched)
@@ -108,20 +108,29 @@ export class Refresher extends Context.Service<Refresher, {
           })
           const nonce = (salt: string) => createHash("sha256").update(`${root.id}:${salt}`).digest("hex").slice(0, 25)
 
-          if (tracked.messageId === undefined) {
-            const messageId = yield* post(tracked.postingNonce ?? nonce("first"))
-            // A post retried after a crash may get back the message made the first time, showing what it showed then.
-            if (tracked.postingNonce !== undefined) yield* discord.edit(messageId, payload)
-          } else if (hash !== tracked.renderedHash) {
-            yield* discord.edit(tracked.messageId, payload).pipe(
+          // What became of the message, for the refresh's line in the log.
+          const outcome: { discord: string; discord_message?: string } = yield* Effect.gen(function*() {
+            if (tracked.messageId === undefined) {
+              const messageId = yield* post(tracked.postingNonce ?? nonce("first"))
+              // A post retried after a crash may get back the message made the first time, showing what it showed then.
+              if (tracked.postingNonce !== undefined) yield* discord.edit(messageId, payload)
+              return { discord: "posted", discord_message: messageId }
+            }
+            if (hash === tracked.renderedHash) return { discord: "unchanged" }
+            return yield* discord.edit(tracked.messageId, payload).pipe(
+              Effect.as({ discord: "edited", discord_message: tracked.messageId }),
               // Discord refuses more edits of a message over an hour old: carry on in a new one.
-              Effect.catchIf((error) => error.editLimitReached, () => post(nonce(`after ${tracked.messageId}`))),
+              Effect.catchIf((error) => error.editLimitReached, () =>
+                Effect.map(post(nonce(`after ${tracked.messageId}`)), (message) => ({ discord: "posted a follow-up", discord_message: message }))),
               // Someone deleted the message: that is their call, not something to undo.
               Effect.catchIf((error) => error._tag === "DiscordError" && error.messageGone, () =>
-                Effect.logWarning(`the message of ${showBuildRef(root.ref)} was deleted in Discord; it is not posted again`))
+                Effect.succeed({ discord: "deleted in Discord, not posted again", discord_message: tracked.messageId! }))
             )
-          }
+          })
           yield* store.rendered(root.id, hash, tracked.dirtySeq, now)
+          yield* (outcome.discord === "unchanged" ? Effect.logDebug : Effect.logInfo)("refreshed").pipe(
+            Effect.annotateLogs({ state: build.state, ...outcome })
+          )
         })
 
         // Per build: whether a refresh is under way, whether another is wanted after
@@ -133,6 +142,7 @@ export class Refresher extends Context.Service<Refresher, {
         const permits = yield* Semaphore.make(options.concurrency)
         let stopping = false
 
+        // Every line a build's refreshes log names the build.
         const worker = Effect.fnUntraced(function*(root: Root): Effect.fn.Return<void> {
           yield* Effect.sleep(options.debounce)
           const entry = state.get(root.id)!
@@ -156,7 +166,7 @@ export class Refresher extends Context.Service<Refresher, {
             // Backing off to 5 minutes: Discord bans an address that keeps getting 401s and 429s.
             const wait = Duration.seconds(Math.min(5 * 2 ** entry.failures, 300))
             entry.failures += 1
-            yield* Effect.logWarning(`refreshing ${showBuildRef(root.ref)} failed, trying again in ${Duration.format(wait)}: ${failure.message}`)
+            yield* Effect.logWarning("refresh failed").pipe(Effect.annotateLogs({ retry_in: Duration.format(wait), error: failure.message }))
             yield* Effect.sleep(wait)
             entry.again = true
           }
@@ -172,12 +182,12 @@ export class Refresher extends Context.Service<Refresher, {
               return Effect.void
             }
             state.set(root.id, { again: false, failures: 0 })
-            return Effect.asVoid(Effect.forkIn(worker(root), scope))
+            return Effect.asVoid(Effect.forkIn(worker(root).pipe(Effect.annotateLogs({ build: showBuildRef(root.ref) })), scope))
           })
 
         const resume = Effect.flatMap(store.dirtyBuilds, (builds) =>
           Effect.forEach(builds, (build) => hint({ id: build.id, ref: build.ref }), { discard: true })).pipe(
-            Effect.catch((error) => Effect.logError(error.message))
+            Effect.catch((error) => Effect.annotateLogs(Effect.logError("resume failed"), { error: error.message }))
           )
 
         // Every permit taken is every refresh under way finished; none starts after.

@@ -22,10 +22,20 @@ const registerCommands = Command.make(
   )
 )
 
+const logFormat = Flag.Literals("log-format", ["logfmt", "json"]).pipe(
+  Flag.withDescription("One line per event: logfmt (key=value) or JSON"),
+  Flag.withDefault("logfmt")
+)
+
+const logLevel = Flag.Literals("log-level", ["debug", "info", "warning", "error"]).pipe(
+  Flag.withDescription("The least important events logged (debug adds health checks and unchanged refreshes)"),
+  Flag.withDefault("info")
+)
+
 export const bot = Command.make(
   "bot",
-  { config },
-  lazily(() => import("../bot/serve.ts"), (server, input) => server.serve(input.config))
+  { config, logFormat, logLevel },
+  lazily(() => import("../bot/serve.ts"), (server, input) => server.serve(input.config, { format: input.logFormat, level: input.logLevel }))
 ).pipe(
   Command.withDescription("Serve Buildkite webhooks and Discord interactions: one live Discord message per build (see docs/bot.md)"),
   Command.withSubcommands([registerCommands])

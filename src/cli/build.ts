@@ -10,6 +10,12 @@ export const build = Command.make(
       Flag.withDescription("Also build the installables `tool plan` stored under this meta-data key"),
       Flag.optional
     ),
+    part: Flag.String("part").pipe(
+      Flag.withDescription(
+        "The share of a split build set this step builds (letters, digits, _ . -): its summary and annotation are its own, so shards never overwrite each other's"
+      ),
+      Flag.optional
+    ),
     local: localFlag,
     installables: Argument.String("installable").pipe(
       Argument.withDescription("What to build, for example .#packages.x86_64-linux.bot or .#apps.x86_64-linux.deploy"),

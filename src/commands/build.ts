@@ -1,7 +1,7 @@
 import { Clock, Console, Effect, FileSystem, Layer, Option, Schema } from "effect"
 import { PlanInputError } from "../domain/errors.ts"
 import { PlannedBuildsChunk, PlannedBuildsIndex, plannedBuildsChunkKey } from "../domain/plannedBuilds.ts"
-import { type BuildSummary, type DerivationResult, resultEntry } from "../domain/results.ts"
+import { type BuildSummary, type DerivationResult, isBuildPart, resultEntry } from "../domain/results.ts"
 import { BuildkiteAgent } from "../effects/BuildkiteAgent.ts"
 import { Process } from "../effects/Process.ts"
 import { Reporter } from "../effects/Reporter.ts"
@@ -100,6 +100,7 @@ export const failedBuild = (results: ReadonlyArray<DerivationResult>): BuildFail
 const runBuild = Effect.fn("build")(function*(input: {
   readonly installables: ReadonlyArray<string>
   readonly json: Option.Option<string>
+  readonly part: string | undefined
 }) {
   const reporter = yield* Reporter
   const progress = stdoutProgress()
@@ -107,7 +108,7 @@ const runBuild = Effect.fn("build")(function*(input: {
     Effect.ensuring(progress.end)
   )
 
-  yield* reportResults(results, durationMs)
+  yield* reportResults(results, durationMs, input.part)
   if (Option.isSome(input.json)) {
     const fs = yield* FileSystem.FileSystem
     yield* fs.writeFileString(input.json.value, `${JSON.stringify({ version: 1, durationMs, results }, null, 2)}\n`).pipe(Effect.orDie)
@@ -135,7 +136,7 @@ const pushBuilt = Effect.fnUntraced(function*(drvPaths: ReadonlyArray<string>) {
   }
 })
 
-const reportResults = Effect.fnUntraced(function*(results: ReadonlyArray<DerivationResult>, durationMs: number) {
+const reportResults = Effect.fnUntraced(function*(results: ReadonlyArray<DerivationResult>, durationMs: number, part: string | undefined) {
   const reporter = yield* Reporter
   const record = (result: DerivationResult | BuildSummary) => {
     const entry = resultEntry(result)
@@ -147,10 +148,11 @@ const reportResults = Effect.fnUntraced(function*(results: ReadonlyArray<Derivat
     kind: "build-summary",
     targets: results.map((result) => result.target),
     counts: countStatuses(results),
-    durationMs
+    durationMs,
+    ...(part === undefined ? {} : { part })
   }
   yield* record(summary)
-  yield* reporter.summarise(buildSummary(results, durationMs))
+  yield* reporter.summarise(buildSummary(results, durationMs, part))
 })
 
 /** The installables `tool plan` left in meta-data, when there were too many for the command line. */
@@ -173,9 +175,14 @@ export const build = (input: {
   readonly installables: ReadonlyArray<string>
   readonly fromMetaData: Option.Option<string>
   readonly json: Option.Option<string>
+  readonly part: Option.Option<string>
   readonly local: boolean
 }) =>
   Effect.gen(function*() {
+    const part = Option.getOrUndefined(input.part)
+    if (part !== undefined && !isBuildPart(part)) {
+      return yield* new PlanInputError({ place: "--part", detail: `expected letters, digits, _ . or - (at most 64), got ${JSON.stringify(part)}` })
+    }
     const installables = [
       ...input.installables,
       ...(Option.isSome(input.fromMetaData) ? yield* plannedInstallables(input.fromMetaData.value) : [])
@@ -183,5 +190,5 @@ export const build = (input: {
     if (installables.length === 0) {
       return yield* new PlanInputError({ place: "tool build", detail: "nothing to build: give installables, or --from-meta-data" })
     }
-    return yield* runBuild({ installables, json: input.json }).pipe(Effect.provide(reporterFor(input.local)))
+    return yield* runBuild({ installables, json: input.json, part }).pipe(Effect.provide(reporterFor(input.local)))
   }).pipe(Effect.provide(Layer.merge(services, BinaryCache.layer.pipe(Layer.provide(Process.layer)))))

@@ -5,7 +5,7 @@ import type { StepData } from "../domain/StepData.ts"
 import { Git } from "../effects/Git.ts"
 import { Reporter } from "../effects/Reporter.ts"
 import { Nix } from "../nix/Nix.ts"
-import { type Base, type CiPlan, makePlan } from "../plan/Plan.ts"
+import { type Base, type CiPlan, deploySystemsOf, makePlan } from "../plan/Plan.ts"
 import { runTally } from "../render/board.ts"
 import { runOutcome } from "../render/summary.ts"
 import { buildTargets, failedBuild } from "./build.ts"
@@ -128,12 +128,20 @@ export const planWorkTree = Effect.fnUntraced(function*(
   })
   const flakePath = path.resolve(input.flake)
   const { commit, why } = yield* chooseRunBase(repository, head, input.base)
+  const headSource = Option.isSome(input.head) ? source(head) : { ...source(head), rev: undefined }
   const [headEvaluation, base, { refs, dirty }] = yield* Effect.all([
-    nix.evaluate(Option.isSome(input.head) ? source(head) : { ...source(head), rev: undefined }, system, { withActions: true }),
+    nix.evaluate(headSource, system, { withActions: true }),
     knownBase === undefined ? evaluateBase(commit, source, system) : Effect.succeed(knownBase),
     readRefs(asPlan, {}, repository, head)
   ], { concurrency: "unbounded" })
-  const plan = yield* Effect.fromResult(makePlan({ system, flakeDir, head, headEvaluation, base, refs, pullRequest: undefined, forced: [] }))
+  // The systems actions deploy from, which their deploy steps come from, as tool plan reads them.
+  const deployEvaluations = new Map(
+    yield* Effect.forEach(deploySystemsOf(headEvaluation, system), (other) =>
+      Effect.map(nix.evaluate(headSource, other, { withActions: true }), (evaluated) => [other, evaluated] as const), { concurrency: 2 })
+  )
+  const plan = yield* Effect.fromResult(
+    makePlan({ system, flakeDir, head, headEvaluation, base, refs, pullRequest: undefined, forced: [], deployEvaluations })
+  )
   return { plan, flakePath, head, commit, why, refs, dirty, base, headEvaluation }
 })
 

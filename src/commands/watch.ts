@@ -83,7 +83,7 @@ const watchIn = Effect.fn("watch")(function*(input: WatchFlags) {
     // The next round compares with this work tree, whatever happens to this round.
     previous = { _tag: "Evaluated", sha: planned.head, evaluation: planned.headEvaluation, choice: "the previous round's work tree" }
     const planMs = (yield* Clock.currentTimeMillis) - changedAt
-    const board = new Board({ live: false, colour: false }, () => {})
+    const board = new Board({ live: false, colour: false, columns: () => undefined }, () => {})
     yield* executePlan(planned.plan, planned.flakePath, board, { deploy: false, yes: false, jobs: input.jobs, printBuildLogs: false, interactive: false })
     const failed = board.all.filter((row) => row.state === "failed")
     const now = yield* Clock.currentTimeMillis

@@ -85,7 +85,7 @@ const explainWhy = Effect.fn("why")(function*(input: WhyFlags) {
   if (atHead !== undefined && atHead.storePath === null) {
     return yield* new PlanInputError({
       place: attrPath,
-      detail: `does not evaluate at ${short(head)}; \`nix eval ${flakeDir === "." ? "." : `./${flakeDir}`}#${attrPath}.drvPath\` shows why`
+      detail: `does not evaluate at ${short(head)}: ${atHead.error ?? "no reason given"}`
     })
   }
 

@@ -72,6 +72,8 @@ export const StepDataBlock = Schema.Struct({
 export const StepData = Schema.Struct({
   version: Schema.Literal(1),
   action: Name,
+  /** The system the action deploys from: its steps are that system's, and run on its agents. */
+  system: Name,
   steps: Schema.Array(Schema.Union([StepDataRun, StepDataWait, StepDataBlock]))
 })
 export type StepData = typeof StepData.Type

@@ -55,3 +55,34 @@ export const parseInstallable = (text: string): FlakeInstallable | undefined => 
   if (quoted || segments.some((segment) => segment === "")) return undefined
   return { text, flakeRef: text.slice(0, hash), attrPath: segments }
 }
+
+const standardOutputs = ["packages", "checks", "devShells", "apps", "formatter"]
+
+/**
+ * The system of a result's target (`packages.<system>.bot`, or an installable such as
+ * `.#apps.<system>.deploy`) when it is a standard output; undefined for anything else.
+ */
+export const systemOf = (target: string): string | undefined => {
+  for (const parsed of [parseInstallable(`.#${target}`), parseInstallable(target)]) {
+    const attrPath = parsed?.attrPath
+    if (attrPath !== undefined && attrPath.length >= 2 && standardOutputs.includes(attrPath[0]!)) return attrPath[1]
+  }
+  return undefined
+}
+
+/**
+ * Items grouped by system, in the order each system first appears: one group with
+ * system undefined when they name fewer than two systems (items of no known system
+ * aside), so a one-system list stays as it was.
+ */
+export const bySystem = <A>(items: ReadonlyArray<A>, systemOfItem: (item: A) => string | undefined): ReadonlyArray<{ readonly system: string | undefined; readonly items: ReadonlyArray<A> }> => {
+  const groups = new Map<string | undefined, Array<A>>()
+  for (const item of items) {
+    const system = systemOfItem(item)
+    const group = groups.get(system)
+    if (group === undefined) groups.set(system, [item])
+    else group.push(item)
+  }
+  const named = [...groups.keys()].filter((system) => system !== undefined)
+  return named.length < 2 ? [{ system: undefined, items }] : [...groups].map(([system, grouped]) => ({ system, items: grouped }))
+}

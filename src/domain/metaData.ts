@@ -20,6 +20,8 @@ export const metaDataKeys = {
   build: (target: string) => `ci:build:${target}`,
   /** `tool build`'s summary (`BuildSummary`). */
   buildSummary: "ci:build",
+  /** A shard's summary (`BuildSummary`, with its `part`): `tool build --part <part>`. */
+  buildPart: (part: string) => `ci:build-part:${part}`,
   /** A deploy step's result (`DeployResult`). */
   deploy: (name: string) => `ci:deploy:${name}`,
   /** The build step's installables, when too many for its command line (`plannedBuilds.ts`). */

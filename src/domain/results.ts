@@ -92,7 +92,9 @@ export const BuildSummary = Schema.Struct({
   /** The `target` of every derivation result, in order: each is under `ci:build:<target>`. */
   targets: Schema.Array(Schema.String),
   counts: Schema.Record(BuildStatus, Schema.Int),
-  durationMs: Millis
+  durationMs: Millis,
+  /** The share of the builds this step built, when they were split (`tool build --part`). */
+  part: Schema.optionalKey(Schema.String)
 })
 export type BuildSummary = typeof BuildSummary.Type
 
@@ -140,6 +142,9 @@ export const resultEntry = (result: CheckResult | DeployResult | DerivationResul
     case "build":
       return { key: metaDataKeys.build(result.target), value: fitToMetaData(result, trimDerivation) }
     case "build-summary":
-      return { key: metaDataKeys.buildSummary, value: JSON.stringify(result) }
+      return { key: result.part === undefined ? metaDataKeys.buildSummary : metaDataKeys.buildPart(result.part), value: JSON.stringify(result) }
   }
 }
+
+/** A build step's part (`tool build --part`): it names meta-data keys and an annotation's context. */
+export const isBuildPart = (part: string): boolean => /^[A-Za-z0-9_.-]{1,64}$/.test(part)

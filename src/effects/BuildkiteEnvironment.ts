@@ -39,6 +39,8 @@ export const BuildkiteEnvironment = Schema.Struct({
   /** The Buildkite plugin added to each command step; `none` for none. */
   CI_PLUGIN: Variable,
   CI_SYSTEM_TAG: Variable,
+  /** Above this many derivations to build, a system's builds are split into several steps. */
+  CI_BUILD_SHARD_SIZE: Variable,
   DENBEIGH_DEPLOY: Variable,
   STEP_DATA: Variable
 })

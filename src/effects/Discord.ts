@@ -1,5 +1,5 @@
 import { Context, Effect, Layer, Redacted, Schema } from "effect"
-import { DiscordAPIError, REST, Routes } from "discord.js"
+import { DiscordAPIError, REST, RESTEvents, Routes } from "discord.js"
 import type { MessagePayload } from "../render/embed.ts"
 
 /**
@@ -50,10 +50,20 @@ export class Discord extends Context.Service<Discord, {
   edit(messageId: string, payload: MessagePayload): Effect.Effect<void, DiscordError>
 }>()("ci/effects/Discord") {
   static readonly layer = (options: { readonly transport: DiscordTransport; readonly api: string }) =>
-    Layer.sync(Discord, () => {
+    Layer.effect(Discord, Effect.gen(function*() {
       const transport = options.transport
       const rest = new REST({ version: "10", api: options.api.replace(/\/$/, "") })
       if (transport._tag === "Bot") rest.setToken(Redacted.value(transport.token))
+      // discord.js waits a 429 out by itself; the log says so. Only these fields: the
+      // event's url, route and major parameter can hold a webhook's token.
+      const context = yield* Effect.context<never>()
+      rest.on(RESTEvents.RateLimited, (limit) =>
+        void Effect.runForkWith(context)(Effect.logWarning("rate limited").pipe(Effect.annotateLogs({
+          method: limit.method,
+          retry_after_ms: limit.retryAfter,
+          global: limit.global,
+          scope: limit.scope
+        }))))
 
       const messageId = (response: unknown) =>
         Schema.decodeUnknownEffect(MessageId)(response).pipe(
@@ -87,5 +97,5 @@ export class Discord extends Context.Service<Discord, {
       })
 
       return Discord.of({ post, edit })
-    })
+    }))
 }

@@ -38,7 +38,7 @@ const concurrency = 4
  * An entry: the evaluation and whether its actions were resolved. Bump `format` when
  * what an entry holds changes meaning; the evaluation's own shape is checked on read.
  */
-const format = 1
+const format = 2
 const CacheEntry = Schema.Struct({ format: Schema.Literal(format), withActions: Schema.Boolean, evaluation: FlakeEvaluation })
 const CacheEntryFromJson = Schema.fromJsonString(CacheEntry)
 

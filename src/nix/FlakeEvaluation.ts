@@ -21,7 +21,12 @@ export const Output = Schema.Struct({
   drvPath: Schema.optionalKey(Schema.NullOr(Schema.String)),
   program: Schema.optionalKey(Schema.NullOr(Schema.String)),
   /** For an app: the derivation output that provides its program, when the flake exposes one. */
-  derivation: Schema.optionalKey(Schema.NullOr(AttrPath))
+  derivation: Schema.optionalKey(Schema.NullOr(AttrPath)),
+  /**
+   * Why it failed to evaluate (storePath null): Nix's message and where in the flake. Added by
+   * the tool (`Nix.evaluate`), which evaluates a failing output alone; ci-actions.nix cannot see it.
+   */
+  error: Schema.optionalKey(Schema.String)
 })
 export type Output = typeof Output.Type
 
@@ -65,6 +70,11 @@ export const Action = Schema.Struct({
   checks: Schema.Array(Check),
   builds: Schema.Array(AttrPath),
   deploySteps: Schema.Array(DeployStep),
+  /**
+   * The system its deploy runs on; null for the planning agent's. ci-actions.nix always
+   * emits it; optional so that evaluations made by hand may omit it.
+   */
+  deploySystem: Schema.optionalKey(Schema.NullOr(Schema.String)),
   ...Located
 })
 export type Action = typeof Action.Type

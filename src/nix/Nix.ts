@@ -7,10 +7,10 @@ import { logTails } from "../domain/logTails.ts"
 import { Process, ProcessError } from "../effects/Process.ts"
 import { cacheSettings, substituterArgs } from "./BinaryCache.ts"
 import { BuildLog, type LogChange, parseLogLine } from "./buildLog.ts"
-import { FlakeEvaluationFromJson, type FlakeEvaluation } from "./FlakeEvaluation.ts"
+import { FlakeEvaluationFromJson, type FlakeEvaluation, type Output } from "./FlakeEvaluation.ts"
 import { classifyFailure, type FailureKind } from "./failures.ts"
 import { type FlakeSource, flakeRef } from "./flakeRef.ts"
-import { formatNixError, summariseNixError } from "./nixError.ts"
+import { type FlakeOrigin, formatNixError, type NixErrorSummary, summariseNixError } from "./nixError.ts"
 import type { BuildRun } from "./outcomes.ts"
 import { type Described, DescribedFromJson, type Target, toTarget } from "./target.ts"
 import { derivationOutputs, type NixVersion, parseNixVersion, unsupportedReason } from "./version.ts"
@@ -63,6 +63,12 @@ export class NixOutputInvalid extends Schema.TaggedError<NixOutputInvalid>()("Ni
 // A Nix string literal: JSON's escapes are Nix's, except that `${` must not start an antiquotation.
 const nixString = (value: string): string => JSON.stringify(value).replaceAll("${", "\\${")
 
+// An output's own error: Nix's message and where, not the ciActions place that forced it.
+const outputSummary = (summary: NixErrorSummary): NixErrorSummary => {
+  const position = summary.position ?? summary.nearestPosition
+  return { message: summary.message, ...(position === undefined ? {} : { position }) }
+}
+
 // Flakes may not be enabled in the user's configuration; asking for them is harmless when they are.
 const commonArgs = ["--extra-experimental-features", "nix-command flakes"]
 
@@ -97,6 +103,11 @@ export class Nix extends Context.Service<Nix, {
   ): Effect.Effect<BuildRun, NixUnavailable>
   /** The paths, of those given, that are not valid in the store. */
   invalidPaths(paths: ReadonlyArray<string>): Effect.Effect<ReadonlySet<string>, NixUnavailable>
+  /**
+   * The derivations a build of these would build (`nix build --dry-run`): those whose
+   * outputs are neither in the store nor in a substituter, the binary cache's included.
+   */
+  toBuild(drvPaths: ReadonlyArray<string>): Effect.Effect<ReadonlySet<string>, NixUnavailable>
   /** The closure of a store derivation: every derivation and source it depends on. */
   requisites(drvPath: string): Effect.Effect<ReadonlyArray<string>, NixUnavailable>
   /** Every output path of these store derivations. */
@@ -141,34 +152,88 @@ export class Nix extends Context.Service<Nix, {
           Effect.orElseSucceed(() => undefined)
         )
 
+      // Pure evaluation, with the library inlined: pure mode may not import files outside
+      // the store, and an impure evaluation could see what a build cannot. The work tree
+      // has no revision to lock: getFlake takes it only when impure, as `nix build .#x` does.
+      const evalFlake = (source: FlakeSource, expression: (flake: string) => string) =>
+        runner.run("nix", [
+          ...commonArgs,
+          "eval",
+          "--json",
+          "--show-trace",
+          ...(source.rev === undefined ? ["--impure"] : []),
+          "--expr",
+          expression(`(builtins.getFlake ${nixString(flakeRef(source))})`)
+        ], { allowFailure: true }).pipe(Effect.mapError(unavailable))
+
+      // Why an output that threw (caught by ci-actions.nix's tryEval) fails: it alone,
+      // evaluated as ci-actions.nix evaluates it, in Nix's words.
+      const outputError = (source: FlakeSource, output: Output, origin: Effect.Effect<FlakeOrigin>): Effect.Effect<NixErrorSummary, NixUnavailable> =>
+        evalFlake(source, (flake) =>
+          `builtins.seq (builtins.foldl' (value: name: value.\${name}) ${flake} (builtins.fromJSON ${
+            nixString(JSON.stringify(output.attrPath))
+          })).${output.kind === "apps" ? "program" : "outPath"} null`).pipe(
+            Effect.flatMap((result) =>
+              result.exitCode === 0
+                ? Effect.succeed({ message: "it failed to evaluate with the rest of the flake, not alone" })
+                : Effect.map(origin, (origin) => summariseNixError(result.stderr, origin))
+            )
+          )
+
       const evaluate = Effect.fn("Nix.evaluate")(function*(
         source: FlakeSource,
         system: string,
         options: { readonly withActions: boolean }
       ) {
         const ref = flakeRef(source)
-        // Pure evaluation, with the library inlined: pure mode may not import files
-        // outside the store, and an impure evaluation could see what a build cannot.
-        const expression = `let lib = (${libSource}); in (${ciActionsSource}) { inherit lib; flake = builtins.getFlake ${
-          nixString(ref)
-        }; system = ${nixString(system)}; withActions = ${options.withActions}; }`
-        const result = yield* runner
-          // The work tree has no revision to lock: getFlake takes it only when impure, as `nix build .#x` does.
-          .run("nix", [...commonArgs, "eval", "--json", "--show-trace", ...(source.rev === undefined ? ["--impure"] : []), "--expr", expression], {
-            allowFailure: true
-          })
-          .pipe(Effect.mapError(unavailable))
-        if (result.exitCode !== 0) {
-          const sourcePath = yield* flakeSourcePath(source)
-          return yield* new NixEvalError({
-            flakeRef: ref,
-            summary: formatNixError(summariseNixError(result.stderr, { storePath: sourcePath, repository: source.repository, rev: source.rev })),
-            stderr: result.stderr
-          })
+        const origin = yield* Effect.cached(Effect.map(flakeSourcePath(source), (storePath): FlakeOrigin => ({
+          storePath,
+          repository: source.repository,
+          rev: source.rev
+        })))
+        // Outputs that failed with an error tryEval cannot catch, by attribute path, and why:
+        // each is skipped in the next attempt, as nix-eval-jobs evaluates each job alone.
+        const failed = new Map<string, { readonly attrPath: ReadonlyArray<string>; readonly message: string; readonly error: string }>()
+        const failure = (attrPath: ReadonlyArray<string>, summary: NixErrorSummary) =>
+          failed.set(JSON.stringify(attrPath), { attrPath, message: summary.message, error: formatNixError(outputSummary(summary)) })
+        for (;;) {
+          const skip = [...failed.values()].map((output) => output.attrPath)
+          const result = yield* evalFlake(source, (flake) =>
+            `let lib = (${libSource}); in (${ciActionsSource}) { inherit lib; flake = ${flake}; system = ${nixString(system)}; withActions = ${options.withActions}; skip = builtins.fromJSON ${
+              nixString(JSON.stringify(skip))
+            }; }`)
+          if (result.exitCode === 0) {
+            const evaluation = yield* Schema.decodeUnknownEffect(FlakeEvaluationFromJson)(result.stdout).pipe(
+              Effect.mapError((error) => new NixOutputInvalid({ flakeRef: ref, detail: error.message }))
+            )
+            // The rest threw, and tryEval says only that: ask each alone why.
+            const thrown = evaluation.outputs.filter((output) => output.storePath === null && !failed.has(JSON.stringify(output.attrPath)))
+            yield* Effect.forEach(thrown, (output) =>
+              Effect.map(outputError(source, output, origin), (summary) => failure(output.attrPath, summary)), {
+              concurrency: 2,
+              discard: true
+            })
+            return {
+              ...evaluation,
+              outputs: evaluation.outputs.map((output) => {
+                const error = failed.get(JSON.stringify(output.attrPath))?.error
+                return error === undefined ? output : { ...output, error }
+              })
+            }
+          }
+          const summary = summariseNixError(result.stderr, yield* origin)
+          if (summary.output === undefined || failed.has(JSON.stringify(summary.output))) {
+            // An action refers to an output skipped above: the error is the action's, and
+            // says which output and where it failed (later Nix versions show no position here).
+            const skipped = [...failed.values()].find((output) => output.message === summary.message)
+            const reported = skipped === undefined ? summary : {
+              message: `${showAttrPath(skipped.attrPath)} does not evaluate: ${skipped.error}`,
+              ...(summary.place === undefined ? {} : { place: summary.place })
+            }
+            return yield* new NixEvalError({ flakeRef: ref, summary: formatNixError(reported), stderr: result.stderr })
+          }
+          failure(summary.output, summary)
         }
-        return yield* Schema.decodeUnknownEffect(FlakeEvaluationFromJson)(result.stdout).pipe(
-          Effect.mapError((error) => new NixOutputInvalid({ flakeRef: ref, detail: error.message }))
-        )
       })
 
       const version = yield* runner.run("nix", ["--version"], { timeout: "1 minute" }).pipe(
@@ -188,11 +253,13 @@ export class Nix extends Context.Service<Nix, {
         | { readonly _tag: "Described"; readonly described: ReadonlyArray<Described> }
         | { readonly _tag: "Failed"; readonly message: string }
 
-      // One evaluation for every installable below one output of one flake.
+      // One evaluation for every installable below one output of one flake; `strict` lets
+      // an error escape targets.nix's tryEval, so Nix says why in its own words.
       const describe = (
         flakeRef: string,
         output: string,
-        group: ReadonlyArray<FlakeInstallable>
+        group: ReadonlyArray<FlakeInstallable>,
+        strict: boolean
       ): Effect.Effect<Description, NixUnavailable> =>
         runner.run("nix", [
           ...commonArgs,
@@ -200,7 +267,7 @@ export class Nix extends Context.Service<Nix, {
           "--json",
           `${flakeRef}#${showAttrPath([output])}`,
           "--apply",
-          `(${targetsSource}) (builtins.fromJSON ${nixString(JSON.stringify(group.map((installable) => installable.attrPath.slice(1))))})`
+          `(${targetsSource}) { paths = builtins.fromJSON ${nixString(JSON.stringify(group.map((installable) => installable.attrPath.slice(1))))}; strict = ${strict}; }`
         ], { allowFailure: true }).pipe(
           Effect.mapError(unavailable),
           Effect.flatMap((result) =>
@@ -222,23 +289,22 @@ export class Nix extends Context.Service<Nix, {
           groups.set(key, [...(groups.get(key) ?? []), installable])
         }
         const targets = new Map<string, Target>()
+        // One installable alone, its error (if any) in Nix's words.
+        const alone = (installable: FlakeInstallable) =>
+          Effect.map(describe(installable.flakeRef, installable.attrPath[0]!, [installable], true), (described): Target =>
+            described._tag === "Described"
+              ? toTarget(installable, described.described[0]!)
+              : { _tag: "Unresolved", installable: installable.text, reason: described.message })
         yield* Effect.forEach([...groups.values()], Effect.fnUntraced(function*(group) {
           const { flakeRef, attrPath } = group[0]!
-          const whole = yield* describe(flakeRef, attrPath[0]!, group)
-          if (whole._tag === "Described") {
-            group.forEach((installable, i) => targets.set(installable.text, toTarget(installable, whole.described[i]!)))
-            return
-          }
-          // An error Nix cannot catch sank the whole group: find out whose it is.
-          yield* Effect.forEach(group, Effect.fnUntraced(function*(installable) {
-            const alone = yield* describe(flakeRef, attrPath[0]!, [installable])
-            targets.set(
-              installable.text,
-              alone._tag === "Described"
-                ? toTarget(installable, alone.described[0]!)
-                : { _tag: "Unresolved", installable: installable.text, reason: alone.message }
-            )
-          }), { concurrency: 2 })
+          const whole = yield* describe(flakeRef, attrPath[0]!, group, false)
+          // An error Nix cannot catch sank the whole group, or one threw: find out whose, and why.
+          yield* Effect.forEach(group, (installable, i) => {
+            const described = whole._tag === "Described" ? whole.described[i]! : undefined
+            return described === undefined || described.kind === "throws"
+              ? Effect.map(alone(installable), (target) => void targets.set(installable.text, target))
+              : Effect.sync(() => void targets.set(installable.text, toTarget(installable, described)))
+          }, { concurrency: 2, discard: true })
         }), { concurrency: 4 })
         return parsed.map(({ text, installable }): Target =>
           installable === undefined
@@ -288,6 +354,29 @@ export class Nix extends Context.Service<Nix, {
         return invalid
       })
 
+      const toBuild = Effect.fn("Nix.toBuild")(function*(drvPaths: ReadonlyArray<string>) {
+        const nixVersion = yield* version
+        const found = new Set<string>()
+        // Batches share their dependencies, which each would look up again: few and large
+        // (5,000 paths are about 400 KB of arguments, a fifth of Linux's limit).
+        for (let start = 0; start < drvPaths.length; start += 5000) {
+          const result = yield* runner.run("nix", [
+            ...commonArgs,
+            "build",
+            "--dry-run",
+            ...substitute,
+            ...drvPaths.slice(start, start + 5000).map((drvPath) => derivationOutputs(nixVersion, drvPath))
+          ], { timeout: "10 minutes" }).pipe(Effect.mapError(unavailable))
+          // Nix lists what it would build, then what it would fetch (outputs, never `.drv`
+          // files), each path on a line of its own: the paths are the contract, not the words.
+          for (const line of result.stderr.split("\n")) {
+            const path = line.trim()
+            if (path.startsWith("/") && path.endsWith(".drv") && !path.includes(" ")) found.add(path)
+          }
+        }
+        return found
+      })
+
       const requisites = Effect.fn("Nix.requisites")(function*(drvPath: string) {
         const result = yield* runner.run("nix-store", ["--query", "--requisites", drvPath]).pipe(Effect.mapError(unavailable))
         return result.stdout.split("\n").map((line) => line.trim()).filter((line) => line !== "")
@@ -305,7 +394,7 @@ export class Nix extends Context.Service<Nix, {
 
       const evaluator = createHash("sha256").update(libSource!).update("\0").update(ciActionsSource!).digest("hex")
 
-      return Nix.of({ currentSystem, evaluate, evaluator, version, resolve, build, invalidPaths, requisites, outputsOf })
+      return Nix.of({ currentSystem, evaluate, evaluator, version, resolve, build, invalidPaths, toBuild, requisites, outputsOf })
     })
   )
 }

@@ -1,3 +1,4 @@
+import { Option, Schema } from "effect"
 import { stripVTControlCharacters } from "node:util"
 
 /**
@@ -13,12 +14,23 @@ export interface NixErrorSummary {
   readonly place?: string
   /** Where in the flake's own source the error was raised, relative to the repository. */
   readonly position?: string
+  /**
+   * The standard output `nix/ci-actions.nix` was evaluating ("while evaluating the
+   * output ["packages",…]"): the error is that output's, not the flake's.
+   */
+  readonly output?: ReadonlyArray<string>
+  /**
+   * When the error itself names no place in the flake (a `throw` on Nix 2.8): the place in
+   * the flake's source the trace shows nearest to the message, its innermost.
+   */
+  readonly nearestPosition?: string
 }
 
 // Lines are split at "\n" only: with `s`, a U+2028 or U+0085 that a flake put in its
 // message stays part of the line instead of ending the match.
 const errorLine = /^\s*error:\s?(.*)$/s
 const placeLine = /… while (?:validating|resolving) `([^`]+)`/
+const outputLine = /… while evaluating the output (\[.*\])\s*$/s
 const positionLine = /^\s*at (.+):(\d+):(\d+):\s*$/s
 const traceItem = /^\s*(…|error:)/
 const hintLine = /^\s*Did you mean .*$/s
@@ -100,12 +112,31 @@ export const summariseNixError = (stderr: string, origin?: FlakeOrigin): NixErro
 
   const position = block.map((line) => positionLine.exec(line)).find((match) => match !== null)
   const file = position === undefined || origin === undefined ? undefined : inFlake(position[1]!, origin)
+  // Nix 2.8 prints the trace innermost first after the message, later versions innermost last before it.
+  const nearest = origin === undefined || file !== undefined ? undefined : lines
+    .flatMap((line, i) => {
+      const match = positionLine.exec(line)
+      const inSource = match === null ? undefined : inFlake(match[1]!, origin)
+      return inSource === undefined ? [] : [{ distance: Math.abs(i - messageAt), at: `${inSource}:${match![2]}:${match![3]}` }]
+    })
+    .reduce<{ distance: number; at: string } | undefined>((best, p) => (best === undefined || p.distance < best.distance ? p : best), undefined)
+
+  const output = lines.map(outputPath).find((path) => path !== undefined)
 
   return {
     message,
     ...(place === undefined ? {} : { place }),
+    ...(output === undefined ? {} : { output }),
+    ...(nearest === undefined ? {} : { nearestPosition: nearest.at }),
     ...(file === undefined ? {} : { position: `${file}:${position![2]}:${position![3]}` })
   }
+}
+
+// The attribute path is JSON (`toJSON`), so no name, however odd, is misread.
+const decodeOutputPath = Schema.decodeUnknownOption(Schema.fromJsonString(Schema.Array(Schema.String)))
+const outputPath = (line: string): ReadonlyArray<string> | undefined => {
+  const json = outputLine.exec(line)?.[1]
+  return json === undefined ? undefined : Option.getOrUndefined(decodeOutputPath(json))
 }
 
 // The library's own messages already start with where they were raised.

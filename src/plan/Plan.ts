@@ -6,7 +6,7 @@ import type { Action, FlakeEvaluation, Output } from "../nix/FlakeEvaluation.ts"
 import type { FlakeInputChange } from "../nix/flakeLock.ts"
 import { type ChangeLookup, type ConditionResult, evaluateCondition, type RefContext } from "./conditions.ts"
 import { type ForceRequest, resolveForced } from "./forcing.ts"
-import { stepData } from "./StepData.ts"
+import { deployFrom, stepData } from "./StepData.ts"
 import type { Difference } from "./why.ts"
 
 /**
@@ -29,6 +29,8 @@ export interface OutputChange {
   readonly base: string | null
   /** The output path at head; null when it failed to evaluate. */
   readonly head: string | null
+  /** Why it failed to evaluate at head: Nix's message and where. */
+  readonly error?: string
   /** The store derivations behind them, for saying why (src/plan/why.ts). */
   readonly baseDrvPath: string | null
   readonly headDrvPath: string | null
@@ -71,6 +73,8 @@ export interface CiPlan {
   readonly system: string
   /** The other systems CI covers that have something to build, each built on an agent of its own. */
   readonly otherSystems: ReadonlyArray<SystemBuilds>
+  /** Every system this plan covers (mkActions' `systems`, unless --system names one); unset: `system` alone. */
+  readonly systems?: ReadonlyArray<string>
   /** The flake's directory relative to the repository root, which steps run in. */
   readonly flakeDir: string
   readonly head: string
@@ -98,6 +102,33 @@ export interface PlanInput {
   readonly pullRequest: string | undefined
   /** `CI_ACTIONS` and the commits' `[ci deploy …]` directives. */
   readonly forced: ReadonlyArray<ForceRequest>
+  /** Head evaluated with actions for each system of `deploySystemsOf`: where those deploys' steps come from. */
+  readonly deployEvaluations?: ReadonlyMap<string, FlakeEvaluation>
+}
+
+/** The systems other than the planning one that the flake's deploying actions deploy from. */
+export const deploySystemsOf = (head: FlakeEvaluation, system: string): ReadonlyArray<string> => [
+  ...new Set(
+    Object.values(head.actions ?? {}).flatMap((action) =>
+      action.deploySteps.length > 0 && action.deploySystem != null && action.deploySystem !== system ? [action.deploySystem] : []
+    )
+  )
+]
+
+/**
+ * An action's deploy: its steps as the flake declares them for the system it deploys
+ * from, so its targets are that system's outputs (an evaluation for another system
+ * resolves them there, or fails naming the place).
+ */
+const deployOf = (input: PlanInput, name: string, action: Action): Result.Result<StepData, PlanInputError> => {
+  const system = action.deploySystem ?? input.system
+  if (system === input.system) return Result.succeed(stepData(input.flakeDir, name, action, system))
+  const actions = input.deployEvaluations?.get(system)?.actions ?? {}
+  const there = Object.hasOwn(actions, name) ? actions[name] : undefined
+  const declared = there === undefined
+    ? Result.fail(`the flake declares no action ${JSON.stringify(name)} for ${system} (its actions there: ${Object.keys(actions).join(", ") || "none"})`)
+    : deployFrom(input.flakeDir, name, there, system)
+  return Result.mapError(declared, (detail) => new PlanInputError({ place: `${action.path}.deploySystem`, detail }))
 }
 
 const changesBetween = (head: FlakeEvaluation, base: Base): ReadonlyArray<OutputChange> => {
@@ -114,7 +145,8 @@ const changesBetween = (head: FlakeEvaluation, base: Base): ReadonlyArray<Output
       base: storePath,
       head: output.storePath,
       baseDrvPath: previous?.drvPath ?? null,
-      headDrvPath: output.drvPath ?? null
+      headDrvPath: output.drvPath ?? null,
+      ...(output.storePath === null && output.error !== undefined ? { error: output.error } : {})
     }]
   })
 }
@@ -181,7 +213,7 @@ export const makePlan = (input: PlanInput): Result.Result<CiPlan, PlanInputError
     const changed = changesBetween(head, input.base)
     for (const change of changed) {
       if (change.head === null) {
-        warnings.push(`${change.attrPath} failed to evaluate at head; the build step will show why`)
+        warnings.push(`${change.attrPath} failed to evaluate at head: ${change.error ?? "no reason given"}`)
       }
     }
     const lookup = lookupOf(changed, input.base)
@@ -202,6 +234,12 @@ export const makePlan = (input: PlanInput): Result.Result<CiPlan, PlanInputError
       actionPlans.push({ name, triggered, base, conditions, forcedBy, deployWithheld })
     }
     const triggeredActions = actions.filter((_, i) => actionPlans[i]!.triggered)
+    const deploys: Array<StepData> = []
+    for (const [i, [name, action]] of actions.entries()) {
+      if (actionPlans[i]!.triggered && action.deploySteps.length > 0 && actionPlans[i]!.deployWithheld === undefined) {
+        deploys.push(yield* deployOf(input, name, action))
+      }
+    }
 
     return {
       system: input.system,
@@ -212,17 +250,36 @@ export const makePlan = (input: PlanInput): Result.Result<CiPlan, PlanInputError
       changed,
       actions: actionPlans,
       checks: plannedChecks(triggeredActions),
-      builds: discoverBuilds(head.outputs, changed, triggeredActions),
-      deploys: triggeredActions
-        .filter(([name, action]) => action.deploySteps.length > 0 && actionPlans.find((a) => a.name === name)?.deployWithheld === undefined)
-        .map(([name, action]) => stepData(input.flakeDir, name, action)),
+      // A deploy from another system has its targets built there (`systemBuilds`).
+      builds: discoverBuilds(
+        head.outputs,
+        changed,
+        triggeredActions.map(([name, action]) => [name, (action.deploySystem ?? input.system) === input.system ? action : { ...action, deploySteps: [] }] as const)
+      ),
+      deploys,
       warnings
     }
   })
 
-/** What another system builds: its outputs whose store path differs from the base's. */
-export const systemBuilds = (system: string, head: FlakeEvaluation, base: Base): Result.Result<SystemBuilds, PlanInputError> =>
-  Result.map(checkRepresentable(head.outputs), () => ({ system, builds: discoverBuilds(head.outputs, changesBetween(head, base), []) }))
+/**
+ * What another system builds: its outputs whose store path differs from the base's, and
+ * the targets of the deploys that run there (`deploying`, action names: `head` is then
+ * evaluated with actions).
+ */
+export const systemBuilds = (
+  system: string,
+  head: FlakeEvaluation,
+  base: Base,
+  deploying: ReadonlyArray<string> = []
+): Result.Result<SystemBuilds, PlanInputError> =>
+  Result.map(checkRepresentable(head.outputs), () => {
+    const actions = head.actions ?? {}
+    const deploys = deploying.flatMap((name) => {
+      const action = Object.hasOwn(actions, name) ? actions[name] : undefined
+      return action === undefined ? [] : [[name, { ...action, conditions: [], checks: [], builds: [] }] as const]
+    })
+    return { system, builds: discoverBuilds(head.outputs, changesBetween(head, base), deploys) }
+  })
 
 const plannedChecks = (actions: ReadonlyArray<readonly [string, Action]>): ReadonlyArray<PlannedCheck> => {
   const checks = new Map<string, PlannedCheck>()

@@ -9,10 +9,14 @@ import type { Action } from "../nix/FlakeEvaluation.ts"
  * action, and as a deploy build checks what it was given against the flake.
  */
 
-/** What an action declares for its deploy build: the STEP_DATA its trigger step carries. */
-export const stepData = (flakeDir: string, name: string, action: Action): StepData => ({
+/**
+ * What an action declares for its deploy build: the STEP_DATA its trigger step carries.
+ * `action` is the action as evaluated for `system`, the system it deploys from.
+ */
+export const stepData = (flakeDir: string, name: string, action: Action, system: string): StepData => ({
   version: 1,
   action: name,
+  system,
   steps: action.deploySteps.map((step) => {
     switch (step.type) {
       case "run":
@@ -30,6 +34,18 @@ export const stepData = (flakeDir: string, name: string, action: Action): StepDa
     }
   })
 })
+
+/**
+ * The deploy an action declares, as evaluated for the system it deploys from: its own
+ * `deploySystem` there must be that system or unset (unset: whichever system plans).
+ * Else the place and why, for the caller to name in its error.
+ */
+export const deployFrom = (flakeDir: string, name: string, action: Action, system: string): Result.Result<StepData, string> => {
+  const declared = action.deploySystem ?? null
+  return declared === null || declared === system
+    ? Result.succeed(stepData(flakeDir, name, action, system))
+    : Result.fail(`evaluated for ${system}, ${JSON.stringify(name)} deploys from ${declared}`)
+}
 
 type Difference = { readonly place: string; readonly given: unknown; readonly declared: unknown }
 

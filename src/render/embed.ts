@@ -198,16 +198,21 @@ export const renderMessage = (view: MessageView): MessagePayload & { readonly al
   const shares = shareOut(needs.slice(0, headers.length), limits.total - sumOf(headerLengths))
   const embeds: Array<APIEmbed> = headers.map((embed, i) => {
     const budget = { characters: shares[i]!, fields: limits.fields }
+    // Sections share the embed's characters as embeds share the message's (two systems'
+    // builds each show rows), a section taking what those before it left of their share.
+    const fair = shareOut(sections[i]!.map((section) => section.length), shares[i]!)
+    let carried = 0
     sections[i]!.forEach((section, k) => {
       // Held back: room for each later section to show its rows, or at least how many it has.
       const later = sections[i]!.slice(k + 1)
       const held = { characters: later.reduce((sum, next) => sum + leastLength(next), 0), fields: later.length }
-      budget.characters -= held.characters
-      budget.fields -= held.fields
-      const fields = packFields(section, budget)
+      const allowed = Math.min(budget.characters - held.characters, Math.max(fair[k]! + carried, leastLength(section)))
+      const own = { characters: allowed, fields: budget.fields - held.fields }
+      const fields = packFields(section, own)
       if (fields.length > 0) embed.addFields(fields)
-      budget.characters += held.characters
-      budget.fields += held.fields
+      budget.characters -= allowed - own.characters
+      budget.fields -= budget.fields - held.fields - own.fields
+      carried = Math.max(0, fair[k]! + carried - (allowed - own.characters))
     })
     return embed.toJSON()
   })

@@ -2,11 +2,12 @@ import { Result } from "effect"
 import { CommandLine } from "effect/process"
 import { deployActionEnv, managedEnv, type SourceBuildEnv } from "../domain/buildEnv.ts"
 import { PlanInputError } from "../domain/errors.ts"
-import { installable } from "../domain/installable.ts"
+import { installable, showAttrPath } from "../domain/installable.ts"
 import { type MetaDataEntry, metaDataKeys } from "../domain/metaData.ts"
 import { plannedBuildsMetaData } from "../domain/plannedBuilds.ts"
 import type { StepData } from "../domain/StepData.ts"
 import type { CiPlan } from "../plan/Plan.ts"
+import type { Shard } from "../plan/shards.ts"
 import { escapePipeline } from "./interpolation.ts"
 
 /**
@@ -53,7 +54,7 @@ export interface Pipeline {
 
 /** Where the build came from and how steps reach the tool: read from the environment and flags. */
 export interface PipelineSettings {
-  /** The flake reference `nix run` uses for the tool, for example `github:denbeigh2000/ci#apps.x86_64-linux.tool`. */
+  /** The flake reference `nix run` uses for the tool, for example `github:denbeigh2000/ci#tool`. */
   readonly toolTarget: string
   readonly deployPipeline: string
   /** The agent tag naming a build step's system, when the plan covers several (`agents: { <tag>: <system> }`). */
@@ -106,6 +107,12 @@ const commandStep = (
     : { plugins: [settings.repo === undefined ? settings.plugin : { [settings.plugin]: { repo: settings.repo } }] })
 })
 
+/** A step for `system`'s agents: `agents: { <CI_SYSTEM_TAG>: <system> }`. */
+const onAgentsOf = (settings: PipelineSettings, system: string, step: CommandStep): CommandStep => ({
+  ...step,
+  agents: { [settings.systemTag]: system }
+})
+
 /** Steps separated by waits, leaving out empty groups. */
 const inStages = (stages: ReadonlyArray<ReadonlyArray<Step>>): ReadonlyArray<Step> =>
   stages.filter((stage) => stage.length > 0).flatMap((stage, i) => (i === 0 ? stage : ["wait" as const, ...stage]))
@@ -122,13 +129,22 @@ export interface RenderedCiPipeline {
   readonly metaData: ReadonlyArray<MetaDataEntry>
 }
 
-export const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings): Result.Result<RenderedCiPipeline, PlanInputError> =>
+const countOf = (count: number) => `${count} ${count === 1 ? "derivation" : "derivations"}`
+
+/** `shardsBySystem`: the systems whose builds are split (`src/plan/shards.ts`), each step a shard. */
+export const renderCiPipeline = (
+  plan: CiPlan,
+  settings: PipelineSettings,
+  shardsBySystem: ReadonlyMap<string, ReadonlyArray<Shard>> = new Map()
+): Result.Result<RenderedCiPipeline, PlanInputError> =>
   Result.gen(function*() {
     const key = keyMaker()
     // With several systems, each step is routed to its system's agents: a build step per
     // system, and checks (whose actions are evaluated for the planning system) to its agents.
     const several = plan.otherSystems.length > 0
-    const routed = (step: CommandStep, system: string): CommandStep => several ? { ...step, agents: { [settings.systemTag]: system } } : step
+    // Routed whenever CI covers several systems, one building or not: any agent may be another system's.
+    const routes = several || (plan.systems?.length ?? 1) > 1
+    const routed = (step: CommandStep, system: string): CommandStep => routes ? onAgentsOf(settings, system, step) : step
     const checks: Array<Step> = []
     for (const check of plan.checks) {
       const place = `check ${JSON.stringify(check.name)}`
@@ -142,19 +158,34 @@ export const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings): Resu
     const metaData: Array<MetaDataEntry> = []
     for (const [index, { system, builds: planned }] of [{ system: plan.system, builds: plan.builds }, ...plan.otherSystems].entries()) {
       if (planned.length === 0) continue
-      const installables = planned.map((build) => installable(plan.flakeDir, build.attrPath))
-      const buildPlace = several ? `the build step for ${JSON.stringify(system)}` : "the build step"
-      const inline = yield* toolCommand(buildPlace, ["build", "--", ...installables])
-      // By position: a system's name is the flake's to choose, a meta-data key is not.
-      const metaDataKey = several ? `${metaDataKeys.plannedBuilds}-system-${index}` : metaDataKeys.plannedBuilds
-      const viaMetaData = Buffer.byteLength(inline) > inlineInstallablesLimit
-      if (viaMetaData) metaData.push(...plannedBuildsMetaData(metaDataKey, installables))
-      const step = commandStep(settings, {
-        label: `:nix: Build ${planned.length} ${planned.length === 1 ? "derivation" : "derivations"}${several ? ` (${system})` : ""}`,
-        key: key("build", several ? `nix-${system}` : "nix"),
-        command: viaMetaData ? yield* toolCommand(buildPlace, ["build", "--from-meta-data", metaDataKey]) : inline
-      }, managedEnv("build", false))
-      builds.push(routed(step, system))
+      // A system's shards, each a step of its own; unsplit, the system's one step.
+      const shards = shardsBySystem.get(system)
+      const parts = shards === undefined ? [{ builds: planned, shard: undefined }] : shards.map((shard) => {
+        const keys = new Set(shard.targets)
+        return { builds: planned.filter((build) => keys.has(showAttrPath(build.attrPath))), shard }
+      })
+      for (const [n, { builds: share, shard }] of parts.entries()) {
+        const installables = share.map((build) => installable(plan.flakeDir, build.attrPath))
+        const shareText = shard === undefined ? "" : ` (${n + 1}/${parts.length}, ${countOf(shard.derivations.length)}${shard.oversized ? ", all connected: not split" : ""})`
+        const buildPlace = `${several ? `the build step for ${JSON.stringify(system)}` : "the build step"}${shard === undefined ? "" : ` (shard ${n + 1} of ${parts.length})`}`
+        // By position: a system's name is the flake's to choose, a meta-data key is not.
+        const part = [...(several ? [`system-${index}`] : []), ...(shard === undefined ? [] : [`shard-${n + 1}`])].join("-")
+        // A shard or a system's step records its summary and annotation as its part, so that
+        // steps running at once never overwrite each other's.
+        const build = part === "" ? ["build"] : ["build", "--part", part]
+        const inline = yield* toolCommand(buildPlace, [...build, "--", ...installables])
+        const metaDataKey = part === "" ? metaDataKeys.plannedBuilds : `${metaDataKeys.plannedBuilds}-${part}`
+        const viaMetaData = Buffer.byteLength(inline) > inlineInstallablesLimit
+        if (viaMetaData) metaData.push(...plannedBuildsMetaData(metaDataKey, installables))
+        const step = commandStep(settings, {
+          label: shard === undefined
+            ? `:nix: Build ${countOf(planned.length)}${several ? ` (${system})` : ""}`
+            : `:nix: Build ${system}${shareText}`,
+          key: key("build", `${several ? `nix-${system}` : "nix"}${shard === undefined ? "" : `-${n + 1}`}`),
+          command: viaMetaData ? yield* toolCommand(buildPlace, [...build, "--from-meta-data", metaDataKey]) : inline
+        }, managedEnv("build", false))
+        builds.push(routed(step, system))
+      }
     }
     const source = [settings.pipelineSlug, settings.buildNumber].every((part) => part !== undefined)
       ? ` from ${settings.pipelineSlug}#${settings.buildNumber}`
@@ -191,7 +222,15 @@ export const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings): Resu
     }
   })
 
-export const renderDeployPipeline = (data: StepData, settings: PipelineSettings): Result.Result<Pipeline, PlanInputError> =>
+/**
+ * The deploy pipeline: the action's steps. `routed` (the flake covers several systems)
+ * sends its command steps to the agents of the system it deploys from.
+ */
+export const renderDeployPipeline = (
+  data: StepData,
+  settings: PipelineSettings,
+  { routed = false }: { readonly routed?: boolean } = {}
+): Result.Result<Pipeline, PlanInputError> =>
   Result.gen(function*() {
     const key = keyMaker()
     const env = { ...managedEnv("deploy", true), [deployActionEnv]: data.action }
@@ -210,8 +249,8 @@ export const renderDeployPipeline = (data: StepData, settings: PipelineSettings)
           })
           break
         }
-        case "run":
-          steps.push(commandStep(settings, {
+        case "run": {
+          const run = commandStep(settings, {
             label: step.label,
             key: key("deploy", step.name),
             command: yield* toolCommand(`STEP_DATA.steps[${i}]`, [
@@ -222,7 +261,9 @@ export const renderDeployPipeline = (data: StepData, settings: PipelineSettings)
               step.name,
               ...(step.retries > 0 ? ["--retries", String(step.retries)] : [])
             ])
-          }, env))
+          }, env)
+          steps.push(routed ? onAgentsOf(settings, data.system, run) : run)
+        }
       }
     }
     return escapePipeline({ steps })

@@ -17,7 +17,8 @@ const showBase = (base: Base) =>
 
 /** Why an output changed, in a few words: the first differences, or why they are unknown. */
 export const changeWhy = (change: OutputChange): string | undefined => {
-  if (change.base === null) return change.head === null ? undefined : "new"
+  if (change.head === null) return "failed to evaluate"
+  if (change.base === null) return "new"
   if (change.whyError !== undefined && change.whyError !== null) return `why unknown: ${change.whyError}`
   if (change.why === undefined) return undefined
   return change.why.length === 0 ? "only store paths differ" : whyLine(change.why)
@@ -30,8 +31,7 @@ export const ciReport = (plan: CiPlan, { pipeline, metaData }: RenderedCiPipelin
   if (plan.flakeInputs !== undefined && plan.flakeInputs.length > 0) lines.push(`  flake inputs updated: ${flakeInputsLine(plan.flakeInputs)}`)
   for (const change of plan.changed) {
     const why = changeWhy(change)
-    const failed = change.head === null ? " (failed to evaluate)" : ""
-    lines.push(`  ${change.attrPath}${failed}${why === undefined ? "" : `: ${why}`}`)
+    lines.push(`  ${change.attrPath}${why === undefined ? "" : `: ${why}`}`)
     if (options.tree === true && change.why !== undefined) lines.push(...whyTree(change.why).map((line) => `      ${line}`))
   }
   lines.push(`actions: ${count(plan.actions.length, "action")}`)
@@ -43,9 +43,19 @@ export const ciReport = (plan: CiPlan, { pipeline, metaData }: RenderedCiPipelin
     for (const condition of action.conditions) lines.push(`      ${mark(condition.ok)} ${condition.kind}: ${condition.detail}`)
   }
   lines.push(`checks: ${plan.checks.map((check) => check.name).join(", ") || "none"}`)
-  lines.push(`builds: ${count(plan.builds.length, "derivation")}`)
-  for (const build of plan.builds) lines.push(`  ${showAttrPath(build.attrPath)} (${build.reasons.join("; ")})`)
-  lines.push(`deploys: ${plan.deploys.map((deploy) => `${deploy.action} (${count(deploy.steps.length, "step")})`).join(", ") || "none"}`)
+  const buildLine = (build: CiPlan["builds"][number]) => `${showAttrPath(build.attrPath)} (${build.reasons.join("; ")})`
+  if (plan.otherSystems.length === 0) {
+    lines.push(`builds: ${count(plan.builds.length, "derivation")}`)
+    for (const build of plan.builds) lines.push(`  ${buildLine(build)}`)
+  } else {
+    const systems = systemsBuilding(plan)
+    lines.push(`builds: ${count(sumOf(systems.map(({ builds }) => builds.length)), "derivation")} on ${count(systems.length, "system")}`)
+    for (const { system, builds } of systems) {
+      lines.push(`  ${system}: ${count(builds.length, "derivation")}`)
+      for (const build of builds) lines.push(`    ${buildLine(build)}`)
+    }
+  }
+  lines.push(`deploys: ${plan.deploys.map((deploy) => `${deploy.action} (${count(deploy.steps.length, "step")}${deploy.system === plan.system ? "" : `, on ${deploy.system}`})`).join(", ") || "none"}`)
   lines.push(`pipeline: ${count(pipeline.steps.length, "step")}`)
   if (metaData.length > 0) lines.push(`the build step reads its installables from meta-data ${metaData[0]!.key} (too many for one command line)`)
   for (const warning of plan.warnings) lines.push(`warning: ${warning}`)
@@ -70,6 +80,10 @@ export const ciAnnotation = (plan: CiPlan, maxOutputs = 50): { readonly markdown
     lines.push(`- ${markdownText(change.attrPath)}${why === undefined ? "" : `: ${markdownText(why)}`}`)
   }
   if (plan.changed.length > maxOutputs) lines.push(`- … and ${plan.changed.length - maxOutputs} more (the plan step's log lists them all)`)
+  // With several systems, each builds on its own agents: how many where.
+  if (plan.otherSystems.length > 0) {
+    lines.push("", `**Builds:** ${systemsBuilding(plan).map(({ system, builds }) => `${count(builds.length, "derivation")} on ${markdownText(system)}`).join(", ")}`)
+  }
   if (plan.warnings.length > 0) lines.push("", ...plan.warnings.map((warning) => `⚠️ ${markdownText(warning)}`))
   return { markdown: lines.join("\n"), style: plan.warnings.length > 0 ? "warning" : "info", context: "ci-plan" }
 }
@@ -95,10 +109,17 @@ export const deployReport = (data: StepData, pipeline: Pipeline): string =>
     .concat(data.steps.map((step) => `  ${step.type === "run" ? `run ${step.name}: ${step.target}` : step.type}`))
     .join("\n")
 
+/** Every build step's builds, by system: the planning system's first. */
+const systemsBuilding = (plan: CiPlan) => [{ system: plan.system, builds: plan.builds }, ...plan.otherSystems]
+
+const sumOf = (values: ReadonlyArray<number>) => values.reduce((total, value) => total + value, 0)
+
 /** `--format json`: what the plan decided and the pipeline it renders. */
 export const ciPlanJson = (plan: CiPlan, { pipeline, metaData }: RenderedCiPipeline) => ({
   mode: "ci" as const,
   system: plan.system,
+  /** Every system the plan covers, the planning one first. */
+  systems: plan.systems ?? [plan.system],
   head: plan.head,
   base: plan.base._tag === "Evaluated" ? plan.base.sha : null,
   baseUnavailable: plan.base._tag === "Unavailable" ? plan.base.reason : null,
@@ -117,7 +138,7 @@ export const ciPlanJson = (plan: CiPlan, { pipeline, metaData }: RenderedCiPipel
   builds: plan.builds.map((build) => ({ attrPath: showAttrPath(build.attrPath), reasons: build.reasons })),
   /** Every build step's builds, by system (the planning system's first). */
   buildsBySystem: Object.fromEntries(
-    [{ system: plan.system, builds: plan.builds }, ...plan.otherSystems].map(({ system, builds }) => [
+    systemsBuilding(plan).map(({ system, builds }) => [
       system,
       builds.map((build) => ({ attrPath: showAttrPath(build.attrPath), reasons: build.reasons }))
     ])

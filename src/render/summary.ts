@@ -147,18 +147,19 @@ export const countStatuses = (results: ReadonlyArray<DerivationResult>): Record<
   return counts
 }
 
-export const buildSummary = (results: ReadonlyArray<DerivationResult>, durationMs: number): Summary => {
+/** `part`: the share of the builds this step built, when they were split: its own annotation. */
+export const buildSummary = (results: ReadonlyArray<DerivationResult>, durationMs: number, part?: string): Summary => {
   const counts = countStatuses(results)
   const failed = counts.failed + counts["dependency-failed"]
   const tally = (Object.entries(counts) as Array<[BuildStatus, number]>)
     .filter(([, n]) => n > 0)
     .map(([status, n]) => `${n} ${status}`)
     .join(", ")
-  const headline = `${failed > 0 ? "❌" : "✅"} Build of ${results.length} ${results.length === 1 ? "derivation" : "derivations"} in ${formatDuration(durationMs)}: ${tally || "nothing to do"}`
+  const headline = `${failed > 0 ? "❌" : "✅"} Build of ${results.length} ${results.length === 1 ? "derivation" : "derivations"} in ${formatDuration(durationMs)}${part === undefined ? "" : ` (part ${part})`}: ${tally || "nothing to do"}`
   const failures = results.filter((result) => result.status === "failed")
   return {
     style: failed > 0 ? "error" : "success",
-    context: "ci-build",
+    context: part === undefined ? "ci-build" : `ci-build-${part}`,
     markdown: [
       `**${cell(headline)}**`,
       "",

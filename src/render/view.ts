@@ -1,6 +1,7 @@
 import { Option, Schema } from "effect"
 import { deployActionEnv } from "../domain/buildEnv.ts"
 import type { Build, Job } from "../domain/BuildkiteBuild.ts"
+import { bySystem, systemOf } from "../domain/installable.ts"
 import { metaDataKeys } from "../domain/metaData.ts"
 import { PlanWhyFromJson } from "../domain/planWhy.ts"
 import { BuildSummary, CheckResult, DeployResult, DerivationResult } from "../domain/results.ts"
@@ -133,30 +134,77 @@ const derivationStatus: Record<DerivationResult["status"], Status> = {
   "dependency-failed": "skipped"
 }
 
-const buildRows = (build: Build, jobs: ReadonlyArray<Job>): ReadonlyArray<Row> => {
-  const summary = decodeMeta(build, metaDataKeys.buildSummary, Schema.fromJsonString(BuildSummary))
+/** A build's row, with the system its derivation is for when the summary says. */
+interface BuildRow {
+  readonly system: string | undefined
+  readonly row: Row
+}
+
+/**
+ * The value of `--part` in a build step's command, when its build set was split: right after
+ * `build`, where the plan puts it, never in an installable (whose names a flake chooses).
+ */
+const partIn = (command: string | null | undefined): string | undefined => / -- build --part '?([A-Za-z0-9_.-]+)'? /.exec(command ?? "")?.[1]
+
+const buildRows = (build: Build, jobs: ReadonlyArray<Job>): ReadonlyArray<BuildRow> => {
   const why = decodeMeta(build, metaDataKeys.planWhy, PlanWhyFromJson)?.lines ?? {}
   // The row is clipped to a line of the field, so the reason comes last, and short.
   const because = (target: string) => {
     const line = Object.hasOwn(why, target) ? why[target] : undefined
     return line === undefined ? "" : ` · ${markdownText(line.length <= 120 ? line : `${line.slice(0, 119)}…`)}`
   }
-  if (summary === undefined) {
-    return jobs.filter((job) => runs(job, "build")).map((job) => ({ status: stateStatus(job.state), text: label(job) }))
+  const summaryOf = (part: string | undefined) =>
+    decodeMeta(build, part === undefined ? metaDataKeys.buildSummary : metaDataKeys.buildPart(part), Schema.fromJsonString(BuildSummary))
+  // Each build step's rows in the pipeline's order: a split build set's shards merge into
+  // one list, each shard's from its own summary, or its step's state until it has one.
+  const steps = new Map<string | undefined, Array<Job>>()
+  for (const job of jobs) {
+    if (runs(job, "build")) steps.set(partIn(job.command), [...(steps.get(partIn(job.command)) ?? []), job])
   }
-  return summary.targets.map((target): Row => {
-    const result = decodeMeta(build, metaDataKeys.build(target), Schema.fromJsonString(DerivationResult))
-    if (result === undefined) return { status: "waiting", text: `\`${target}\`${because(target)}` }
-    const what = result.name ?? result.target
-    const how = result.status === "failed"
-      ? `: ${result.exitCode === null ? result.error ?? "failed" : `exit code ${result.exitCode}`}`
-      : result.status === "dependency-failed"
-      ? `: ${result.failedDependencies.join(", ")} failed`
-      : result.status === "built"
-      ? ` (${formatDuration(result.durationMs)})`
-      : ` (${result.status})`
-    return { status: derivationStatus[result.status], text: `\`${what}\`${how}${because(target)}` }
+  // No build job known: the one summary, and every shard's, in the order of their parts.
+  if (steps.size === 0) {
+    steps.set(undefined, [])
+    const prefix = metaDataKeys.buildPart("")
+    const parts = Object.keys(build.meta_data ?? {}).filter((key) => key.startsWith(prefix)).map((key) => key.slice(prefix.length))
+    for (const part of parts.sort((a, b) => a.localeCompare(b, "en", { numeric: true }))) steps.set(part, [])
+  }
+  return [...steps].flatMap(([part, stepJobs]): ReadonlyArray<BuildRow> => {
+    const summary = summaryOf(part)
+    // Until its summary comes, a step's state; its label names its system when there are several.
+    if (summary === undefined) return stepJobs.map((job) => ({ system: undefined, row: { status: stateStatus(job.state), text: label(job) } }))
+    return summary.targets.map((target): BuildRow => ({ system: systemOf(target), row: targetRow(build, target, because) }))
   })
+}
+
+const targetRow = (build: Build, target: string, because: (target: string) => string): Row => {
+  const result = decodeMeta(build, metaDataKeys.build(target), Schema.fromJsonString(DerivationResult))
+  if (result === undefined) return { status: "waiting", text: `\`${target}\`${because(target)}` }
+  const what = result.name ?? result.target
+  const how = result.status === "failed"
+    ? `: ${result.exitCode === null ? result.error ?? "failed" : `exit code ${result.exitCode}`}`
+    : result.status === "dependency-failed"
+    ? `: ${result.failedDependencies.join(", ")} failed`
+    : result.status === "built"
+    ? ` (${formatDuration(result.durationMs)})`
+    : ` (${result.status})`
+  return { status: derivationStatus[result.status], text: `\`${what}\`${how}${because(target)}` }
+}
+
+/**
+ * Derivations grouped by system when they are for several: a section each, named after
+ * it. More systems than `maxSystemSections` share one section, so the message's fields
+ * (25 at most) hold every section.
+ */
+const maxSystemSections = 10
+
+const buildSections = (rows: ReadonlyArray<BuildRow>): ReadonlyArray<Section> => {
+  const groups = bySystem(rows, (row) => row.system)
+  return groups.length > maxSystemSections
+    ? [{ name: "Builds", rows: rows.map((entry) => entry.row) }]
+    : groups.map(({ system, items }) => ({
+      name: system === undefined ? "Builds" : `Builds (${markdownText(system.length <= 60 ? system : `${system.slice(0, 59)}…`)})`,
+      rows: items.map((entry) => entry.row)
+    }))
 }
 
 const deployRows = (build: Build, jobs: ReadonlyArray<Job>): ReadonlyArray<Row> =>
@@ -203,7 +251,7 @@ export const makeView = (root: Build, deploys: ReadonlyArray<Build>): MessageVie
   const pipeline = root.pipeline?.name ?? root.pipeline?.slug ?? "build"
   const rootView = common(root, `${pipeline} #${root.number}`, [
     { name: "Checks", rows: jobs.filter((job) => runs(job, "check")).map((job) => checkRow(root, job)) },
-    { name: "Builds", rows: buildRows(root, jobs) }
+    ...buildSections(buildRows(root, jobs))
   ])
   const deployViews = deploys.map((deploy) =>
     common(deploy, `Deploy ${env(deploy, deployActionEnv) ?? ""} · ${deploy.pipeline?.name ?? "deploy"} #${deploy.number}`.replace("  ", " "), [

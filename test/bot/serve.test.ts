@@ -453,7 +453,7 @@ describe("tool bot", () => {
     await deliverAt(bot, context, "checking", { event: "build.running", build: "ci" })
     assert.includeMembers(readdirSync(join(context.database, "..")), ["bot.sqlite", "bot.sqlite-wal"])
     assert.strictEqual(await bot.stop(), 0)
-    assert.include(bot.output, "tool bot: stopped")
+    assert.match(bot.output, / message=stopped( |$)/m)
     // SQLite folds the WAL back and removes it when the last connection closes.
     assert.deepStrictEqual(readdirSync(join(context.database, "..")), ["bot.sqlite"])
   })
@@ -467,7 +467,7 @@ describe("tool bot", () => {
     setStage(context.buildkite, "building")
     const during = await bot.webhook(bodyOf("building", deliveries.building[0]!)).catch(() => undefined)
     assert.strictEqual(await stopped, 0)
-    assert.include(bot.output, "tool bot: stopped")
+    assert.match(bot.output, / message=stopped( |$)/m)
     const db = new DatabaseSync(context.database, { readOnly: true })
     assert.isNotNull((db.prepare("SELECT message_id FROM builds").get() as { message_id: string | null }).message_id, "the post finished and was recorded")
     db.close()

@@ -46,7 +46,7 @@ const shallowClone = (ref: string) => {
 
 /** Source the hook in bash, as the agent does, and report what it exported. */
 const runHook = (cwd: string, env: Record<string, string>) => {
-  const result = spawnSync("bash", ["-c", `source "${hook}" && printf '%s\\n---\\n%s\\n---\\n%s' "$NIX_CONFIG" "\${TOOL_TARGET:-}" "$(env | grep '^CI_NIX_' | sort)"`], {
+  const result = spawnSync("bash", ["-c", `source "${hook}" && printf '%s\\n---\\n%s\\n---\\n%s' "$NIX_CONFIG" "\${TOOL_TARGET:-}" "$(env | grep -E '^CI_(NIX_|BUILD_SHARD_SIZE=)' | sort)"`], {
     cwd,
     encoding: "utf8",
     env: { PATH: process.env.PATH, HOME: process.env.HOME, GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "protocol.file.allow", GIT_CONFIG_VALUE_0: "always", ...env }
@@ -59,7 +59,7 @@ describe("the cicd plugin's post-checkout hook", () => {
   it("is described by a valid plugin.yml", () => {
     const plugin = parse(readFileSync(join(repoRoot, "buildkite-plugin/plugin.yml"), "utf8"))
     assert.strictEqual(plugin.name, "cicd")
-    assert.deepStrictEqual(Object.keys(plugin.configuration.properties).sort(), ["deploy_pipeline_name", "fetch_depth", "nix_cache", "nix_cache_public_key", "nix_config", "nix_signing_key_file", "repo", "tool"])
+    assert.deepStrictEqual(Object.keys(plugin.configuration.properties).sort(), ["build_shard_size", "deploy_pipeline_name", "fetch_depth", "nix_cache", "nix_cache_public_key", "nix_config", "nix_signing_key_file", "repo", "tool"])
     assert.isFalse(plugin.configuration.additionalProperties)
   })
 
@@ -121,6 +121,10 @@ describe("the cicd plugin's post-checkout hook", () => {
       "CI_NIX_CACHE=s3://ci-cache?region=eu-west-1\nCI_NIX_CACHE_PUBLIC_KEY=ci-1:abc=\nCI_NIX_SIGNING_KEY_FILE=/etc/nix/ci-signing-key"
     )
     assert.strictEqual(runHook(shallowClone("main"), {}).cacheSettings, "")
+  })
+
+  it("exports the shard size tool plan splits builds at", () => {
+    assert.strictEqual(runHook(shallowClone("main"), { BUILDKITE_PLUGIN_CICD_BUILD_SHARD_SIZE: "300" }).cacheSettings, "CI_BUILD_SHARD_SIZE=300")
   })
 
   it("rejects a fetch_depth that is not a positive integer", () => {

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from "n
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { inject } from "vitest"
+import { keyPair as newKeyPair, otherAgent as agentWrapper } from "../support/agents.ts"
 import { fixtureFlake, FixtureRepo } from "../support/fixtureRepo.ts"
 import { runTool } from "../support/tool.ts"
 
@@ -28,31 +29,8 @@ const outputs = `
 const builderMarks = (): ReadonlyArray<string> =>
   existsSync(marks) ? readFileSync(marks, "utf8").split("\n").filter((line) => line !== "" && line !== "program").sort() : []
 
-const keyPair = (name: string) => {
-  const dir = join(scratch, name)
-  mkdirSync(dir)
-  execFileSync("nix-store", ["--generate-binary-cache-key", name, join(dir, "secret"), join(dir, "public")])
-  return { secretFile: join(dir, "secret"), publicKey: readFileSync(join(dir, "public"), "utf8").trim() }
-}
-
-/** The tool on an agent of its own: an empty store, kept in a new directory. */
-const otherAgent = (name: string): ReadonlyArray<string> => {
-  const store = join(scratch, `store-${name}`)
-  mkdirSync(store)
-  // Mounts stay private to the namespace; in a chroot (scripts/with-nix current), whose root
-  // is no mount point, they already are, and unshare cannot make them so itself.
-  return [
-    "unshare",
-    "--mount",
-    "--propagation",
-    "unchanged",
-    "--",
-    "sh",
-    "-c",
-    "mount --make-rprivate / 2>/dev/null; mkdir -p /nix && mount --bind \"$0\" /nix && exec \"$@\"",
-    store
-  ]
-}
+const keyPair = (name: string) => newKeyPair(scratch, name)
+const otherAgent = (name: string) => agentWrapper(scratch, name)
 
 describe("the binary cache between steps", () => {
   const repo = FixtureRepo.create(inject("ciSnapshot"))

@@ -206,7 +206,8 @@ describe("a build list too long for one command line", () => {
   const state = mkdtempSync(join(tmpdir(), "ci-meta-data-"))
 
   it("goes to meta-data before the pipeline that reads it is uploaded", () => {
-    const run = runTool(["plan", "--system", "x86_64-linux"], { cwd: repo.dir, env: { BUILDKITE: "true" }, agentState: state })
+    // One step for all 400 (test/commands/planShards.test.ts splits them).
+    const run = runTool(["plan", "--system", "x86_64-linux"], { cwd: repo.dir, env: { BUILDKITE: "true", CI_BUILD_SHARD_SIZE: "400" }, agentState: state })
     assert.strictEqual(run.exitCode, 0, run.stderr)
     const calls = run.agentCalls.map((call) => call.args.join(" "))
     // After the plan's annotation (a warning: the flake has no ciActions); why each

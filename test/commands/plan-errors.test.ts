@@ -20,7 +20,7 @@ const cases: ReadonlyArray<{ readonly name: string; readonly ciActions: string; 
   {
     name: "a misspelt action field",
     ciActions: deployBot(`deploySetps = [ ];`),
-    error: `ciActions.deployBot.deploySetps: unknown field, expected one of conditions, checks, builds, deploySteps (did you mean "deploySteps"?)`
+    error: `ciActions.deployBot.deploySetps: unknown field, expected one of conditions, checks, builds, deploySteps, deploySystem (did you mean "deploySteps"?)`
   },
   {
     name: "an unknown step type",

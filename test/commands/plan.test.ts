@@ -32,6 +32,7 @@ const nixString = (text: string) => JSON.stringify(text).replaceAll("${", "\\${"
 const declaredStepData = {
   version: 1,
   action: "deployBot",
+  system: "x86_64-linux",
   steps: [
     { type: "run", name: "staging", label: "Deploy to staging", target: ".#apps.x86_64-linux.deploy", retries: 0 },
     { type: "block", label: null, prompt: null },
@@ -256,7 +257,7 @@ describe("tool plan: tags, branches and pull requests", () => {
       DENBEIGH_MANAGED: "true",
       DENBEIGH_DEPLOY: "false",
       BUILDKITE_PLUGIN_CICD_OPERATION: "check",
-      TOOL_TARGET: "github:denbeigh2000/ci#apps.x86_64-linux.tool"
+      TOOL_TARGET: "github:denbeigh2000/ci#tool"
     })
     assert.deepStrictEqual(check.plugins, [{ [plugin]: { repo: "git@example.com:me/repo.git" } }])
     assert.include(build.command, "'.#apps.x86_64-linux.deploy' '.#apps.x86_64-linux.lint'")
@@ -390,7 +391,7 @@ describe("tool plan: upload, deploy mode and hostile text", () => {
     assert.include(missing.stderr, "error: STEP_DATA: DENBEIGH_DEPLOY is true but STEP_DATA is not set")
     const invalid = runTool(["plan", ...system], {
       cwd: repo.dir,
-      env: { DENBEIGH_DEPLOY: "true", STEP_DATA: JSON.stringify({ version: 1, action: "x", steps: [{ type: "comand" }] }) }
+      env: { DENBEIGH_DEPLOY: "true", STEP_DATA: JSON.stringify({ version: 1, action: "x", system: "x86_64-linux", steps: [{ type: "comand" }] }) }
     })
     assert.strictEqual(invalid.exitCode, 2)
     assert.match(invalid.stderr, /error: STEP_DATA: [\s\S]*\["steps"\]\[0\]/)

@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { inject } from "vitest"
+import { displayWidth } from "../../src/render/board.ts"
 import { fixtureFlake, FixtureRepo } from "../support/fixtureRepo.ts"
 import { nixpkgsStandIn } from "../support/nixpkgsStandIn.ts"
 import { repoRoot } from "../support/paths.ts"
@@ -87,6 +88,27 @@ describe("tool run", () => {
     assert.notInclude(other.stdout, "deploy")
   })
 
+  it("plans an action that deploys from another system as tool plan does: its steps and their builds are that system's", () => {
+    const elsewhere = FixtureRepo.create(inject("ciSnapshot"))
+    const flake = (version: string) =>
+      fixtureFlake({
+        outputs: `
+      packages.x86_64-linux.bot = drv "bot" [ "${version}" "${salt}" ];
+      apps.x86_64-linux.deploy = cmd "deploy" "echo deployed ${salt}";
+      # Never built here: this machine builds no aarch64-linux derivation.
+      apps.aarch64-linux.deploy = { type = "app"; program = "\${builtins.derivation { name = "deploy"; system = "aarch64-linux"; builder = "/bin/sh"; }}/bin/deploy"; };`,
+        ciActions: `ci.lib.mkActions { inherit self; actions = { system }: {
+        deployBot = { deploySystem = "aarch64-linux"; deploySteps = [ { name = "ship"; target = self.apps.\${system}.deploy; } ]; };
+      }; }`
+      })
+    elsewhere.commit("first", { "flake.nix": flake("1") })
+    elsewhere.write({ "flake.nix": flake("2") })
+    const run = runTool(["run"], { cwd: elsewhere.dir })
+    assert.strictEqual(run.exitCode, 0, run.stderr)
+    assert.match(run.stdout, /^✓ build \(1 target\)/m)
+    assert.include(run.stdout, "1 action deploys; not run without --deploy")
+  })
+
   it("draws a live board on a terminal, in colour unless NO_COLOR, and asks at a block", () => {
     const fixed = FixtureRepo.create(inject("ciSnapshot"))
     fixed.commit("first", { "flake.nix": flakeWith("1") })
@@ -108,6 +130,19 @@ describe("tool run", () => {
     const refused = runOnTerminal(["run", "--deploy"], { cwd: fixed.dir, input: "n\n" })
     assert.strictEqual(refused.exitCode, 0, refused.output)
     assert.include(refused.output, "\x1b[33m-\x1b[0m deploy deployBot: Deploy to production  not approved")
+  })
+
+  it("cuts the board's lines to a narrow terminal, so each redraw in place covers the last", () => {
+    const columns = 24
+    const run = runOnTerminal(["run"], { cwd: repo.dir, columns })
+    assert.strictEqual(run.exitCode, 1, run.output)
+    // The board's lines (a row starts with its mark, a log tail with four spaces), as the terminal shows them.
+    const shown = run.output.split(/\r?\n/).map((line) => line.replace(/\x1b\[\d*A\r\x1b\[J|\x1b\[[0-9;]*m/g, ""))
+    const board = shown.filter((line) => /^([·▸✓✗-] |    \S)/.test(line))
+    assert.isNotEmpty(board)
+    for (const line of board) assert.isAtMost(displayWidth(line), columns, JSON.stringify(line))
+    assert.include(board, "    bad indentation at …")
+    assert.isTrue(board.some((line) => /^✗ check Style .*…$/.test(line)), board.join("\n"))
   })
 
   it("compares with the merge-base of the upstream branch, and refuses a --base that is not a commit", () => {

@@ -106,6 +106,7 @@ let
             { type = "block"; label = null; prompt = "Ship it?"; path = "ciActions.deployBot.deploySteps[2]"; }
             { type = "run"; name = "production"; label = "Production"; retries = 2; path = "ciActions.deployBot.deploySteps[3]"; }
           ];
+          deploySystem = null;
         };
       };
     };
@@ -123,7 +124,16 @@ let
         checks = [ ];
         builds = [ ];
         deploySteps = [ ];
+        deploySystem = null;
       };
+    };
+
+    testAnActionDeploysFromOneOfItsSystems = {
+      expr = map (system: (lib.mkActions { inherit self; actions.a.deploySystem = "aarch64-linux"; }).${system}.a.deploySystem) [
+        "x86_64-linux"
+        "aarch64-linux"
+      ];
+      expected = [ "aarch64-linux" "aarch64-linux" ];
     };
 
     testRunStepsMayShareATarget = {

@@ -59,4 +59,15 @@ describe("nix/lib.nix", () => {
     assert.notStrictEqual(result.status, 0)
     assert.include(result.stderr, "ciActions.a.checks[0].name: expected a string, got int 1")
   })
+
+  it("refuses a deploySystem the actions do not cover, naming the action, the systems and the nearest", () => {
+    const result = evalNix(
+      `(import ./nix/lib.nix).mkActions { self = { }; systems = [ "x86_64-linux" "aarch64-linux" ]; actions.deployBot.deploySystem = "aarch64-linx"; }`
+    )
+    assert.notStrictEqual(result.status, 0)
+    assert.include(
+      result.stderr,
+      `ciActions.deployBot.deploySystem: expected one of x86_64-linux, aarch64-linux, got "aarch64-linx" (did you mean "aarch64-linux"?)`
+    )
+  })
 })

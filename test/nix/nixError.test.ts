@@ -66,3 +66,27 @@ describe("summariseNixError", () => {
     assert.strictEqual(summariseNixError("").message, "nix failed without an error message")
   })
 })
+
+describe("summariseNixError on an output's own failure", () => {
+  const origin = { storePath: "/nix/store/9phw5v597rhhbz9nzba61vxcpsfyird7-source", repository: "/tmp/repo", rev: "b67cfeb2b6ad62e6c6146769d71b1ef9826acbaf" }
+
+  it.each(["2.8", "2.34"])("names the output ci-actions.nix was evaluating, and where the flake's code failed (Nix %s)", (version) => {
+    const summary = summariseNixError(sample(`output-type-error.nix-${version}.txt`), origin)
+    assert.deepStrictEqual(summary.output, ["packages", "x86_64-linux", "extra"])
+    assert.include(summary.message, "cannot coerce an integer to a string")
+    // Where the error itself is, or, when Nix shows none beside the message, the innermost place in the flake.
+    assert.strictEqual(summary.position ?? summary.nearestPosition, "flake.nix:13:52")
+  })
+
+  it.each(["2.8", "2.34"])("finds the innermost place in the flake for a throw, which Nix 2.8 gives no position (Nix %s)", (version) => {
+    const summary = summariseNixError(sample(`thrown-output.nix-${version}.txt`), origin)
+    assert.strictEqual(summary.message, "thrower is broken")
+    assert.isUndefined(summary.output)
+    assert.match(summary.position ?? summary.nearestPosition ?? "", /^flake\.nix:18:(9|19)$/)
+  })
+
+  it("reads no output from a marker that is not a list of names", () => {
+    const stderr = "error: boom\n\n       … while evaluating the output [1, 2]\n"
+    assert.isUndefined(summariseNixError(stderr).output)
+  })
+})

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Result } from "effect"
 import type { Action, FlakeEvaluation, Output } from "../../src/nix/FlakeEvaluation.ts"
-import { type Base, makePlan, type PlanInput } from "../../src/plan/Plan.ts"
+import { type Base, deploySystemsOf, makePlan, type PlanInput } from "../../src/plan/Plan.ts"
 
 const store = (name: string, version = "1") => `/nix/store/${version.repeat(32).slice(0, 32)}-${name}`
 const pkg = (name: string, version?: string): Output => ({
@@ -66,17 +66,53 @@ describe("makePlan", () => {
     assert.deepStrictEqual(result.builds, [{ attrPath: ["packages", "x86_64-linux", "bot"], reasons: ["deploy: check run"] }])
   })
 
+  it("takes a deploy's steps from the evaluation for the system it deploys from", () => {
+    const run = (system: string) => ({
+      type: "run" as const,
+      name: "ship",
+      label: "Ship",
+      target: ["apps", system, "deploy"],
+      retries: 0,
+      path: "ciActions.deploy.deploySteps[0]"
+    })
+    const deploying = (system: string) => action({ deploySystem: "aarch64-linux", deploySteps: [run(system)] })
+    const headEvaluation = evaluation([], { deploy: deploying("x86_64-linux"), stays: action({ deploySteps: [run("x86_64-linux")] }) })
+    const there = { ...evaluation([], { deploy: deploying("aarch64-linux") }), system: "aarch64-linux" }
+    assert.deepStrictEqual(deploySystemsOf(headEvaluation, "x86_64-linux"), ["aarch64-linux"])
+    const result = plan({ headEvaluation, deployEvaluations: new Map([["aarch64-linux", there]]) })
+    assert.deepStrictEqual(result.deploys.map((deploy) => [deploy.action, deploy.system, deploy.steps]), [
+      ["deploy", "aarch64-linux", [{ type: "run", name: "ship", label: "Ship", target: ".#apps.aarch64-linux.deploy", retries: 0 }]],
+      ["stays", "x86_64-linux", [{ type: "run", name: "ship", label: "Ship", target: ".#apps.x86_64-linux.deploy", retries: 0 }]]
+    ])
+
+    // Not declared there, or declared there to deploy from yet another system: exit 2 at the action's deploySystem.
+    const refused = (deployEvaluations: ReadonlyMap<string, FlakeEvaluation>) => {
+      const result = makePlan(input({ headEvaluation, deployEvaluations }))
+      assert.isTrue(Result.isFailure(result))
+      return (result as Result.Failure<unknown, { message: string }>).failure.message
+    }
+    assert.strictEqual(
+      refused(new Map([["aarch64-linux", { ...there, actions: { other: action() } }]])),
+      `ciActions.deploy.deploySystem: the flake declares no action "deploy" for aarch64-linux (its actions there: other)`
+    )
+    assert.strictEqual(
+      refused(new Map([["aarch64-linux", { ...there, actions: { deploy: action({ deploySystem: "x86_64-linux", deploySteps: [run("aarch64-linux")] }) } }]])),
+      `ciActions.deploy.deploySystem: evaluated for aarch64-linux, "deploy" deploys from x86_64-linux`
+    )
+  })
+
   it("builds an app whose program no package provides as the app", () => {
     const result = plan({ headEvaluation: evaluation([appOutput("lint")]), base: evaluated([]) })
     assert.deepStrictEqual(result.builds.map((build) => build.attrPath), [["apps", "x86_64-linux", "lint"]])
   })
 
-  it("builds an output that failed to evaluate at head, so the build step shows why", () => {
-    const broken: Output = { attrPath: ["packages", "x86_64-linux", "broken"], kind: "packages", storePath: null }
+  it("names an output that failed to evaluate at head with why, and builds it, so the build step fails it", () => {
+    const error = "cannot coerce an integer to a string (at flake.nix:13:52)"
+    const broken: Output = { attrPath: ["packages", "x86_64-linux", "broken"], kind: "packages", storePath: null, error }
     const result = plan({ headEvaluation: evaluation([broken]), base: evaluated([pkg("broken")]) })
-    assert.deepStrictEqual(result.changed, [{ attrPath: "packages.x86_64-linux.broken", base: store("broken"), head: null, baseDrvPath: null, headDrvPath: null }])
+    assert.deepStrictEqual(result.changed, [{ attrPath: "packages.x86_64-linux.broken", base: store("broken"), head: null, baseDrvPath: null, headDrvPath: null, error }])
     assert.deepStrictEqual(result.builds.map((build) => build.attrPath), [broken.attrPath])
-    assert.include(result.warnings, "packages.x86_64-linux.broken failed to evaluate at head; the build step will show why")
+    assert.include(result.warnings, `packages.x86_64-linux.broken failed to evaluate at head: ${error}`)
   })
 
   it("runs a check shared by two triggered actions once", () => {

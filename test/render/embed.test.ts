@@ -1,6 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
+import { Schema } from "effect"
+import { Build } from "../../src/domain/BuildkiteBuild.ts"
 import { limits, renderMessage, rowLine } from "../../src/render/embed.ts"
-import type { BuildView, MessageView, Row } from "../../src/render/view.ts"
+import { type BuildView, makeView, type MessageView, type Row } from "../../src/render/view.ts"
+import { buildSummary, ciBuild, derivationResult } from "../support/ciLifecycle.ts"
+import { restBuild } from "../support/fakeBuildkite.ts"
 import { discordLimitViolation } from "../support/fakeDiscord.ts"
 
 const build = (overrides: Partial<BuildView> = {}): BuildView => ({
@@ -95,6 +99,42 @@ describe("renderMessage", () => {
     assert.strictEqual(builds.rows.length + builds.more, 300)
     assert.strictEqual(builds.rows[0], "❌ `python3.12-package-number-000-1.0.0`: exit code 2")
     assert.deepStrictEqual(fields[0], { name: "Checks", value: derivations(3).map((row) => `${row.status === "failed" ? "❌" : "✅"} ${row.text}`).join("\n") })
+  })
+
+  it("groups two systems' derivations into a field each, within every Discord limit, accounting for every row", () => {
+    const spec = ciBuild("built")
+    const targetsOf = (system: string, count: number) => Array.from({ length: count }, (_, i) => `packages.${system}.package-number-${String(i).padStart(3, "0")}`)
+    const view = (x86: number, arm: number) => {
+      const targets = [...targetsOf("x86_64-linux", x86), ...targetsOf("aarch64-linux", arm)]
+      return makeView(
+        Schema.decodeUnknownSync(Build)(restBuild({
+          ...spec,
+          metaData: {
+            ...spec.metaData,
+            "ci:build": buildSummary(targets),
+            ...Object.fromEntries(targets.map((target, i) => [`ci:build:${target}`, derivationResult(target, i % 5 === 0 ? "failed" : "built")]))
+          }
+        })),
+        []
+      )
+    }
+    const few = renderMessage(view(2, 1))
+    assert.strictEqual(discordLimitViolation(few), undefined)
+    assert.deepStrictEqual(few.embeds![0]!.fields!.map((field) => [field.name, field.value.split("\n").length]), [
+      ["Checks", 1],
+      ["Builds (x86\\_64-linux)", 2],
+      ["Builds (aarch64-linux)", 1]
+    ])
+    // Too many to show: each system still has its field, and says how many it leaves out.
+    const many = renderMessage(view(250, 150))
+    assert.strictEqual(discordLimitViolation(many), undefined)
+    const fields = many.embeds![0]!.fields!
+    // Field names are Markdown: the system's underscore is escaped.
+    for (const [system, count] of [["x86\\_64-linux", 250], ["aarch64-linux", 150]] as const) {
+      const own = shown(fields.filter((field) => field.name.startsWith(`Builds (${system})`)))
+      assert.isAbove(own.rows.length, 0, system)
+      assert.strictEqual(own.rows.length + own.more, count, system)
+    }
   })
 
   it("shares the 6,000 characters between a build and its deploys, each with its own URL", () => {

@@ -5,7 +5,9 @@ import { existsSync, readFileSync } from "node:fs"
 import { parse } from "yaml"
 import type { StepData } from "../../src/domain/StepData.ts"
 import type { CiPlan } from "../../src/plan/Plan.ts"
+import type { Shard } from "../../src/plan/shards.ts"
 import {
+  type CommandStep,
   keyMaker,
   type Pipeline,
   type PipelineSettings,
@@ -19,8 +21,10 @@ import { hostileStrings } from "../support/hostile.ts"
 import { repoRoot } from "../support/paths.ts"
 import { pipelineErrors, pipelinesErrors, yamlPipelineErrors } from "../support/pipelineSchema.ts"
 
-const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings) => Result.getOrThrow(renderCiResult(plan, settings))
-const renderDeployPipeline = (data: StepData, settings: PipelineSettings) => Result.getOrThrow(renderDeployResult(data, settings))
+const renderCiPipeline = (plan: CiPlan, settings: PipelineSettings, shards?: ReadonlyMap<string, ReadonlyArray<Shard>>) =>
+  Result.getOrThrow(renderCiResult(plan, settings, shards))
+const renderDeployPipeline = (data: StepData, settings: PipelineSettings, options: { readonly routed?: boolean } = {}) =>
+  Result.getOrThrow(renderDeployResult(data, settings, options))
 
 const settings: PipelineSettings = {
   toolTarget: "github:denbeigh2000/ci#apps.x86_64-linux.tool",
@@ -80,7 +84,7 @@ describe("renderCiPipeline", () => {
   })
 
   it("tells each deploy build which CI build triggered it, when Buildkite says", () => {
-    const deploys: CiPlan["deploys"] = [{ version: 1, action: "deployBot", steps: [] }]
+    const deploys: CiPlan["deploys"] = [{ version: 1, action: "deployBot", system: "x86_64-linux", steps: [] }]
     const env = (extra: Partial<PipelineSettings>) => {
       const step = renderCiPipeline({ ...emptyPlan, deploys }, { ...settings, ...extra }).pipeline.steps.at(-1) as { build: { env: Record<string, string> } }
       return Object.fromEntries(Object.entries(step.build.env).filter(([key]) => key.startsWith("DENBEIGH_SOURCE_")))
@@ -125,10 +129,61 @@ describe("a build of more installables than one command line carries", () => {
   })
 })
 
+describe("a build set split into shards", () => {
+  const packages = (system: string, count: number) =>
+    Array.from({ length: count }, (_, i) => ({ attrPath: ["packages", system, `p${i}`], reasons: [] }))
+  const shard = (builds: ReadonlyArray<{ attrPath: ReadonlyArray<string> }>, derivations: number, oversized = false): Shard => ({
+    targets: builds.map((build) => build.attrPath.join(".")),
+    derivations: Array.from({ length: derivations }, (_, i) => `/nix/store/${i}.drv`),
+    oversized
+  })
+  const linux = packages("x86_64-linux", 5)
+  const arm = packages("aarch64-linux", 3000)
+  const plan: CiPlan = {
+    ...emptyPlan,
+    builds: linux,
+    otherSystems: [{ system: "aarch64-linux", builds: arm }],
+    deploys: [{ version: 1, action: "deployBot", system: "x86_64-linux", steps: [] }]
+  }
+  const shards = new Map([
+    ["x86_64-linux", [shard([linux[0]!, linux[2]!], 214), shard([linux[1]!, linux[3]!, linux[4]!], 150)]],
+    ["aarch64-linux", [shard(arm.slice(0, 1500), 1500), shard(arm.slice(1500), 450, true)]]
+  ])
+  const { pipeline, metaData } = renderCiPipeline(plan, settings, shards)
+  const steps = pipeline.steps.filter((step): step is CommandStep => typeof step === "object" && "command" in step)
+
+  it("gives each shard a step saying which share it builds, on its system's agents", () => {
+    assert.deepStrictEqual(steps.map((step) => [step.label, step.key, step.agents]), [
+      [":nix: Build x86_64-linux (1/2, 214 derivations)", "build-nix-x86_64-linux-1", { system: "x86_64-linux" }],
+      [":nix: Build x86_64-linux (2/2, 150 derivations)", "build-nix-x86_64-linux-2", { system: "x86_64-linux" }],
+      [":nix: Build aarch64-linux (1/2, 1500 derivations)", "build-nix-aarch64-linux-1", { system: "aarch64-linux" }],
+      [":nix: Build aarch64-linux (2/2, 450 derivations, all connected: not split)", "build-nix-aarch64-linux-2", { system: "aarch64-linux" }]
+    ])
+    assert.deepStrictEqual(pipelineErrors(pipeline), [])
+    assert.deepStrictEqual(yamlPipelineErrors(pipelineDocument(pipeline)), [])
+  })
+
+  it("names each shard's installables, on its command line or in meta-data of its own", () => {
+    assert.strictEqual(steps[0]!.command, `nix run "$\${TOOL_TARGET}" -- build --part system-0-shard-1 -- '.#packages.x86_64-linux.p0' '.#packages.x86_64-linux.p2'`)
+    assert.strictEqual(steps[1]!.command, `nix run "$\${TOOL_TARGET}" -- build --part system-0-shard-2 -- '.#packages.x86_64-linux.p1' '.#packages.x86_64-linux.p3' '.#packages.x86_64-linux.p4'`)
+    assert.strictEqual(steps[2]!.command, `nix run "$\${TOOL_TARGET}" -- build --part system-1-shard-1 --from-meta-data ci:plan:builds-system-1-shard-1`)
+    const read = (key: string) => metaData.filter((entry) => entry.key.startsWith(`${key}:`)).flatMap((entry) => JSON.parse(entry.value))
+    assert.deepStrictEqual(read("ci:plan:builds-system-1-shard-1"), arm.slice(0, 1500).map((build) => `.#${build.attrPath.join(".")}`))
+    assert.deepStrictEqual(read("ci:plan:builds-system-1-shard-2"), arm.slice(1500).map((build) => `.#${build.attrPath.join(".")}`))
+  })
+
+  it("runs what follows only once every shard is done", () => {
+    const trigger = pipeline.steps.findIndex((step) => typeof step === "object" && "trigger" in step)
+    assert.strictEqual(pipeline.steps[trigger - 1], "wait")
+    assert.isTrue(pipeline.steps.slice(0, trigger - 1).every((step) => typeof step === "object" && "command" in step))
+  })
+})
+
 describe("renderDeployPipeline", () => {
   const data: StepData = {
     version: 1,
     action: "deploy",
+    system: "x86_64-linux",
     steps: [
       { type: "run", name: "a", label: "A", target: ".#apps.x86_64-linux.a", retries: 0 },
       { type: "wait" },
@@ -144,6 +199,14 @@ describe("renderDeployPipeline", () => {
     assert.deepStrictEqual(pipeline.steps[2], { block: "Continue the deploy?", key: "block-2", prompt: "Sure?" })
     assert.deepStrictEqual(pipeline.steps[3], { block: "Last chance", key: "block-3" })
   })
+
+  it("routes its command steps to the agents of the system it deploys from, when told to", () => {
+    const agentsOf = (pipeline: Pipeline) => pipeline.steps.flatMap((step) => (typeof step === "object" && "command" in step ? [step.agents] : []))
+    assert.deepStrictEqual(agentsOf(renderDeployPipeline({ ...data, system: "aarch64-linux" }, settings)), [undefined])
+    const routed = renderDeployPipeline({ ...data, system: "aarch64-linux" }, { ...settings, systemTag: "arch" }, { routed: true })
+    assert.deepStrictEqual(agentsOf(routed), [{ arch: "aarch64-linux" }])
+    assert.deepStrictEqual(pipelineErrors(routed), [])
+  })
 })
 
 describe("keyMaker", () => {
@@ -158,6 +221,7 @@ describe("hostile text, in every place a pipeline carries it", () => {
   const deploy = (data: Partial<StepData> = {}, run: Partial<StepData["steps"][number]> = {}, block: { label?: string; prompt?: string } = {}): StepData => ({
     version: 1,
     action: "deployBot",
+    system: "x86_64-linux",
     steps: [
       { type: "run", name: "staging", label: "Staging", target: ".#apps.x86_64-linux.deploy", retries: 1, ...run } as StepData["steps"][number],
       { type: "block", label: block.label ?? null, prompt: block.prompt ?? null },
@@ -172,16 +236,23 @@ describe("hostile text, in every place a pipeline carries it", () => {
     actions: ["deployBot"],
     ...fields
   })
-  const ci = (plan: Partial<CiPlan>, extra: Partial<PipelineSettings> = {}) =>
+  const ci = (plan: Partial<CiPlan>, extra: Partial<PipelineSettings> = {}, shards?: ReadonlyMap<string, ReadonlyArray<Shard>>) =>
     renderCiPipeline(
       { ...emptyPlan, checks: [check()], builds: [{ attrPath: ["packages", "x86_64-linux", "bot"], reasons: [] }], deploys: [deploy()], ...plan },
-      { ...settings, pipelineSlug: "ci", buildNumber: "7", buildId: "0190c0de-0000-4000-8000-000000000007", message: "Fix", ...extra }
+      { ...settings, pipelineSlug: "ci", buildNumber: "7", buildId: "0190c0de-0000-4000-8000-000000000007", message: "Fix", ...extra },
+      shards
     ).pipeline
+  const shardedSystem = (system: string) => {
+    const builds = ["a", "b"].map((name) => ({ attrPath: ["packages", system, name], reasons: [] }))
+    const shards = builds.map((build): Shard => ({ targets: [build.attrPath.join(".")], derivations: ["/nix/store/x.drv"], oversized: false }))
+    return ci({ otherSystems: [{ system, builds }] }, {}, new Map([[system, shards]]))
+  }
   const places: ReadonlyArray<readonly [string, (text: string) => Pipeline]> = [
     ["check name", (text) => ci({ checks: [check({ name: text })] })],
     ["check display name", (text) => ci({ checks: [check({ displayName: text })] })],
     ["package attribute name in a check's target", (text) => ci({ checks: [check({ target: ["packages", "x86_64-linux", text] })] })],
     ["package attribute name in the build", (text) => ci({ builds: [{ attrPath: ["packages", "x86_64-linux", text], reasons: [] }] })],
+    ["system name in a split build's labels and keys", shardedSystem],
     ["action name", (text) => ci({ deploys: [deploy({ action: text })] })],
     ["deploy step name in STEP_DATA", (text) => ci({ deploys: [deploy({}, { name: text })] })],
     ["deploy step label in STEP_DATA", (text) => ci({ deploys: [deploy({}, { label: text })] })],
@@ -200,7 +271,9 @@ describe("hostile text, in every place a pipeline carries it", () => {
     ["deploy pipeline: step label", (text) => renderDeployPipeline(deploy({}, { label: text }), settings)],
     ["deploy pipeline: step target", (text) => renderDeployPipeline(deploy({}, { target: `.#apps.x86_64-linux.${text}` }), settings)],
     ["deploy pipeline: block label", (text) => renderDeployPipeline(deploy({}, {}, { label: text }), settings)],
-    ["deploy pipeline: block prompt", (text) => renderDeployPipeline(deploy({}, {}, { prompt: text }), settings)]
+    ["deploy pipeline: block prompt", (text) => renderDeployPipeline(deploy({}, {}, { prompt: text }), settings)],
+    ["deploy pipeline: the system it deploys from, as an agent tag", (text) => renderDeployPipeline(deploy({ system: text }), settings, { routed: true })],
+    ["deploy pipeline: the system tag's name", (text) => renderDeployPipeline(deploy(), { ...settings, systemTag: text }, { routed: true })]
   ]
   // A NUL fits in no command line (tested below); everything else must render.
   const cases = places.flatMap(([place, render]) =>
@@ -216,7 +289,7 @@ describe("hostile text, in every place a pipeline carries it", () => {
 
 describe("a command line cannot carry a NUL", () => {
   it("is refused, naming the STEP_DATA step, never thrown", () => {
-    const data: StepData = { version: 1, action: "a", steps: [{ type: "wait" }, { type: "run", name: "x", label: "X", target: ".#apps.x86_64-linux.x\0y", retries: 0 }] }
+    const data: StepData = { version: 1, action: "a", system: "x86_64-linux", steps: [{ type: "wait" }, { type: "run", name: "x", label: "X", target: ".#apps.x86_64-linux.x\0y", retries: 0 }] }
     const result = renderDeployResult(data, settings)
     assert.isTrue(Result.isFailure(result))
     const error = (result as Result.Failure<Pipeline, { message: string; place: string }>).failure

@@ -42,18 +42,45 @@ describe("ciReport", () => {
   const changed = [
     change("packages.x86_64-linux.bot", [difference({})]),
     change("packages.x86_64-linux.new", [], { base: null }),
-    change("packages.x86_64-linux.odd", [], { whyError: "cannot read the derivation /nix/store/x.drv: gone" })
+    change("packages.x86_64-linux.odd", [], { whyError: "cannot read the derivation /nix/store/x.drv: gone" }),
+    // Absent at base too: failing, not new.
+    change("packages.x86_64-linux.broken", [], { base: null, head: null, error: "boom (at flake.nix:3:4)" })
   ]
 
   it("says the base and why it was chosen, and why each output changed, one line each", () => {
     const lines = ciReport(plan({ changed }), rendered).split("\n")
     assert.strictEqual(lines[0], `plan for x86_64-linux: head ${"a".repeat(12)}, base ${"b".repeat(12)}, the previous commit`)
-    assert.deepStrictEqual(lines.slice(1, 5), [
-      "changed: 3 outputs",
+    assert.deepStrictEqual(lines.slice(1, 6), [
+      "changed: 4 outputs",
       `  packages.x86_64-linux.bot: version: "1.0.0" → "1.0.1"`,
       "  packages.x86_64-linux.new: new",
-      "  packages.x86_64-linux.odd: why unknown: cannot read the derivation /nix/store/x.drv: gone"
+      "  packages.x86_64-linux.odd: why unknown: cannot read the derivation /nix/store/x.drv: gone",
+      "  packages.x86_64-linux.broken: failed to evaluate"
     ])
+  })
+
+  it("lists each system's builds under it when several systems build, and where a deploy runs", () => {
+    const build = (system: string, name: string) => ({ attrPath: ["packages", system, name], reasons: [`packages.${system}.${name} changed`] })
+    const several = plan({
+      builds: [build("x86_64-linux", "bot"), build("x86_64-linux", "lib")],
+      otherSystems: [{ system: "aarch64-linux", builds: [build("aarch64-linux", "bot")] }],
+      deploys: [{ version: 1, action: "deployBot", system: "aarch64-linux", steps: [] }, { version: 1, action: "docs", system: "x86_64-linux", steps: [] }]
+    })
+    const lines = ciReport(several, rendered).split("\n")
+    const from = lines.findIndex((line) => line.startsWith("builds:"))
+    assert.deepStrictEqual(lines.slice(from, from + 7), [
+      "builds: 3 derivations on 2 systems",
+      "  x86_64-linux: 2 derivations",
+      "    packages.x86_64-linux.bot (packages.x86_64-linux.bot changed)",
+      "    packages.x86_64-linux.lib (packages.x86_64-linux.lib changed)",
+      "  aarch64-linux: 1 derivation",
+      "    packages.aarch64-linux.bot (packages.aarch64-linux.bot changed)",
+      "deploys: deployBot (0 steps, on aarch64-linux), docs (0 steps)"
+    ])
+    assert.include(ciAnnotation(several).markdown, "\n\n**Builds:** 2 derivations on x86\\_64-linux, 1 derivation on aarch64-linux")
+    // One system: as before, and no builds line in the annotation.
+    assert.include(ciReport(plan({ builds: [build("x86_64-linux", "bot")] }), rendered), "builds: 1 derivation\n  packages.x86_64-linux.bot (packages.x86_64-linux.bot changed)")
+    assert.notInclude(ciAnnotation(plan({ builds: [build("x86_64-linux", "bot")] })).markdown, "**Builds:**")
   })
 
   it("shows the whole tree on request", () => {

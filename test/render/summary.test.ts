@@ -17,6 +17,14 @@ describe("buildSummary", () => {
   it("says nothing to do when there was nothing", () => {
     assert.strictEqual(buildSummary([], 10).text, "✅ Build of 0 derivations in 10 ms: nothing to do")
   })
+
+  it("gives a shard an annotation of its own, naming its part", () => {
+    const whole = buildSummary([], 10)
+    const shard = buildSummary([], 10, "system-1-shard-2")
+    assert.strictEqual(whole.context, "ci-build")
+    assert.strictEqual(shard.context, "ci-build-system-1-shard-2")
+    assert.strictEqual(shard.text, "✅ Build of 0 derivations in 10 ms (part system-1-shard-2): nothing to do")
+  })
 })
 
 describe("deploySummary", () => {

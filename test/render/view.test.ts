@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Schema } from "effect"
 import { Build } from "../../src/domain/BuildkiteBuild.ts"
 import { buildStatus, makeView, rank } from "../../src/render/view.ts"
-import { blockJobId, checkResult, ciBuild, ciBuildId, deployBuild, deployBuildId, derivationResult, type Stage } from "../support/ciLifecycle.ts"
+import { blockJobId, buildSummary, checkResult, ciBuild, ciBuildId, deployBuild, deployBuildId, derivationResult, type Stage } from "../support/ciLifecycle.ts"
 import { type BuildSpec, restBuild } from "../support/fakeBuildkite.ts"
 
 const decode = Schema.decodeUnknownSync(Build)
@@ -72,6 +72,60 @@ describe("makeView", () => {
     ])
   })
 
+  it("merges a split build set's shards into one list, each from its own summary, in the pipeline's order", () => {
+    const spec = ciBuild("building")
+    const shard = (n: number, state: string) => ({
+      id: `job-build-${n}`,
+      label: `:nix: Build x86_64-linux (${n}/3, 2 derivations)`,
+      state,
+      command: `nix run "\${TOOL_TARGET}" -- build --part shard-${n} -- '.#packages.x86_64-linux.p${n}a' '.#packages.x86_64-linux.p${n}b'`
+    })
+    const targets = (n: number) => [`packages.x86_64-linux.p${n}a`, `packages.x86_64-linux.p${n}b`]
+    // An unsplit step whose installable's name holds what looks like a part is still unsplit.
+    const unsplit = {
+      id: "job-build-0",
+      label: ":nix: Build 1 derivation",
+      state: "passed",
+      command: `nix run "\${TOOL_TARGET}" -- build -- '.#packages.x86_64-linux."p0 --part shard-2 "'`
+    }
+    const sharded: BuildSpec = {
+      ...spec,
+      jobs: [...spec.jobs.filter((job) => job.id !== "job-build"), unsplit, shard(1, "passed"), shard(2, "running"), shard(3, "passed")],
+      metaData: {
+        ...spec.metaData,
+        // Shard 3 finished first: its summary and results are there; shard 2's is not yet.
+        "ci:build-part:shard-3": buildSummary(targets(3)),
+        "ci:build-part:shard-1": buildSummary(targets(1)),
+        ...Object.fromEntries([...targets(1), ...targets(3)].map((target) => [`ci:build:${target}`, derivationResult(target, "built")])),
+        "ci:build": buildSummary(['packages.x86_64-linux."p0 --part shard-2 "']),
+        'ci:build:packages.x86_64-linux."p0 --part shard-2 "': derivationResult('packages.x86_64-linux."p0 --part shard-2 "', "built")
+      }
+    }
+    assert.deepStrictEqual(rows(makeView(rest(sharded), []), 0, "Builds"), [
+      "passed `\"p0 --part shard-2 \"` (12.0 s)",
+      "passed `p1a` (12.0 s)",
+      "passed `p1b` (12.0 s)",
+      "running :nix: Build x86_64-linux (2/3, 2 derivations)",
+      "passed `p3a` (12.0 s)",
+      "passed `p3b` (12.0 s)"
+    ])
+  })
+
+  it("reads every shard's summary, in the order of their parts, when it knows no build job", () => {
+    const spec = ciBuild("built")
+    const only = (n: number) => [`packages.x86_64-linux.p${n}`]
+    const jobless: BuildSpec = {
+      ...spec,
+      jobs: spec.jobs.filter((job) => job.id !== "job-build"),
+      metaData: {
+        "ci:build-part:shard-10": buildSummary(only(10)),
+        "ci:build-part:shard-2": buildSummary(only(2)),
+        ...Object.fromEntries([...only(2), ...only(10)].map((target) => [`ci:build:${target}`, derivationResult(target, "built")]))
+      }
+    }
+    assert.deepStrictEqual(rows(makeView(rest(jobless), []), 0, "Builds"), ["passed `p2` (12.0 s)", "passed `p10` (12.0 s)"])
+  })
+
   it("says why each derivation changed, as the plan left it, escaped and short", () => {
     const spec = ciBuild("built")
     const lines = {
@@ -86,6 +140,27 @@ describe("makeView", () => {
     // A value that is not the contract's is left out, not shown raw.
     const unreadable = makeView(rest({ ...spec, metaData: { ...spec.metaData, "ci:plan:why": "{\"lines\": 3}" } }), [])
     assert.deepStrictEqual(rows(unreadable, 0, "Builds"), ["passed `bot` (12.0 s)", "passed `deploy-bot` (12.0 s)"])
+  })
+
+  it("groups derivations by system when they are for several, a section each", () => {
+    const spec = ciBuild("built")
+    const targets = ["packages.x86_64-linux.bot", "packages.aarch64-linux.bot", "packages.x86_64-linux.deploy-bot", `packages."a*rm".lib`]
+    const view = makeView(
+      rest({
+        ...spec,
+        metaData: {
+          ...spec.metaData,
+          "ci:build": buildSummary(targets),
+          ...Object.fromEntries(targets.map((target) => [`ci:build:${target}`, derivationResult(target, "built")]))
+        }
+      }),
+      []
+    )
+    assert.deepStrictEqual(view.builds[0]!.sections.map((section) => section.name), ["Checks", "Builds (x86\\_64-linux)", "Builds (aarch64-linux)", "Builds (a\\*rm)"])
+    assert.deepStrictEqual(rows(view, 0, "Builds (x86\\_64-linux)"), ["passed `bot` (12.0 s)", "passed `deploy-bot` (12.0 s)"])
+    assert.deepStrictEqual(rows(view, 0, "Builds (aarch64-linux)"), ["passed `bot` (12.0 s)"])
+    // One system: one section, as before.
+    assert.deepStrictEqual(viewAt("built").builds[0]!.sections.map((section) => section.name), ["Checks", "Builds"])
   })
 
   it("falls back to the job's state when a result is unreadable, and reads quoted names", () => {

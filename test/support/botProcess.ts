@@ -192,6 +192,8 @@ export interface BotOptions {
   /** Another build of the tool to run (a benchmark's baseline), and Node options for it. */
   readonly bundle?: string
   readonly nodeArgs?: ReadonlyArray<string>
+  /** Flags of `tool bot` (`--log-format json`). */
+  readonly args?: ReadonlyArray<string>
 }
 
 export const botEnv = (options: BotOptions): Record<string, string> => ({
@@ -231,13 +233,13 @@ export class BotProcess {
   /** Start `tool bot` and wait until it says where it listens. */
   static start(options: BotOptions): Promise<BotProcess> {
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("CI_BOT_")))
-    const child = spawn(nodeBinary, [...(options.nodeArgs ?? []), options.bundle ?? toolBundle, "bot"], { env: { ...inherited, ...botEnv(options) }, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(nodeBinary, [...(options.nodeArgs ?? []), options.bundle ?? toolBundle, "bot", ...(options.args ?? [])], { env: { ...inherited, ...botEnv(options) }, stdio: ["ignore", "pipe", "pipe"] })
     let output = ""
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`tool bot did not start:\n${output}`)), 20_000)
       const onData = (chunk: Buffer) => {
         output += chunk.toString("utf8")
-        const listening = /listening on (http:\/\/[^\s,]+)/.exec(output)
+        const listening = /listening on (http:\/\/[^\s,"]+)/.exec(output)
         if (listening !== null) {
           clearTimeout(timer)
           const bot = new BotProcess(child, listening[1]!)

@@ -45,6 +45,7 @@ export const scriptedNix = (script: ReadonlyArray<Ending>) => {
       evaluator: "unused",
       version: unused,
       requisites: () => unused,
+      toBuild: () => unused,
       outputsOf: () => unused,
       resolve: (installables) =>
         Effect.sync(() => {

@@ -11,13 +11,22 @@ import { nodeBinary, stubBin, toolBundle } from "./paths.ts"
  */
 export const runOnTerminal = (
   args: ReadonlyArray<string>,
-  options: { readonly cwd: string; readonly env?: Readonly<Record<string, string>>; readonly input?: string }
+  options: {
+    readonly cwd: string
+    readonly env?: Readonly<Record<string, string>>
+    readonly input?: string
+    /** The terminal's width (default: the pty's, 80 here). */
+    readonly columns?: number
+  }
 ): { readonly exitCode: number; readonly output: string } => {
   // Copy the child's output, answer once it asks (a prompt ends with "[y/N]"), exit as it does.
   const driver = `
-import os, pty, sys
+import fcntl, os, pty, struct, sys, termios
 pid, fd = pty.fork()
 if pid == 0:
+    columns = int(os.environ.pop("CI_TEST_COLUMNS", "0"))
+    if columns > 0:
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     os.execvp(sys.argv[1], sys.argv[1:])
 answer = os.environ.get("CI_TEST_TYPED", "").encode()
 seen = b""
@@ -46,6 +55,7 @@ sys.exit(os.waitstatus_to_exitcode(status))
       PATH: `${stubBin}:${process.env.PATH}`,
       CI_TEST_AGENT_LOG: join(mkdtempSync(join(tmpdir(), "ci-agent-")), "calls.jsonl"),
       CI_TEST_TYPED: options.input ?? "",
+      CI_TEST_COLUMNS: String(options.columns ?? 0),
       ...options.env
     },
     maxBuffer: 64 * 1024 * 1024

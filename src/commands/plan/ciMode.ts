@@ -11,14 +11,15 @@ import { flakeInputChanges } from "../../nix/flakeLock.ts"
 import { Evaluations } from "../../nix/Evaluations.ts"
 import { Nix, type NixEvalError, type NixOutputInvalid, type NixUnavailable } from "../../nix/Nix.ts"
 import { forceRequests } from "../../plan/forcing.ts"
-import { type Base, type CiPlan, makePlan, systemBuilds } from "../../plan/Plan.ts"
+import { type Base, type CiPlan, deploySystemsOf, makePlan, systemBuilds } from "../../plan/Plan.ts"
 import { renderCiPipeline } from "../../render/pipeline.ts"
 import { changeWhy, ciAnnotation, ciPlanJson, ciReport, forcedAnnotation } from "../../render/report.ts"
 import { type BaseContext, chooseActionBases, chooseBase, tagPatternsOf } from "./base.ts"
 import { checkoutOf, headRevOf, readRefs } from "./checkout.ts"
 import { emit } from "./emit.ts"
 import { baseEvaluator, planningSystem } from "./evaluation.ts"
-import { type PlanFlags, settingsFrom } from "./flags.ts"
+import { type PlanFlags, settingsFrom, shardSizeFrom } from "./flags.ts"
+import { shardBuilds } from "./shards.ts"
 
 /**
  * CI mode: evaluate the head and the base, decide (`makePlan`), render the CI
@@ -54,7 +55,8 @@ export const planCi: (
     [`${headRevOf(flagsIn, environment).rev}^`, ...(requestedBase === undefined ? [] : [requestedBase])]
   )
 
-  const settings = settingsFrom(flagsIn, environment, system)
+  const settings = settingsFrom(flagsIn, environment)
+  const shardSize = yield* Effect.fromResult(shardSizeFrom(environment))
   const context: BaseContext = {
     repository,
     shallow,
@@ -97,14 +99,19 @@ export const planCi: (
 
   const actions = Object.entries(headEvaluation.actions ?? {})
   const chosen = context.tag === undefined ? provisional : yield* chooseBase(context, tagPatternsOf(actions))
-  const [base, perAction] = yield* Effect.all([
+  // Head with actions for each system an action deploys from, which its deploy steps come from.
+  const deploySystems = deploySystemsOf(headEvaluation, system)
+  const [base, perAction, deployEvaluations] = yield* Effect.all([
     evaluateBase(chosen.commit),
     chooseActionBases(context, actions, chosen.commit).pipe(
       Effect.flatMap(({ bases, warnings }) =>
         Effect.forEach(bases, ([name, commit]) => Effect.map(evaluateBase(commit), (evaluated) => [name, evaluated] as const), { concurrency: 2 })
           .pipe(Effect.map((evaluated) => ({ bases: new Map<string, Base>(evaluated), warnings })))
       )
-    )
+    ),
+    Effect.forEach(deploySystems, (other) =>
+      Effect.map(evaluations.evaluate({ source: source(head), system: other, withActions: true }), (evaluated) => [other, evaluated] as const), { concurrency: 2 })
+      .pipe(Effect.map((evaluated) => new Map(evaluated)))
   ], { concurrency: "unbounded" })
   // What `[ci deploy …]` directives can name: the commits since the base.
   const baseSha = base._tag === "Evaluated" ? base.sha : undefined
@@ -119,26 +126,46 @@ export const planCi: (
     actionBases: perAction.bases,
     refs,
     pullRequest: pullRequestOf(environment),
-    forced: forceRequests(environment.CI_ACTIONS, commits)
+    forced: forceRequests(environment.CI_ACTIONS, commits),
+    deployEvaluations
   }))
   // The other systems CI covers (none when --system names one): their changed outputs, each
   // system's head and base evaluated as the planning system's are, two systems at a time.
   const others = narrowed ? [] : (headEvaluation.systems ?? []).filter((other) => other !== system)
+  const outputsBySystem = new Map([[system, headEvaluation.outputs]])
   const otherSystems = yield* Effect.forEach(others, (other) =>
-    Effect.all([evaluations.evaluate({ source: source(head), system: other, withActions: false }), Effect.flatMap(baseEvaluator(source, other), (evaluate) => evaluate(chosen.commit))], {
-      concurrency: 2
-    }).pipe(
-      Effect.flatMap(([otherHead, otherBase]) => Effect.fromResult(systemBuilds(other, otherHead, otherBase)))
+    Effect.all([
+      Effect.suspend(() => {
+        const known = deployEvaluations.get(other)
+        return known === undefined ? evaluations.evaluate({ source: source(head), system: other, withActions: false }) : Effect.succeed(known)
+      }),
+      Effect.flatMap(baseEvaluator(source, other), (evaluate) => evaluate(chosen.commit))
+    ], { concurrency: 2 }).pipe(
+      Effect.tap(([otherHead]) => Effect.sync(() => outputsBySystem.set(other, otherHead.outputs))),
+      Effect.flatMap(([otherHead, otherBase]) =>
+        Effect.fromResult(systemBuilds(other, otherHead, otherBase, plan.deploys.flatMap((deploy) => deploy.system === other ? [deploy.action] : [])))
+      )
     ), { concurrency: 2 })
-  const explained = yield* explainChanges(base, plan.changed, locks)
+  const systemBuildSets = [{ system, builds: plan.builds }, ...otherSystems]
+  const [split, explained] = yield* Effect.all([
+    shardBuilds(systemBuildSets.map((set) => ({ ...set, outputs: outputsBySystem.get(set.system) ?? [] })), shardSize),
+    explainChanges(base, plan.changed, locks)
+  ], { concurrency: "unbounded" })
   const warnings = [
     ...(dirty ? [`the work tree has uncommitted changes, which this plan leaves out: it is for commit ${head.slice(0, 12)} (tool run plans the work tree)`] : []),
     ...chosen.warnings,
     ...perAction.warnings,
-    ...plan.warnings
+    ...plan.warnings,
+    ...split.warnings
   ]
-  const planned = { ...plan, ...explained, otherSystems: otherSystems.filter((entry) => entry.builds.length > 0), warnings }
-  const rendered = yield* Effect.fromResult(renderCiPipeline(planned, settings))
+  const planned = {
+    ...plan,
+    ...explained,
+    otherSystems: otherSystems.filter((entry) => entry.builds.length > 0),
+    systems: [system, ...others],
+    warnings
+  }
+  const rendered = yield* Effect.fromResult(renderCiPipeline(planned, settings, split.shards))
   // The bot shows why beside each derivation's row: one line per planned build.
   const changes = new Map(planned.changed.map((change) => [change.attrPath, change]))
   const whyLines = planned.builds.flatMap((build) => {

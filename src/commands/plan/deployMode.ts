@@ -1,9 +1,9 @@
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option, Result, Schema } from "effect"
 import { PlanInputError } from "../../domain/errors.ts"
 import { StepDataFromJson } from "../../domain/StepData.ts"
 import { type BuildkiteEnvironment, pullRequestOf } from "../../effects/BuildkiteEnvironment.ts"
 import { Nix } from "../../nix/Nix.ts"
-import { checkStepData, stepData } from "../../plan/StepData.ts"
+import { checkStepData, deployFrom } from "../../plan/StepData.ts"
 import { renderDeployPipeline } from "../../render/pipeline.ts"
 import { deployPlanJson, deployReport } from "../../render/report.ts"
 import { checkoutOf } from "./checkout.ts"
@@ -28,21 +28,30 @@ export const planDeploy = Effect.fnUntraced(function*(flagsIn: PlanFlags, enviro
   const given = yield* Schema.decodeUnknownEffect(StepDataFromJson)(environment.STEP_DATA).pipe(
     Effect.mapError((error) => new PlanInputError({ place: "STEP_DATA", detail: error.message }))
   )
+  if (Option.isSome(flagsIn.system) && flagsIn.system.value !== given.system) {
+    return yield* new PlanInputError({
+      place: "--system",
+      detail: `this deploy build deploys ${JSON.stringify(given.action)} from ${JSON.stringify(given.system)} (STEP_DATA.system); leave --system out or name that system`
+    })
+  }
   const nix = yield* Nix
-  const [system, checkout] = yield* Effect.all([
-    Option.match(flagsIn.system, { onNone: () => nix.currentSystem, onSome: Effect.succeed }),
-    checkoutOf(flagsIn, environment, [])
-  ], { concurrency: "unbounded" })
+  const checkout = yield* checkoutOf(flagsIn, environment, [])
+  const flake = `the flake at ${checkout.head.slice(0, 12)}`
   // Never from the evaluation cache: whatever runs on the agent (a pull request's checks
-  // too) can write there, and STEP_DATA must be checked against the flake itself.
-  const evaluation = yield* nix.evaluate(checkout.source(checkout.head), system, { withActions: true })
+  // too) can write there, and STEP_DATA must be checked against the flake itself. Its
+  // system is checked like the rest: evaluated for it, the flake must declare these very
+  // steps, and no other system for the action to deploy from.
+  const evaluation = yield* nix.evaluate(checkout.source(checkout.head), given.system, { withActions: true })
   const actions = evaluation.actions ?? {}
   const action = Object.hasOwn(actions, given.action) ? actions[given.action] : undefined
-  const data = yield* Effect.fromResult(checkStepData(
-    given,
-    action === undefined ? undefined : stepData(checkout.flakeDir, given.action, action),
-    { commit: checkout.head, actions: Object.keys(actions) }
-  ))
-  const pipeline = yield* Effect.fromResult(renderDeployPipeline(data, settingsFrom(flagsIn, environment, system)))
+  const declared = action === undefined ? undefined : yield* Effect.fromResult(
+    Result.mapError(deployFrom(checkout.flakeDir, given.action, action, given.system), (detail) =>
+      new PlanInputError({ place: "STEP_DATA.system", detail: `${flake}, ${detail}; a deploy runs only on the system the flake at its commit declares` }))
+  )
+  const data = yield* Effect.fromResult(checkStepData(given, declared, { commit: checkout.head, actions: Object.keys(actions) }))
+  // With several systems covered, agents are told apart by their system's tag.
+  const pipeline = yield* Effect.fromResult(
+    renderDeployPipeline(data, settingsFrom(flagsIn, environment), { routed: (evaluation.systems ?? []).length > 1 })
+  )
   yield* emit(flagsIn, environment, deployReport(data, pipeline), { pipeline, metaData: [] }, deployPlanJson(data, pipeline))
 })

@@ -1,5 +1,6 @@
-import { Option } from "effect"
+import { Option, Result } from "effect"
 import { Flag } from "effect/cli"
+import { PlanInputError } from "../../domain/errors.ts"
 import { toolVersion } from "../../domain/toolVersion.ts"
 import type { BuildkiteEnvironment } from "../../effects/BuildkiteEnvironment.ts"
 import type { PipelineSettings } from "../../render/pipeline.ts"
@@ -28,7 +29,7 @@ export const flags = {
   branch: Flag.String("branch").pipe(Flag.withDescription("Plan as if building this branch (default: BUILDKITE_BRANCH, else the checked-out branch)"), Flag.optional),
   tag: Flag.String("tag").pipe(Flag.withDescription("Plan as if building this tag (default: BUILDKITE_TAG)"), Flag.optional),
   tool: Flag.String("tool").pipe(
-    Flag.withDescription("The flake reference steps run the tool from (default: TOOL_TARGET, else github:denbeigh2000/ci#apps.<system>.tool)"),
+    Flag.withDescription("The flake reference steps run the tool from (default: TOOL_TARGET, else github:denbeigh2000/ci#tool, which nix run resolves for each agent's own system)"),
     Flag.optional
   ),
   noCache: Flag.Boolean("no-cache").pipe(
@@ -51,8 +52,10 @@ export type PlanFlags = {
   readonly [K in keyof typeof flags]: (typeof flags)[K] extends Flag.Flag<infer A> ? A : never
 }
 
-export const settingsFrom = (flagsIn: PlanFlags, environment: BuildkiteEnvironment, system: string): PipelineSettings => ({
-  toolTarget: Option.getOrElse(flagsIn.tool, () => environment.TOOL_TARGET ?? `github:denbeigh2000/ci#apps.${system}.tool`),
+// `#tool`, not `#apps.<system>.tool`: steps run on every system's agents, and `nix run` looks
+// the app up for the system it runs on.
+export const settingsFrom = (flagsIn: PlanFlags, environment: BuildkiteEnvironment): PipelineSettings => ({
+  toolTarget: Option.getOrElse(flagsIn.tool, () => environment.TOOL_TARGET ?? "github:denbeigh2000/ci#tool"),
   deployPipeline: environment.BUILDKITE_PLUGIN_CICD_DEPLOY_PIPELINE_NAME ?? "deploy",
   systemTag: environment.CI_SYSTEM_TAG ?? "system",
   plugin: environment.CI_PLUGIN === "none" ? undefined : environment.CI_PLUGIN ?? `denbeigh2000/cicd#v${toolVersion}`,
@@ -63,3 +66,14 @@ export const settingsFrom = (flagsIn: PlanFlags, environment: BuildkiteEnvironme
   buildId: environment.BUILDKITE_BUILD_ID,
   message: environment.BUILDKITE_MESSAGE
 })
+
+/** Above this many derivations to build, a system's builds are split into shards (`CI_BUILD_SHARD_SIZE`). */
+export const defaultShardSize = 200
+
+export const shardSizeFrom = (environment: BuildkiteEnvironment): Result.Result<number, PlanInputError> => {
+  const text = environment.CI_BUILD_SHARD_SIZE
+  if (text === undefined) return Result.succeed(defaultShardSize)
+  return /^[1-9][0-9]{0,8}$/.test(text.trim())
+    ? Result.succeed(Number(text.trim()))
+    : Result.fail(new PlanInputError({ place: "CI_BUILD_SHARD_SIZE", detail: `expected a whole number of derivations above 0, got ${JSON.stringify(text)}` }))
+}

@@ -10,12 +10,14 @@ import { type BoardRow, boardLines, rowLine, tailLines } from "../../render/boar
 export interface Display {
   readonly live: boolean
   readonly colour: boolean
+  /** The terminal's width now (it may be resized), when known: live lines are cut to it. */
+  readonly columns: () => number | undefined
 }
 
 /** Live on a terminal that can move its cursor; colour there unless NO_COLOR is set. */
 export const displayOf = (stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): Display => {
   const live = stream.isTTY === true && env.TERM !== "dumb"
-  return { live, colour: live && (env.NO_COLOR === undefined || env.NO_COLOR === "") }
+  return { live, colour: live && (env.NO_COLOR === undefined || env.NO_COLOR === ""), columns: () => stream.columns }
 }
 
 export class Board {
@@ -88,7 +90,7 @@ export class Board {
   readonly redraw: Effect.Effect<void> = Effect.flatMap(Clock.currentTimeMillis, (now) =>
     Effect.sync(() => {
       if (!this.display.live || this.closed) return
-      const lines = boardLines(this.rows, now, this.display.colour)
+      const lines = boardLines(this.rows, now, this.display.colour, this.display.columns())
       this.write(`${this.erase()}${lines.map((line) => `${line}\n`).join("")}`)
       this.drawn = lines.length
     }))
