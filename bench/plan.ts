@@ -93,9 +93,9 @@ try {
   if (wanted("startup")) {
     const count = Math.max(rounds * 5, 15)
     const times = { node: [] as Array<number>, version: [] as Array<number>, help: [] as Array<number> }
-    // As the package runs it (nix/package.nix's wrapper): Node, its flag, the loader. bin/tool
+    // As the package runs it (nix/package.nix's wrapper): Node, its flags, the loader. bin/tool
     // adds a shell and a look for changed sources, which the package does not have.
-    const tool = (arg: string) => run(node, ["--max-semi-space-size=1", join(root, "build/tool.mjs"), arg], { cwd: root })
+    const tool = (arg: string) => run(node, ["--max-semi-space-size=1", "--lite-mode", join(root, "build/tool.mjs"), arg], { cwd: root })
     await run(join(root, "bin/tool"), ["--help"], { cwd: root })
     for (let round = 0; round < count; round++) {
       times.node.push(await timed(() => run(node, ["-e", "0"], { cwd: root })))

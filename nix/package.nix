@@ -38,9 +38,10 @@ stdenvNoCC.mkDerivation (finalAttrs: {
     runHook preInstall
     mkdir -p $out/lib/ci
     cp -r dist nix package.json $out/lib/ci/
-    # A young generation of 2 MiB: a plan of 10,000 derivations then peaks near 100 MB, not 120.
+    # A young generation of 2 MiB, and V8's lite mode (no optimising compilers): a plan of
+    # 10,000 derivations then peaks near 85 MB, not 120 (docs/performance.md).
     makeWrapper ${nodejs_24}/bin/node $out/bin/tool \
-      --add-flags "--max-semi-space-size=1 $out/lib/ci/dist/tool.mjs" \
+      --add-flags "--max-semi-space-size=1 --lite-mode $out/lib/ci/dist/tool.mjs" \
       --prefix PATH : ${lib.makeBinPath [ nix git ]} \
       --set CI_NIX_DIR $out/lib/ci/nix
     runHook postInstall

@@ -1,7 +1,8 @@
 // Bundles the CLI for Node: <outdir>/tool.mjs, a loader that turns on Node's compile
 // cache, then imports the bundle. One file, its compiled code cached, starts in
 // about 0.09 s; Node loading effect's modules one by one takes about 0.45 s.
-// `tool bot`'s server (discord.js and all) is a chunk of its own, loaded only by it.
+// Each command's work is a chunk of its own (src/cli/lazily.ts), loaded only when it runs:
+// `tool bot`'s (discord.js and all) by no other command.
 //
 //   node scripts/build.mjs             dist/: the committed bundle the Nix package installs
 //   node scripts/build.mjs --outdir D  D/: the tests' and bin/tool's bundle of the working tree
@@ -12,10 +13,11 @@
 // options below, and the version from package.json; no path, time or environment
 // reaches it.
 import { build } from "esbuild"
+import { execFile } from "node:child_process"
 import { readdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises"
 import { isAbsolute, join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
-import { parseArgs } from "node:util"
+import { parseArgs, promisify } from "node:util"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const { values } = parseArgs({ options: { outdir: { type: "string", default: "dist" } } })
@@ -52,9 +54,33 @@ const result = await build({
 })
 const outputs = Object.keys(result.metafile.outputs).map((path) => relative(outdir, join(root, path)))
 const entry = outputs.find((path) => /^cli-[A-Z0-9]+\.js$/i.test(path))
+// Every command's --help, as the bundle prints it to a pipe and to a terminal (colours, unless
+// NO_COLOR), found by walking the SUBCOMMANDS each page lists: the loader prints it without
+// loading the bundle, since loading it costs three times Node's own start. Running the bundle
+// here is what keeps the pages true to it (and test/cli/help.test.ts checks they are).
+const run = promisify(execFile)
+const { NO_COLOR: _, ...environment } = process.env
+const helpPage = async (path, colour) => {
+  const args = [...(colour ? ["--import", "data:text/javascript,process.stdout.isTTY=true"] : []), join(outdir, entry), ...path, "--help"]
+  const { stdout, stderr } = await run(process.execPath, args, { env: environment, encoding: "utf8" })
+  if (stderr !== "") throw new Error(`tool ${path.join(" ")} --help wrote to stderr: ${stderr}`)
+  return stdout
+}
+const help = {}
+const collect = async (path) => {
+  const [plain, colour] = await Promise.all([helpPage(path, false), helpPage(path, true)])
+  help[JSON.stringify(path)] = [plain, colour]
+  const listed = plain.split("\nSUBCOMMANDS\n")[1]?.split("\n\n")[0] ?? ""
+  const names = listed.split("\n").map((line) => /^  (\S+)/.exec(line)?.[1]).filter((name) => name !== undefined)
+  await Promise.all(names.map((name) => collect([...path, name])))
+}
+await collect([])
+// Sorted, so that the loader's bytes do not depend on which page came back first.
+const helpPages = Object.fromEntries(Object.entries(help).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+
 const loader = join(outdir, `tool.${process.pid}.tmp`)
-// The loader: `--version` alone needs no code, and Node keeps the bundle's compiled
-// code in the tool's cache directory (as the evaluation cache: $XDG_CACHE_HOME/ci).
+// The loader: `--version` and every command's `--help` need no code, and Node keeps the bundle's
+// compiled code in the tool's cache directory (as the evaluation cache: $XDG_CACHE_HOME/ci).
 // It is also the one file an older Node must be able to parse: it says what is wrong in one
 // line (exit 2) before the bundle's syntax or a missing import can fail less clearly.
 await writeFile(loader, `const [major, minor] = process.versions.node.split(".").map(Number)
@@ -62,8 +88,12 @@ if (major < 22 || (major === 22 && minor < 19)) {
   console.error(\`error: tool needs Node >= 22.19, and this is Node \${process.versions.node} (\${process.execPath}); npm ci installs one in node_modules/.bin, or run it with nix run\`)
   process.exit(2)
 }
-if (process.argv.length === 3 && process.argv[2] === "--version") {
+const args = process.argv.slice(2)
+const help = ["--help", "-h"].includes(args.at(-1)) ? ${JSON.stringify(helpPages)}[JSON.stringify(args.slice(0, -1))] : undefined
+if (args.length === 1 && args[0] === "--version") {
   console.log(${JSON.stringify(`tool v${version}`)})
+} else if (help !== undefined) {
+  process.stdout.write(help[process.stdout.isTTY === true && !process.env.NO_COLOR ? 1 : 0])
 } else {
   const { enableCompileCache } = await import("node:module")
   const { homedir } = await import("node:os")

@@ -1,25 +1,18 @@
 #!/usr/bin/env node
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Console, Effect, Layer, Runtime, Schema } from "effect"
+import { Console, Effect, Runtime, Schema } from "effect"
 import { CliError, CliOutput, Command } from "effect/cli"
-import { bot } from "./commands/bot.ts"
-import { build } from "./commands/build.ts"
-import { check } from "./commands/check.ts"
-import { deploy } from "./commands/deploy.ts"
-import { hook } from "./commands/hook.ts"
-import { plan } from "./commands/plan.ts"
-import { run } from "./commands/run.ts"
-import { watch } from "./commands/watch.ts"
-import { why } from "./commands/why.ts"
-import { BuildkiteAgent } from "./effects/BuildkiteAgent.ts"
-import { Git } from "./effects/Git.ts"
-import { Process } from "./effects/Process.ts"
+import { bot } from "./cli/bot.ts"
+import { build } from "./cli/build.ts"
+import { check } from "./cli/check.ts"
+import { deploy } from "./cli/deploy.ts"
+import { hook } from "./cli/hook.ts"
+import { plan } from "./cli/plan.ts"
+import { run } from "./cli/run.ts"
+import { watch } from "./cli/watch.ts"
+import { why } from "./cli/why.ts"
 import { ExitCode } from "./domain/errors.ts"
-import { BinaryCache } from "./nix/BinaryCache.ts"
-import { Derivations } from "./nix/Derivations.ts"
-import { Evaluations } from "./nix/Evaluations.ts"
-import { Nix } from "./nix/Nix.ts"
 import { toolVersion } from "./domain/toolVersion.ts"
 
 
@@ -48,22 +41,10 @@ const presenter: CliOutput.Presenter = {
       : CliOutput.defaultPresenter.present(event)
 }
 
-// Built only for the command that runs, so --help and --version need none of it.
-const services = Layer.mergeAll(Git.layer, Nix.layer, BuildkiteAgent.layer).pipe(Layer.provideMerge(Process.layer))
-
 const root = Command.make("tool").pipe(
   Command.withDescription("ci: plan, check, build and deploy a Nix flake on Buildkite"),
-  Command.withSubcommands([
-    plan.pipe(Command.provide(Layer.merge(services, Derivations.layer))),
-    check.pipe(Command.provide(services)),
-    build.pipe(Command.provide(Layer.merge(services, BinaryCache.layer.pipe(Layer.provide(Process.layer))))),
-    deploy.pipe(Command.provide(services)),
-    run.pipe(Command.provide(Layer.merge(services, Evaluations.layer({ cache: true }).pipe(Layer.provide(services))))),
-    hook.pipe(Command.provide(services)),
-    watch.pipe(Command.provide(Layer.merge(services, Evaluations.layer({ cache: true }).pipe(Layer.provide(services))))),
-    why.pipe(Command.provide(Layer.merge(services, Derivations.layer))),
-    bot
-  ])
+  // Each command's definition (src/cli/) loads its work (src/commands/) when it runs.
+  Command.withSubcommands([plan, check, build, deploy, run, hook, watch, why, bot])
 )
 
 Command.run(root, { version: toolVersion }).pipe(

@@ -15,7 +15,7 @@ import { repoRoot } from "./support/paths.ts"
  *   effects   src/effects, and src/nix's services (a module defining a Context.Service)
  *   bot       src/bot
  *   commands  src/commands
- *   cli       src/cli.ts
+ *   cli       src/cli.ts and src/cli: the commands' flags and help, loaded at start
  *
  * And no modules import each other in a circle, within a layer either.
  */
@@ -34,7 +34,7 @@ const definesService = (text: string) => /\bContext\.Service\s*</.test(text)
 const layerOf = (module: Module): Layer | undefined => {
   const [top, folder] = module.path.split("/")
   if (top !== "src") return undefined
-  if (module.path === "src/cli.ts") return "cli"
+  if (module.path === "src/cli.ts" || folder === "cli") return "cli"
   switch (folder) {
     case "domain":
     case "plan":

@@ -1,9 +1,9 @@
-import { Clock, Console, Effect, FileSystem, Option, Schema } from "effect"
-import { Argument, Command, Flag } from "effect/cli"
+import { Clock, Console, Effect, FileSystem, Layer, Option, Schema } from "effect"
 import { PlanInputError } from "../domain/errors.ts"
 import { PlannedBuildsChunk, PlannedBuildsIndex, plannedBuildsChunkKey } from "../domain/plannedBuilds.ts"
 import { type BuildSummary, type DerivationResult, isBuildPart, resultEntry } from "../domain/results.ts"
 import { BuildkiteAgent } from "../effects/BuildkiteAgent.ts"
+import { Process } from "../effects/Process.ts"
 import { Reporter } from "../effects/Reporter.ts"
 import { BinaryCache } from "../nix/BinaryCache.ts"
 import { Nix } from "../nix/Nix.ts"
@@ -11,7 +11,8 @@ import { generalBuildError, outcomeOf } from "../nix/outcomes.ts"
 import { derivationsOf, type Target } from "../nix/target.ts"
 import { BuildProgressView, type ProgressMode } from "../render/buildProgress.ts"
 import { buildSummary, countStatuses } from "../render/summary.ts"
-import { localFlag, reporterFor } from "./reporting.ts"
+import { reporterFor } from "./reporting.ts"
+import { services } from "./services.ts"
 
 export class BuildFailed extends Schema.TaggedError<BuildFailed>()("BuildFailed", {
   failed: Schema.Array(Schema.String),
@@ -169,27 +170,15 @@ const plannedInstallables = Effect.fn("plannedInstallables")(function*(key: stri
   return chunks.flat()
 })
 
-export const build = Command.make(
-  "build",
-  {
-    json: Flag.String("json").pipe(Flag.withDescription("Also write every result, as JSON, to this file"), Flag.optional),
-    fromMetaData: Flag.String("from-meta-data").pipe(
-      Flag.withDescription("Also build the installables `tool plan` stored under this meta-data key"),
-      Flag.optional
-    ),
-    part: Flag.String("part").pipe(
-      Flag.withDescription(
-        "The share of a split build set this step builds (letters, digits, _ . -): its summary and annotation are its own, so shards never overwrite each other's"
-      ),
-      Flag.optional
-    ),
-    local: localFlag,
-    installables: Argument.String("installable").pipe(
-      Argument.withDescription("What to build, for example .#packages.x86_64-linux.bot or .#apps.x86_64-linux.deploy"),
-      Argument.variadic()
-    )
-  },
-  Effect.fnUntraced(function*(input) {
+/** `tool build`: its flags and help are src/cli/build.ts's. */
+export const build = (input: {
+  readonly installables: ReadonlyArray<string>
+  readonly fromMetaData: Option.Option<string>
+  readonly json: Option.Option<string>
+  readonly part: Option.Option<string>
+  readonly local: boolean
+}) =>
+  Effect.gen(function*() {
     const part = Option.getOrUndefined(input.part)
     if (part !== undefined && !isBuildPart(part)) {
       return yield* new PlanInputError({ place: "--part", detail: `expected letters, digits, _ . or - (at most 64), got ${JSON.stringify(part)}` })
@@ -202,12 +191,4 @@ export const build = Command.make(
       return yield* new PlanInputError({ place: "tool build", detail: "nothing to build: give installables, or --from-meta-data" })
     }
     return yield* runBuild({ installables, json: input.json, part }).pipe(Effect.provide(reporterFor(input.local)))
-  })
-).pipe(
-  Command.withDescription(
-    "Build every target in one nix build --keep-going and report each derivation: built, cached, substituted, failed or dependency-failed"
-  ),
-  Command.withExamples([
-    { command: "tool build -- .#packages.x86_64-linux.bot .#apps.x86_64-linux.deploy", description: "Build a package and an app" }
-  ])
-)
+  }).pipe(Effect.provide(Layer.merge(services, BinaryCache.layer.pipe(Layer.provide(Process.layer)))))

@@ -1,5 +1,4 @@
 import { Clock, Console, Duration, Effect, Option, Path, Schema, Terminal } from "effect"
-import { Command, Flag } from "effect/cli"
 import { PlanInputError } from "../domain/errors.ts"
 import { parseInstallable, showAttrPath, type AttrPath } from "../domain/installable.ts"
 import type { StepData } from "../domain/StepData.ts"
@@ -14,9 +13,11 @@ import { runDeploy } from "./deploy.ts"
 import { type BaseCommit } from "./plan/base.ts"
 import { checkoutOf, readRefs } from "./plan/checkout.ts"
 import { evaluateBase, planningSystem } from "./plan/evaluation.ts"
-import { flags as planFlags, type PlanFlags } from "./plan/flags.ts"
+import type { PlanFlags } from "./plan/flags.ts"
 import { Board, displayOf } from "./run/board.ts"
+import type { RunFlags } from "./run/flags.ts"
 import { TargetFailed, runTarget } from "./runTarget.ts"
+import { servicesWithEvaluations } from "./services.ts"
 
 /**
  * `tool run`: what the pipeline would run, here. The work tree is planned (its
@@ -30,31 +31,6 @@ export class RunFailed extends Schema.TaggedError<RunFailed>()("RunFailed", { ta
     return `not everything passed: ${this.tally}`
   }
 }
-
-export const flags = {
-  flake: planFlags.flake,
-  head: Flag.String("head").pipe(
-    Flag.withDescription("Plan this commit instead of the work tree (the pre-push hook gives the pushed commit)"),
-    Flag.optional
-  ),
-  base: Flag.String("base").pipe(
-    Flag.withDescription("The commit to compare with (default: the merge-base with the branch's upstream, else HEAD)"),
-    Flag.optional
-  ),
-  system: planFlags.system,
-  branch: planFlags.branch,
-  tag: planFlags.tag,
-  deploy: Flag.Boolean("deploy").pipe(Flag.withDescription("Also run the triggered actions' deploy steps, in order"), Flag.withDefault(false)),
-  yes: Flag.Boolean("yes").pipe(Flag.withDescription("Continue past every block step without asking"), Flag.withDefault(false)),
-  jobs: Flag.Int("jobs").pipe(Flag.withDescription("How many checks run at once"), Flag.withDefault(4)),
-  printBuildLogs: Flag.Boolean("print-build-logs").pipe(
-    Flag.withAlias("L"),
-    Flag.withDescription("Print the build's and the checks' logs as they come, as nix build -L does"),
-    Flag.withDefault(false)
-  )
-}
-
-export type RunFlags = { readonly [K in keyof typeof flags]: (typeof flags)[K] extends Flag.Flag<infer A> ? A : never }
 
 /** A console whose lines go to `line`: a check's output, kept off the board unless -L. */
 const consoleTo = (line: (text: string) => void): Console.Console => ({
@@ -305,12 +281,5 @@ const runLocally = Effect.fn("run")(function*(input: RunFlags) {
   if (board.all.some((row) => row.state === "failed")) return yield* new RunFailed({ tally })
 })
 
-export const run = Command.make("run", flags, runLocally).pipe(
-  Command.withDescription(
-    "Plan the work tree (uncommitted changes included) against a base and run what the pipeline would: the checks, the build, and with --deploy the deploy steps"
-  ),
-  Command.withExamples([
-    { command: "tool run", description: "Check and build what changed since the upstream branch" },
-    { command: "tool run --branch master --deploy --yes", description: "Also deploy, as a build of master would" }
-  ])
-)
+/** `tool run`: its flags and help are src/cli/run.ts's. */
+export const run = (input: RunFlags) => runLocally(input).pipe(Effect.provide(servicesWithEvaluations))

@@ -1,13 +1,14 @@
 import { type FSWatcher, readdirSync, statSync, watch as watchFiles } from "node:fs"
 import { join } from "node:path"
 import { Clock, Console, Duration, Effect, Option, Path, Queue, Stream } from "effect"
-import { Command, Flag } from "effect/cli"
 import type { Base } from "../plan/Plan.ts"
 import { rowLine, runTally, tailLines } from "../render/board.ts"
-import { executePlan, flags as runFlags, planWorkTree } from "./run.ts"
+import { executePlan, planWorkTree } from "./run.ts"
 import { Board } from "./run/board.ts"
 import { planningSystem } from "./plan/evaluation.ts"
 import type { PlanFlags } from "./plan/flags.ts"
+import type { RunFlags } from "./run/flags.ts"
+import { servicesWithEvaluations } from "./services.ts"
 
 /**
  * `tool watch`: `tool run` again whenever a file of the flake changes. Changes are
@@ -15,15 +16,6 @@ import type { PlanFlags } from "./plan/flags.ts"
  * are stopped with it). Each round's base is the previous round's work tree, as
  * evaluated then, so a re-plan costs one evaluation. One summary line per round.
  */
-
-const flags = {
-  flake: runFlags.flake,
-  system: runFlags.system,
-  branch: runFlags.branch,
-  tag: runFlags.tag,
-  jobs: runFlags.jobs,
-  debounce: Flag.Int("debounce").pipe(Flag.withDescription("Milliseconds of quiet before a round starts"), Flag.withDefault(300))
-}
 
 // git's own files change on every status, and dependencies are not the flake's sources.
 const ignored = /(^|\/)(\.git|node_modules|result)(\/|$)/
@@ -63,59 +55,59 @@ const watchTree = (root: string, onChange: (file: string) => void): () => void =
   return () => watchers.forEach((watcher) => watcher.close())
 }
 
-export const watch = Command.make(
-  "watch",
-  flags,
-  Effect.fn("watch")(function*(input) {
-    const { system } = yield* planningSystem(input.system)
-    const asPlan: PlanFlags = {
-      ...input,
-      base: Option.none(),
-      head: Option.none(),
-      tool: Option.none(),
-      dryRun: true,
-      format: "yaml",
-      noCache: false,
-      why: false,
-      verbose: false
-    }
-    const flakePath = (yield* Path.Path).resolve(input.flake)
-    let previous: Base | undefined
-    let round = 0
+/** The flags of `tool watch` (src/cli/watch.ts): some of `tool run`'s, and the debounce. */
+export type WatchFlags = Pick<RunFlags, "flake" | "system" | "branch" | "tag" | "jobs"> & { readonly debounce: number }
 
-    // `changedAt`: when the change this round answers was seen, so the line says how long it waited.
-    const runRound = (changedAt: number) => Effect.gen(function*() {
-      const number = ++round
-      const startedAt = yield* Clock.currentTimeMillis
-      const planned = yield* planWorkTree({ flake: input.flake, base: Option.none(), head: Option.none() }, asPlan, system, previous)
-      // The next round compares with this work tree, whatever happens to this round.
-      previous = { _tag: "Evaluated", sha: planned.head, evaluation: planned.headEvaluation, choice: "the previous round's work tree" }
-      const planMs = (yield* Clock.currentTimeMillis) - changedAt
-      const board = new Board({ live: false, colour: false, columns: () => undefined }, () => {})
-      yield* executePlan(planned.plan, planned.flakePath, board, { deploy: false, yes: false, jobs: input.jobs, printBuildLogs: false, interactive: false })
-      const failed = board.all.filter((row) => row.state === "failed")
-      const now = yield* Clock.currentTimeMillis
-      yield* Console.log(
-        `round ${number}: planned ${planMs} ms after the change, ${planned.plan.changed.length} changed; ${runTally(board.all, now - startedAt)}`
-      )
-      for (const row of failed) yield* Console.log([rowLine(row, now, false), ...tailLines(row)].join("\n"))
-    }).pipe(
-      Effect.catch((error) => Console.log(`round ${round}: ${error.message.split("\n")[0]}`))
-    )
+const watchIn = Effect.fn("watch")(function*(input: WatchFlags) {
+  const { system } = yield* planningSystem(input.system)
+  const asPlan: PlanFlags = {
+    ...input,
+    base: Option.none(),
+    head: Option.none(),
+    tool: Option.none(),
+    dryRun: true,
+    format: "yaml",
+    noCache: false,
+    why: false,
+    verbose: false
+  }
+  const flakePath = (yield* Path.Path).resolve(input.flake)
+  let previous: Base | undefined
+  let round = 0
 
-    const changes = Stream.callback<number>((queue) =>
-      Effect.acquireRelease(
-        Effect.sync(() => watchTree(flakePath, () => Queue.offerUnsafe(queue, Date.now()))),
-        (close) => Effect.sync(close)
-      )
+  // `changedAt`: when the change this round answers was seen, so the line says how long it waited.
+  const runRound = (changedAt: number) => Effect.gen(function*() {
+    const number = ++round
+    const startedAt = yield* Clock.currentTimeMillis
+    const planned = yield* planWorkTree({ flake: input.flake, base: Option.none(), head: Option.none() }, asPlan, system, previous)
+    // The next round compares with this work tree, whatever happens to this round.
+    previous = { _tag: "Evaluated", sha: planned.head, evaluation: planned.headEvaluation, choice: "the previous round's work tree" }
+    const planMs = (yield* Clock.currentTimeMillis) - changedAt
+    const board = new Board({ live: false, colour: false, columns: () => undefined }, () => {})
+    yield* executePlan(planned.plan, planned.flakePath, board, { deploy: false, yes: false, jobs: input.jobs, printBuildLogs: false, interactive: false })
+    const failed = board.all.filter((row) => row.state === "failed")
+    const now = yield* Clock.currentTimeMillis
+    yield* Console.log(
+      `round ${number}: planned ${planMs} ms after the change, ${planned.plan.changed.length} changed; ${runTally(board.all, now - startedAt)}`
     )
-    yield* Console.error(`Watching ${flakePath}; each round compares with the one before (Ctrl-C stops).`)
-    yield* Stream.fromEffect(Clock.currentTimeMillis).pipe(
-      Stream.concat(changes.pipe(Stream.debounce(Duration.millis(input.debounce)))),
-      Stream.switchMap((changedAt) => Stream.fromEffect(runRound(changedAt))),
-      Stream.runDrain
+    for (const row of failed) yield* Console.log([rowLine(row, now, false), ...tailLines(row)].join("\n"))
+  }).pipe(
+    Effect.catch((error) => Console.log(`round ${round}: ${error.message.split("\n")[0]}`))
+  )
+
+  const changes = Stream.callback<number>((queue) =>
+    Effect.acquireRelease(
+      Effect.sync(() => watchTree(flakePath, () => Queue.offerUnsafe(queue, Date.now()))),
+      (close) => Effect.sync(close)
     )
-  })
-).pipe(
-  Command.withDescription("Run tool run again whenever the flake's files change, each round against the one before")
-)
+  )
+  yield* Console.error(`Watching ${flakePath}; each round compares with the one before (Ctrl-C stops).`)
+  yield* Stream.fromEffect(Clock.currentTimeMillis).pipe(
+    Stream.concat(changes.pipe(Stream.debounce(Duration.millis(input.debounce)))),
+    Stream.switchMap((changedAt) => Stream.fromEffect(runRound(changedAt))),
+    Stream.runDrain
+  )
+})
+
+/** `tool watch`: its flags and help are src/cli/watch.ts's. */
+export const watch = (input: WatchFlags) => watchIn(input).pipe(Effect.provide(servicesWithEvaluations))

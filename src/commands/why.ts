@@ -1,5 +1,4 @@
-import { Console, Effect, Option, Path, Result } from "effect"
-import { Argument, Command, Flag } from "effect/cli"
+import { Console, Effect, Layer, Option, Path, Result } from "effect"
 import { PlanInputError } from "../domain/errors.ts"
 import { parseInstallable, showAttrPath } from "../domain/installable.ts"
 import { Git } from "../effects/Git.ts"
@@ -9,31 +8,11 @@ import { flakeInputChanges } from "../nix/flakeLock.ts"
 import type { FlakeSource } from "../nix/flakeRef.ts"
 import { Nix } from "../nix/Nix.ts"
 import { findOutput, nearestOutput } from "../plan/attribute.ts"
-import { defaultWhyOptions, type OutputWhy } from "../plan/why.ts"
+import type { OutputWhy } from "../plan/why.ts"
 import { flakeInputsLine, whyTree } from "../render/why.ts"
 import { notInGit } from "./plan/checkout.ts"
-
-const flags = {
-  attr: Argument.String("attr").pipe(
-    Argument.withDescription("The output: bot, packages.bot or packages.x86_64-linux.bot (also checks, devShells, formatter, apps)")
-  ),
-  flake: Flag.String("flake").pipe(Flag.withDescription("The flake's directory, inside a git checkout"), Flag.withDefault(".")),
-  base: Flag.String("base").pipe(Flag.withDescription("The commit to compare with (default: the head's parent)"), Flag.optional),
-  head: Flag.String("head").pipe(Flag.withDescription("The commit to explain (default: HEAD)"), Flag.optional),
-  system: Flag.String("system").pipe(Flag.withDescription("The system whose outputs to compare (default: this machine's)"), Flag.optional),
-  depth: Flag.Int("depth").pipe(
-    Flag.withDescription(`How many levels of changed input derivations to look into (default ${defaultWhyOptions.depth})`),
-    Flag.withDefault(defaultWhyOptions.depth)
-  ),
-  format: Flag.Literals("format", ["text", "json"]).pipe(
-    Flag.withDescription("Print a tree of the differences, or the answer as JSON"),
-    Flag.withDefault("text")
-  )
-}
-
-type WhyFlags = {
-  readonly [K in keyof typeof flags]: (typeof flags)[K] extends Flag.Flag<infer A> | Argument.Argument<infer A> ? A : never
-}
+import { services } from "./services.ts"
+import type { WhyFlags } from "./why/flags.ts"
 
 /** What the comparison found, before it is printed. */
 type Answer =
@@ -156,12 +135,5 @@ const explainWhy = Effect.fn("why")(function*(input: WhyFlags) {
   yield* Console.log(lines.join("\n"))
 })
 
-export const why = Command.make("why", flags, explainWhy).pipe(
-  Command.withDescription(
-    "Say why an output changed between two commits: the first differences between its derivations, through the inputs that changed"
-  ),
-  Command.withExamples([
-    { command: "tool why bot", description: "Why packages.<system>.bot differs from the previous commit" },
-    { command: "tool why packages.x86_64-linux.bot --base v1.0.0 --depth 8", description: "Since a release, looking deeper into inputs" }
-  ])
-)
+/** `tool why`: its flags and help are src/cli/why.ts's. */
+export const why = (input: WhyFlags) => explainWhy(input).pipe(Effect.provide(Layer.merge(services, Derivations.layer)))

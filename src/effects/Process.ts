@@ -1,6 +1,7 @@
 import { Context, Duration, Effect, Layer, Option, Redacted, Schema, Stream } from "effect"
 import type { PlatformError } from "effect"
 import { ChildProcess, ChildProcessSpawner, CommandLine } from "effect/process"
+import { StringDecoder } from "node:string_decoder"
 import { logTails } from "../domain/logTails.ts"
 
 /**
@@ -108,27 +109,30 @@ export const ProcessError = Schema.Union([ProcessFailed, ProcessSpawnFailed, Pro
 export type ProcessError = typeof ProcessError.Type
 
 interface Collected {
-  readonly chunks: Array<Uint8Array>
+  readonly decoder: StringDecoder
+  text: string
   size: number
   overflowed: boolean
 }
 
+// Decoded as it comes, so that no chunk outlives its read: an evaluation's output is
+// otherwise held three times over (the chunks, their concatenation, the string).
 const collect = (stream: Stream.Stream<Uint8Array, PlatformError.PlatformError>, limit: number) =>
   Stream.runFold(
     stream,
-    (): Collected => ({ chunks: [], size: 0, overflowed: false }),
+    (): Collected => ({ decoder: new StringDecoder("utf8"), text: "", size: 0, overflowed: false }),
     (acc, chunk) => {
       // Keep draining past the cap, so the child never blocks on a full pipe.
       if (acc.size + chunk.length > limit) acc.overflowed = true
       else {
-        acc.chunks.push(chunk)
+        acc.text += acc.decoder.write(chunk)
         acc.size += chunk.length
       }
       return acc
     }
   )
 
-const decode = (collected: Collected): string => Buffer.concat(collected.chunks).toString("utf8")
+const decode = (collected: Collected): string => collected.text + collected.decoder.end()
 
 /** Pass each line on as it arrives, keeping the last few for the result. */
 const forward = (

@@ -48,7 +48,7 @@ const CacheEntryFromJson = Schema.fromJsonString(CacheEntry)
  * the system, the tool's nix/ files, and Nix. The repository's path is left out: two
  * clones of one commit evaluate alike, and agents check out into different places.
  */
-const cacheKey = (request: EvaluationRequest, evaluator: string, nixVersion: string): string =>
+const cacheKey = (request: EvaluationRequest, evaluator: string, nixIdentity: string): string =>
   createHash("sha256").update(JSON.stringify([
     format,
     request.source.rev,
@@ -56,7 +56,7 @@ const cacheKey = (request: EvaluationRequest, evaluator: string, nixVersion: str
     request.source.flakeDir,
     request.system,
     evaluator,
-    nixVersion
+    nixIdentity
   ])).digest("hex")
 
 export class Evaluations extends Context.Service<Evaluations, {
@@ -78,6 +78,10 @@ export class Evaluations extends Context.Service<Evaluations, {
           Effect.mapError(() => new PlanInputError({ place: "CI_CACHE_MAX_BYTES", detail: "expected a whole number of bytes" }))
         ))
         const permits = yield* Semaphore.make(concurrency)
+        const searchPath = yield* Config.String("PATH").pipe(Config.withDefault(""), Effect.orElseSucceed(() => ""))
+        const identity = yield* Effect.cached(nixIdentity(fs, path, searchPath).pipe(
+          Effect.flatMap((found) => found === undefined ? Effect.map(nix.version, (version) => version.text) : Effect.succeed(found))
+        ))
         // Requests running in this process, by key and whether actions were asked for.
         const running = new Map<string, Effect.Effect<FlakeEvaluation, EvaluationError>>()
 
@@ -139,8 +143,7 @@ export class Evaluations extends Context.Service<Evaluations, {
             if (!options.cache || request.source.rev === undefined) {
               return yield* nix.evaluate(request.source, request.system, { withActions: request.withActions })
             }
-            const version = yield* nix.version
-            const key = cacheKey(request, nix.evaluator, version.text)
+            const key = cacheKey(request, nix.evaluator, yield* identity)
             const hit = yield* read(key, request.withActions)
             if (hit !== undefined) return hit
             const evaluation = yield* nix.evaluate(request.source, request.system, { withActions: request.withActions })
@@ -174,4 +177,26 @@ const defaultDirectory = Effect.fnUntraced(function*(path: Path.Path) {
   // The XDG rule: a relative XDG_CACHE_HOME is ignored.
   const base = Option.isSome(xdg) && path.isAbsolute(xdg.value) ? xdg.value : path.join(homedir(), ".cache")
   return path.join(base, "ci", "evaluations")
+})
+
+/**
+ * Which Nix evaluates: the `nix` first on PATH, resolved, with its size and modification time;
+ * undefined when there is none to find. `nix --version` says less (two builds of one version)
+ * and costs a process that every head would wait for before its cache key could be known
+ * (0.1 to 0.5 s on a loaded machine); this is a few stats.
+ */
+const nixIdentity = Effect.fnUntraced(function*(fs: FileSystem.FileSystem, path: Path.Path, searchPath: string) {
+  for (const directory of searchPath.split(":").filter((entry) => entry !== "")) {
+    const found = yield* fs.realPath(path.join(directory, "nix")).pipe(
+      Effect.flatMap((real) =>
+        Effect.map(fs.stat(real), (info) =>
+          info.type === "File"
+            ? `${real} ${info.size} ${Option.match(info.mtime, { onNone: () => 0, onSome: (date) => date.getTime() })}`
+            : undefined)
+      ),
+      Effect.orElseSucceed(() => undefined)
+    )
+    if (found !== undefined) return found
+  }
+  return undefined
 })

@@ -1,6 +1,7 @@
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Result } from "effect"
+import { execFileSync } from "node:child_process"
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -44,9 +45,18 @@ interface Counted {
 
 const service = (
   cache: { readonly directory: string; readonly enabled?: boolean; readonly maxBytes?: number },
-  nixOptions: { readonly nixDir?: string; readonly version?: string } = {}
+  nixOptions: { readonly nixDir?: string; readonly path?: string } = {}
 ) => {
   const counted: Counted = { evaluated: [] }
+  // The Nix service finds its nix/ files where CI_NIX_DIR says; Evaluations tells one Nix from
+  // another by the `nix` first on PATH.
+  const config = ConfigProvider.layerAdd(
+    ConfigProvider.fromEnvRecord({
+      ...(nixOptions.nixDir === undefined ? {} : { CI_NIX_DIR: nixOptions.nixDir }),
+      ...(nixOptions.path === undefined ? {} : { PATH: nixOptions.path })
+    }),
+    { asPrimary: true }
+  )
   const nix = Layer.effect(
     Nix,
     Effect.gen(function*() {
@@ -54,18 +64,12 @@ const service = (
       return Nix.of({
         ...real,
         evaluate: (source, system, options) =>
-          Effect.sync(() => counted.evaluated.push(source.rev ?? "work tree")).pipe(Effect.andThen(real.evaluate(source, system, options))),
-        version: nixOptions.version === undefined
-          ? real.version
-          : Effect.succeed({ major: 2, minor: 99, patch: 0, text: nixOptions.version })
+          Effect.sync(() => counted.evaluated.push(source.rev ?? "work tree")).pipe(Effect.andThen(real.evaluate(source, system, options)))
       })
     })
-  ).pipe(
-    Layer.provide(Nix.layer),
-    // The Nix service finds its nix/ files where CI_NIX_DIR says.
-    Layer.provide(nixOptions.nixDir === undefined ? Layer.empty : ConfigProvider.layerAdd(ConfigProvider.fromEnvRecord({ CI_NIX_DIR: nixOptions.nixDir }), { asPrimary: true }))
-  )
+  ).pipe(Layer.provide(Nix.layer), Layer.provide(config))
   const layer = Evaluations.layer({ cache: cache.enabled ?? true, directory: cache.directory, maxBytes: cache.maxBytes }).pipe(
+    Layer.provide(config),
     Layer.provide(nix),
     Layer.provide(Process.layer),
     Layer.provide(NodeServices.layer)
@@ -114,7 +118,7 @@ describe("Evaluations", () => {
       assert.deepStrictEqual(after.counted.evaluated, [])
     }))
 
-  it.live("a changed commit, system, nix/ file or Nix version is evaluated afresh", () =>
+  it.live("a changed commit, system, nix/ file or Nix is evaluated afresh", () =>
     Effect.gen(function*() {
       const { first, second, request } = history()
       const directory = mkdtempSync(join(tmpdir(), "ci-cache-test-"))
@@ -137,7 +141,11 @@ describe("Evaluations", () => {
       yield* evaluateWith(otherFiles, request(second))
       assert.deepStrictEqual(otherFiles.counted.evaluated, [second])
 
-      const otherNix = service({ directory }, { version: "nix (Nix) 2.99.0" })
+      // Another Nix: another `nix` first on PATH (here one that runs this one).
+      const otherBin = mkdtempSync(join(tmpdir(), "ci-other-nix-"))
+      const realNix = execFileSync("sh", ["-c", "command -v nix"], { encoding: "utf8" }).trim()
+      writeFileSync(join(otherBin, "nix"), `#!/bin/sh\nexec ${realNix} "$@"\n`, { mode: 0o755 })
+      const otherNix = service({ directory }, { path: `${otherBin}:${process.env.PATH}` })
       yield* evaluateWith(otherNix, request(second))
       assert.deepStrictEqual(otherNix.counted.evaluated, [second])
 

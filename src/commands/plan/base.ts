@@ -1,7 +1,7 @@
 import { Duration, Effect, Option, Redacted, Result } from "effect"
 import { PlanInputError } from "../../domain/errors.ts"
 import { metaDataKeys } from "../../domain/metaData.ts"
-import { BuildkiteApi, type BuildFilter, type PipelineRef } from "../../effects/BuildkiteApi.ts"
+import type { BuildFilter, PipelineRef } from "../../effects/BuildkiteApi.ts"
 import { type BuildkiteEnvironment, pullRequestOf } from "../../effects/BuildkiteEnvironment.ts"
 import { Git } from "../../effects/Git.ts"
 import type { Action } from "../../nix/FlakeEvaluation.ts"
@@ -172,7 +172,7 @@ const apiOf = (environment: BuildkiteEnvironment) => {
   if (token === undefined || Redacted.value(token) === "") return Result.fail("CI_BUILDKITE_API_TOKEN is not set")
   const organization = environment.BUILDKITE_ORGANIZATION_SLUG
   if (organization === undefined) return Result.fail("BUILDKITE_ORGANIZATION_SLUG is not set")
-  return Result.succeed({ organization, layer: BuildkiteApi.layer({ url: environment.CI_BUILDKITE_API_URL ?? "https://api.buildkite.com", token }) })
+  return Result.succeed({ organization, url: environment.CI_BUILDKITE_API_URL ?? "https://api.buildkite.com", token })
 }
 
 /** The newest build that passes the filter, checked against this clone; any failure is a reason, never an error. */
@@ -185,9 +185,11 @@ const newestBuild = Effect.fnUntraced(function*(
   const api = apiOf(context.environment)
   if (Result.isFailure(api)) return missed(`${what} is unknown: ${api.failure}`)
   const ref: PipelineRef = { organization: api.success.organization, pipeline }
+  // Loaded only here: a plan that asks Buildkite nothing loads no HTTP client.
+  const { BuildkiteApi } = yield* Effect.promise(() => import("../../effects/BuildkiteApi.ts"))
   const listed = yield* BuildkiteApi.use((client) => client.listBuilds(ref, { ...filter, perPage: 1 })).pipe(
     Effect.timeout(Duration.seconds(30)),
-    Effect.provide(api.success.layer),
+    Effect.provide(BuildkiteApi.layer({ url: api.success.url, token: api.success.token })),
     Effect.result
   )
   if (Result.isFailure(listed)) {

@@ -71,10 +71,25 @@ export const planCi: (
   // Each distinct base commit is evaluated once, the first concurrently with head. On
   // a tag build the base depends on the actions' tag patterns: the nearest earlier tag
   // is evaluated meanwhile, which is the base whenever it matches.
-  const evaluateBase = baseEvaluator(source, system)
-  const [headEvaluation, provisional, { refs, dirty }] = yield* Effect.all([
+  const evaluateBase = yield* baseEvaluator(source, system)
+  // What git says of a base (the commits since it, for `[ci deploy …]`; the flake.locks, for
+  // why outputs changed) is asked beside its evaluation, not after it.
+  const git = yield* Git
+  const lockPath = flakeDir === "." ? "flake.lock" : `${flakeDir}/flake.lock`
+  const historyOf = (baseSha: string | undefined) =>
+    Effect.all([
+      git.messagesBetween(repository, baseSha, head),
+      baseSha === undefined ? Effect.succeed(noLocks) : Effect.all([git.fileAt(repository, baseSha, lockPath), git.fileAt(repository, head, lockPath)], {
+        concurrency: "unbounded"
+      }).pipe(Effect.orElseSucceed(() => noLocks))
+    ], { concurrency: "unbounded" })
+  const [headEvaluation, [provisional, , provisionalHistory], { refs, dirty }] = yield* Effect.all([
     evaluations.evaluate({ source: source(head), system, withActions: true }),
-    chooseBase(context, undefined).pipe(Effect.tap((chosen) => evaluateBase(chosen.commit))),
+    chooseBase(context, undefined).pipe(
+      Effect.flatMap((chosen) =>
+        Effect.all([Effect.succeed(chosen), evaluateBase(chosen.commit), historyOf(chosen.commit.sha)], { concurrency: "unbounded" })
+      )
+    ),
     readRefs(flagsIn, environment, repository, head),
     Fiber.join(versionCheck)
   ], { concurrency: "unbounded" })
@@ -99,8 +114,8 @@ export const planCi: (
       .pipe(Effect.map((evaluated) => new Map(evaluated)))
   ], { concurrency: "unbounded" })
   // What `[ci deploy …]` directives can name: the commits since the base.
-  const git = yield* Git
-  const commits = yield* git.messagesBetween(repository, base._tag === "Evaluated" ? base.sha : undefined, head)
+  const baseSha = base._tag === "Evaluated" ? base.sha : undefined
+  const [commits, locks] = baseSha === provisional.commit.sha ? provisionalHistory : yield* historyOf(baseSha)
 
   const plan = yield* Effect.fromResult(makePlan({
     system,
@@ -124,7 +139,7 @@ export const planCi: (
         const known = deployEvaluations.get(other)
         return known === undefined ? evaluations.evaluate({ source: source(head), system: other, withActions: false }) : Effect.succeed(known)
       }),
-      baseEvaluator(source, other)(chosen.commit)
+      Effect.flatMap(baseEvaluator(source, other), (evaluate) => evaluate(chosen.commit))
     ], { concurrency: 2 }).pipe(
       Effect.tap(([otherHead]) => Effect.sync(() => outputsBySystem.set(other, otherHead.outputs))),
       Effect.flatMap(([otherHead, otherBase]) =>
@@ -134,7 +149,7 @@ export const planCi: (
   const systemBuildSets = [{ system, builds: plan.builds }, ...otherSystems]
   const [split, explained] = yield* Effect.all([
     shardBuilds(systemBuildSets.map((set) => ({ ...set, outputs: outputsBySystem.get(set.system) ?? [] })), shardSize),
-    explainChanges(repository, flakeDir, head, base, plan.changed)
+    explainChanges(base, plan.changed, locks)
   ], { concurrency: "unbounded" })
   const warnings = [
     ...(dirty ? [`the work tree has uncommitted changes, which this plan leaves out: it is for commit ${head.slice(0, 12)} (tool run plans the work tree)`] : []),
@@ -179,20 +194,15 @@ export const planCi: (
  */
 const explainedAtMost = 200
 
+const noLocks = [Option.none<string>(), Option.none<string>()] as const
+
 const explainChanges = Effect.fnUntraced(function*(
-  repository: string,
-  flakeDir: string,
-  head: string,
   base: Base,
-  changed: CiPlan["changed"]
+  changed: CiPlan["changed"],
+  [baseLock, headLock]: readonly [Option.Option<string>, Option.Option<string>]
 ) {
   if (base._tag === "Unavailable" || changed.length === 0) return { changed, flakeInputs: [] }
-  const git = yield* Git
   const derivations = yield* Derivations
-  const lockPath = flakeDir === "." ? "flake.lock" : `${flakeDir}/flake.lock`
-  const [baseLock, headLock] = yield* Effect.all([git.fileAt(repository, base.sha, lockPath), git.fileAt(repository, head, lockPath)], {
-    concurrency: "unbounded"
-  }).pipe(Effect.orElseSucceed(() => [Option.none<string>(), Option.none<string>()] as const))
   const drvPath = changed.find((change) => change.headDrvPath !== null)?.headDrvPath
   const storeDir = drvPath == null ? "/nix/store" : drvPath.slice(0, drvPath.lastIndexOf("/"))
   const flakeInputs = flakeInputChanges(Option.getOrUndefined(baseLock), Option.getOrUndefined(headLock), storeDir)

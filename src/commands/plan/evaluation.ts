@@ -1,5 +1,6 @@
 import { Effect, Fiber, Option } from "effect"
-import { Evaluations } from "../../nix/Evaluations.ts"
+import { type EvaluationError, Evaluations } from "../../nix/Evaluations.ts"
+import type { FlakeEvaluation } from "../../nix/FlakeEvaluation.ts"
 import type { FlakeSource } from "../../nix/flakeRef.ts"
 import { Nix } from "../../nix/Nix.ts"
 import type { Base } from "../../plan/Plan.ts"
@@ -26,6 +27,25 @@ export const planningSystem = Effect.fnUntraced(function*(flag: Option.Option<st
   return { system: guessSystem() ?? (yield* Fiber.join(check)), confirmed: Fiber.join(check) }
 })
 
+/** A base commit's evaluation as a Base: one without `ciActions`, or that failed, is `Unavailable` with the reason. */
+const asBase = (
+  commit: Extract<BaseCommit, { _tag: "Found" }>,
+  evaluation: Effect.Effect<FlakeEvaluation, EvaluationError>
+): Effect.Effect<Base> => {
+  const unavailable = (reason: string): Base => ({
+    _tag: "Unavailable",
+    sha: commit.sha,
+    reason: `base ${commit.sha.slice(0, 12)} ${reason}`,
+    choice: commit.choice
+  })
+  return evaluation.pipe(
+    Effect.map((evaluated): Base =>
+      evaluated.hasCiActions ? { _tag: "Evaluated", sha: commit.sha, evaluation: evaluated, choice: commit.choice } : unavailable("has no ciActions output")
+    ),
+    Effect.catch((error) => Effect.succeed(unavailable(`could not be evaluated: ${error.message.split("\n")[0]}`)))
+  )
+}
+
 /**
  * The base, evaluated as a head is but without actions. One that cannot be
  * evaluated, or has no `ciActions`, is `Unavailable` with the reason: everything
@@ -38,23 +58,27 @@ export const evaluateBase = Effect.fnUntraced(function*(
 ): Effect.fn.Return<Base, never, Evaluations> {
   if (commit._tag === "Unavailable") return commit
   const evaluations = yield* Evaluations
-  const unavailable = (reason: string): Base => ({
-    _tag: "Unavailable",
-    sha: commit.sha,
-    reason: `base ${commit.sha.slice(0, 12)} ${reason}`,
-    choice: commit.choice
-  })
-  return yield* evaluations.evaluate({ source: source(commit.sha), system, withActions: false }).pipe(
-    Effect.map((evaluation): Base =>
-      evaluation.hasCiActions ? { _tag: "Evaluated", sha: commit.sha, evaluation, choice: commit.choice } : unavailable("has no ciActions output")
-    ),
-    Effect.catch((error) => Effect.succeed(unavailable(`could not be evaluated: ${error.message.split("\n")[0]}`)))
-  )
+  return yield* asBase(commit, evaluations.evaluate({ source: source(commit.sha), system, withActions: false }))
 })
 
 /**
- * The base evaluator of one system. Evaluations runs each request once per process,
- * however many bases (the builds', each action's) name the same commit.
+ * The base evaluator of one system, for one plan: each commit evaluated once, however
+ * many bases (the builds', each action's) name it. Evaluations shares a request only
+ * while it runs, so the plan keeps what it evaluated: the base chosen first (evaluated
+ * beside head) is, but on a tag build, the base chosen at last, and a deploy's base is
+ * often the same commit. Without this, `--no-cache` evaluated the base twice.
  */
-export const baseEvaluator = (source: (rev: string) => FlakeSource, system: string) => (commit: BaseCommit) =>
-  evaluateBase(commit, source, system)
+export const baseEvaluator = Effect.fnUntraced(function*(source: (rev: string) => FlakeSource, system: string) {
+  const evaluations = yield* Evaluations
+  const evaluated = new Map<string, Effect.Effect<FlakeEvaluation, EvaluationError>>()
+  return (commit: BaseCommit): Effect.Effect<Base> =>
+    Effect.gen(function*() {
+      if (commit._tag === "Unavailable") return commit
+      let evaluation = evaluated.get(commit.sha)
+      if (evaluation === undefined) {
+        evaluation = yield* Effect.cached(evaluations.evaluate({ source: source(commit.sha), system, withActions: false }))
+        evaluated.set(commit.sha, evaluation)
+      }
+      return yield* asBase(commit, evaluation)
+    })
+})

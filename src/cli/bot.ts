@@ -1,5 +1,5 @@
-import { Effect } from "effect"
 import { Command, Flag } from "effect/cli"
+import { lazily } from "./lazily.ts"
 
 /**
  * `tool bot`: one live Discord message per Buildkite build, and the `/ci` commands.
@@ -15,7 +15,7 @@ const config = Flag.String("config").pipe(
 const registerCommands = Command.make(
   "register-commands",
   { config },
-  (input) => Effect.flatMap(Effect.promise(() => import("../bot/register.ts")), (register) => register.registerCommands(input.config))
+  lazily(() => import("../bot/register.ts"), (register, input) => register.registerCommands(input.config))
 ).pipe(
   Command.withDescription(
     "Register the /ci command with Discord, replacing the application's commands (needs CI_BOT_DISCORD_APPLICATION_ID and CI_BOT_DISCORD_BOT_TOKEN)"
@@ -35,9 +35,7 @@ const logLevel = Flag.Literals("log-level", ["debug", "info", "warning", "error"
 export const bot = Command.make(
   "bot",
   { config, logFormat, logLevel },
-  (input) =>
-    Effect.flatMap(Effect.promise(() => import("../bot/serve.ts")), (server) =>
-      server.serve(input.config, { format: input.logFormat, level: input.logLevel }))
+  lazily(() => import("../bot/serve.ts"), (server, input) => server.serve(input.config, { format: input.logFormat, level: input.logLevel }))
 ).pipe(
   Command.withDescription("Serve Buildkite webhooks and Discord interactions: one live Discord message per build (see docs/bot.md)"),
   Command.withSubcommands([registerCommands])
