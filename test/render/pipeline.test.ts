@@ -253,6 +253,8 @@ describe("hostile text, in every place a pipeline carries it", () => {
     ["package attribute name in a check's target", (text) => ci({ checks: [check({ target: ["packages", "x86_64-linux", text] })] })],
     ["package attribute name in the build", (text) => ci({ builds: [{ attrPath: ["packages", "x86_64-linux", text], reasons: [] }] })],
     ["system name in a split build's labels and keys", shardedSystem],
+    ["system name in an unsplit build step's label, key and agent tag", (text) =>
+      ci({ otherSystems: [{ system: text, builds: [{ attrPath: ["packages", text, "bot"], reasons: [] }] }] })],
     ["action name", (text) => ci({ deploys: [deploy({ action: text })] })],
     ["deploy step name in STEP_DATA", (text) => ci({ deploys: [deploy({}, { name: text })] })],
     ["deploy step label in STEP_DATA", (text) => ci({ deploys: [deploy({}, { label: text })] })],
