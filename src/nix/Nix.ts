@@ -8,7 +8,7 @@ import { cacheSettings, substituterArgs } from "./BinaryCache.ts"
 import { BuildLog, type LogChange, parseLogLine } from "./buildLog.ts"
 import { FlakeEvaluationFromJson, type FlakeEvaluation, type Output } from "./FlakeEvaluation.ts"
 import { classifyFailure, type FailureKind } from "./failures.ts"
-import { commonArgs, evaluationArgs, evaluatorOf, flakeEvalArgs, nixDirCandidates, nixSourceFiles, nixString } from "./evaluationCommand.ts"
+import { aboutArgs, commonArgs, evaluationArgs, evaluatorOf, flakeEvalArgs, nixDirCandidates, nixSourceFiles, nixString } from "./evaluationCommand.ts"
 import { type FlakeSource, flakeRef } from "./flakeRef.ts"
 import { type FlakeOrigin, formatNixError, type NixErrorSummary, summariseNixError } from "./nixError.ts"
 import type { BuildRun } from "./outcomes.ts"
@@ -67,6 +67,8 @@ const outputSummary = (summary: NixErrorSummary): NixErrorSummary => {
 }
 
 // Flakes may not be enabled in the user's configuration; asking for them is harmless when they are.
+const AboutFromJson = Schema.fromJsonString(Schema.Tuple([Schema.String, Schema.String]))
+
 export class Nix extends Context.Service<Nix, {
   /** The system Nix builds for on this machine, for example `x86_64-linux`. */
   readonly currentSystem: Effect.Effect<string, NixUnavailable>
@@ -125,13 +127,6 @@ export class Nix extends Context.Service<Nix, {
       // Every build reads from the binary cache between steps, when there is one.
       const substitute = substituterArgs(yield* cacheSettings.pipe(Effect.orDie))
 
-      // Called once: the service holds the effect, each run of which is a span.
-      const currentSystem = Effect.fn("Nix.currentSystem")(function*() {
-        const result = yield* runner
-          .run("nix", [...commonArgs, "eval", "--impure", "--raw", "--expr", "builtins.currentSystem"], { timeout: "1 minute" })
-          .pipe(Effect.mapError(unavailable))
-        return result.stdout.trim()
-      })()
 
       // Where the flake's source is in the store, so an error's position can be shown
       // relative to the repository. Asked only after a failure; unknown is fine.
@@ -217,18 +212,34 @@ export class Nix extends Context.Service<Nix, {
         }
       })
 
-      const version = yield* runner.run("nix", ["--version"], { timeout: "1 minute" }).pipe(
-        Effect.mapError(unavailable),
-        Effect.flatMap((result) => {
-          const parsed = parseNixVersion(result.stdout)
-          if (parsed === undefined) {
-            return Effect.fail(new NixUnavailable({ detail: `cannot read a version in \`nix --version\`: ${result.stdout.trim()}` }))
-          }
-          const unsupported = unsupportedReason(parsed)
-          return unsupported === undefined ? Effect.succeed(parsed) : Effect.fail(new NixUnavailable({ detail: unsupported }))
-        }),
+      const supported = (parsed: NixVersion | undefined, said: string) => {
+        if (parsed === undefined) return Effect.fail(new NixUnavailable({ detail: `cannot read a version in ${said}` }))
+        const unsupported = unsupportedReason(parsed)
+        return unsupported === undefined ? Effect.succeed(parsed) : Effect.fail(new NixUnavailable({ detail: unsupported }))
+      }
+      // Nix's version and the system it builds for, from one process: a plan needs both, and
+      // each process costs as much as a small evaluation. A Nix too old to run it (before
+      // flakes) fails it; `nix --version` then says which Nix it is.
+      const about = yield* runner.run("nix", aboutArgs, { timeout: "1 minute" }).pipe(
+        Effect.catch((cause) =>
+          runner.run("nix", ["--version"], { timeout: "1 minute" }).pipe(
+            Effect.mapError(unavailable),
+            Effect.flatMap((result) => supported(parseNixVersion(result.stdout), `\`nix --version\`: ${result.stdout.trim()}`)),
+            Effect.andThen(Effect.fail(unavailable(cause)))
+          )
+        ),
+        Effect.flatMap((result) =>
+          Schema.decodeUnknownEffect(AboutFromJson)(result.stdout).pipe(
+            Effect.mapError((error) => new NixUnavailable({ detail: `cannot read Nix's system and version: ${error.message}` }))
+          )
+        ),
+        Effect.flatMap(([system, version]) =>
+          Effect.map(supported(parseNixVersion(`Nix ${version}`), `builtins.nixVersion: ${version}`), (parsed) => ({ system, version: parsed }))
+        ),
         Effect.cached
       )
+      const version = Effect.map(about, (found) => found.version)
+      const currentSystem = Effect.map(about, (found) => found.system)
 
       type Description =
         | { readonly _tag: "Described"; readonly described: ReadonlyArray<Described> }

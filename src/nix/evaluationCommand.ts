@@ -18,6 +18,9 @@ const sha256 = (...parts: ReadonlyArray<string>): string => {
 
 export const commonArgs = ["--extra-experimental-features", "nix-command flakes"]
 
+/** Nix's system and version, in one process (`Nix.currentSystem`, `Nix.version`). */
+export const aboutArgs: ReadonlyArray<string> = [...commonArgs, "eval", "--impure", "--json", "--expr", "[ builtins.currentSystem builtins.nixVersion ]"]
+
 /** A Nix string literal: JSON's escapes are Nix's, except that `${` must not start an antiquotation. */
 export const nixString = (value: string): string => JSON.stringify(value).replaceAll("${", "\\${")
 

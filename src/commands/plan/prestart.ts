@@ -5,6 +5,7 @@ import { dirname, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { defaultMaxOutputBytes, prestart } from "../../effects/prestarted.ts"
 import {
+  aboutArgs,
   cacheDirectory,
   cacheEntryHasActions,
   cacheEntryText,
@@ -22,7 +23,8 @@ import type { FlakeSource } from "../../nix/flakeRef.ts"
 
 /**
  * What `tool plan` starts before the rest of the tool has loaded: head's evaluation (with
- * its actions), and `--base`'s when given, each unless the evaluation cache holds it. Loading
+ * its actions), and `--base`'s when given, each unless the evaluation cache holds it, and the
+ * question of Nix's system and version (`aboutArgs`). Loading
  * the tool costs Node about a fifth of a second, which this puts beside the evaluations
  * instead of before them. The loader (scripts/build.mjs) calls it with the command line.
  *
@@ -128,6 +130,8 @@ export const prestartPlan = (args: ReadonlyArray<string>, environment: NodeJS.Pr
       }
       prestart("nix", evaluationArgs(sources, { source: evaluated, system, withActions, skip: [] }), defaultMaxOutputBytes)
     }
+    // What the plan asks Nix meanwhile, and would otherwise wait for once it has loaded.
+    prestart("nix", aboutArgs, defaultMaxOutputBytes)
   } catch {
     // No head start, and the plan says what is wrong, if anything is.
   }
