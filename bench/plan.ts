@@ -14,14 +14,14 @@
  *   tool's against the floor's (Nix's peak RSS): goal, the tool grows no faster.
  *
  * Rounds alternate floor and tool and medians are compared, since these machines are
- * shared and noisy; the tool runs as a user runs it (`bin/tool`).
+ * shared and noisy; the tool runs as the package runs it (`packagedTool`).
  *
  *   node bench/plan.ts [startup|cold|warm|scale ...]     (default: all; BENCH_ROUNDS=3)
  */
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { type BenchFlake, median, nixArgs, root, rounds, run, setUp, timed, toolPlan } from "./benchFlake.ts"
+import { type BenchFlake, median, nixArgs, packagedTool, root, rounds, run, setUp, timed, toolPlan } from "./benchFlake.ts"
 
 const sections = process.argv.slice(2)
 const wanted = (section: string) => sections.length === 0 || sections.includes(section)
@@ -93,10 +93,7 @@ try {
   if (wanted("startup")) {
     const count = Math.max(rounds * 5, 15)
     const times = { node: [] as Array<number>, version: [] as Array<number>, help: [] as Array<number> }
-    // As the package runs it (nix/package.nix's wrapper): Node, its flags, the loader. bin/tool
-    // adds a shell and a look for changed sources, which the package does not have.
-    const tool = (arg: string) => run(node, ["--max-semi-space-size=1", "--lite-mode", join(root, "build/tool.mjs"), arg], { cwd: root })
-    await run(join(root, "bin/tool"), ["--help"], { cwd: root })
+    const tool = (arg: string) => run(packagedTool.command, [...packagedTool.args, arg], { cwd: root })
     for (let round = 0; round < count; round++) {
       times.node.push(await timed(() => run(node, ["-e", "0"], { cwd: root })))
       times.version.push(await timed(() => tool("--version")))
@@ -134,7 +131,7 @@ try {
       const result = await withFlake(size, undefined, async (setup) => {
         // A cache holding the base only, as after a plan of the base commit; each round starts from a copy.
         const primed = join(scratch, `primed-${size}`)
-        await run(join(root, "bin/tool"), ["plan", "--dry-run", "--head", setup.base], {
+        await run(packagedTool.command, [...packagedTool.args, "plan", "--dry-run", "--head", setup.base], {
           cwd: setup.repo,
           env: { ...process.env, XDG_CACHE_HOME: primed }
         })
