@@ -60,9 +60,13 @@ const withRss = (env: NodeJS.ProcessEnv = {}) => ({
   CI_BENCH_RSS_FILE: rssFile
 })
 
-/** Interleaved rounds of a floor and the tool, after one of each unmeasured (the store is then warm). */
-const compare = async (floorRun: () => Promise<unknown>, toolRun: () => Promise<unknown>, count = rounds) => {
+/**
+ * Interleaved rounds of a floor and the tool, after one of each unmeasured (the store is then warm).
+ * `prepare` runs before each of the tool's runs, untimed: what the run starts from.
+ */
+const compare = async (floorRun: () => Promise<unknown>, toolRun: () => Promise<unknown>, count = rounds, prepare: () => void = () => {}) => {
   await floorRun()
+  prepare()
   await toolRun()
   const floors: Array<number> = []
   const tools: Array<number> = []
@@ -71,6 +75,7 @@ const compare = async (floorRun: () => Promise<unknown>, toolRun: () => Promise<
   for (let round = 0; round < count; round++) {
     floors.push(await timed(floorRun))
     nixRss.push(floorRss())
+    prepare()
     tools.push(await timed(toolRun))
     toolRss.push(Number(readFileSync(rssFile, "utf8")))
   }
@@ -135,12 +140,15 @@ try {
           cwd: setup.repo,
           env: { ...process.env, XDG_CACHE_HOME: primed }
         })
-        const warmRun = () => {
-          const cache = mkdtempSync(join(scratch, "warm-"))
+        // A copy of that cache for each run, made before it is timed (the floor copies nothing).
+        let cache = ""
+        const fresh = () => {
+          if (cache !== "") rmSync(cache, { recursive: true, force: true })
+          cache = mkdtempSync(join(scratch, "warm-"))
           cpSync(primed, cache, { recursive: true })
-          return toolPlan(setup, withRss({ XDG_CACHE_HOME: cache }), { cache: true }).finally(() => rmSync(cache, { recursive: true, force: true }))
         }
-        return compare(() => nixEval(setup.repo, setup.head, nixRssFiles[0]!), warmRun)
+        const warmRun = () => toolPlan(setup, withRss({ XDG_CACHE_HOME: cache }), { cache: true })
+        return compare(() => nixEval(setup.repo, setup.head, nixRssFiles[0]!), warmRun, rounds, fresh)
       })
       const r = result.tool / result.floor
       console.log(
