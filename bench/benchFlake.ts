@@ -98,9 +98,26 @@ export const timed = async (body: () => Promise<unknown>) => {
 
 export const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
+/**
+ * The tool as the package runs it (nix/package.nix's wrapper): Node, its flags, the loader, here
+ * the working tree's bundle. bin/tool also looks for changed sources first, which the package does
+ * not: it is run once here, and builds the bundle when a source is newer.
+ */
+export const packagedTool = (() => {
+  execFileSync(join(root, "bin/tool"), ["--version"], { stdio: "ignore" })
+  return { command: join(root, "node_modules/.bin/node"), args: ["--max-semi-space-size=1", "--lite-mode", join(root, "build/tool.mjs")] }
+})()
+
 /** `tool plan --dry-run` of the bench flake, as a user runs it; cold (`--no-cache`) unless `cache` is set. */
 export const toolPlan = (setup: BenchFlake, env: NodeJS.ProcessEnv = process.env, options: { readonly cache?: boolean; readonly flags?: ReadonlyArray<string> } = {}) =>
-  run(join(root, "bin/tool"), ["plan", "--dry-run", ...(options.cache === true ? [] : ["--no-cache"]), "--base", setup.base, "--head", setup.head, ...(options.flags ?? [])], {
-    cwd: setup.repo,
-    env
-  })
+  run(packagedTool.command, [
+    ...packagedTool.args,
+    "plan",
+    "--dry-run",
+    ...(options.cache === true ? [] : ["--no-cache"]),
+    "--base",
+    setup.base,
+    "--head",
+    setup.head,
+    ...(options.flags ?? [])
+  ], { cwd: setup.repo, env })

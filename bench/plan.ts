@@ -14,14 +14,14 @@
  *   tool's against the floor's (Nix's peak RSS): goal, the tool grows no faster.
  *
  * Rounds alternate floor and tool and medians are compared, since these machines are
- * shared and noisy; the tool runs as a user runs it (`bin/tool`).
+ * shared and noisy; the tool runs as the package runs it (`packagedTool`).
  *
  *   node bench/plan.ts [startup|cold|warm|scale ...]     (default: all; BENCH_ROUNDS=3)
  */
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { type BenchFlake, median, nixArgs, root, rounds, run, setUp, timed, toolPlan } from "./benchFlake.ts"
+import { type BenchFlake, median, nixArgs, packagedTool, root, rounds, run, setUp, timed, toolPlan } from "./benchFlake.ts"
 
 const sections = process.argv.slice(2)
 const wanted = (section: string) => sections.length === 0 || sections.includes(section)
@@ -60,9 +60,13 @@ const withRss = (env: NodeJS.ProcessEnv = {}) => ({
   CI_BENCH_RSS_FILE: rssFile
 })
 
-/** Interleaved rounds of a floor and the tool, after one of each unmeasured (the store is then warm). */
-const compare = async (floorRun: () => Promise<unknown>, toolRun: () => Promise<unknown>, count = rounds) => {
+/**
+ * Interleaved rounds of a floor and the tool, after one of each unmeasured (the store is then warm).
+ * `prepare` runs before each of the tool's runs, untimed: what the run starts from.
+ */
+const compare = async (floorRun: () => Promise<unknown>, toolRun: () => Promise<unknown>, count = rounds, prepare: () => void = () => {}) => {
   await floorRun()
+  prepare()
   await toolRun()
   const floors: Array<number> = []
   const tools: Array<number> = []
@@ -71,6 +75,7 @@ const compare = async (floorRun: () => Promise<unknown>, toolRun: () => Promise<
   for (let round = 0; round < count; round++) {
     floors.push(await timed(floorRun))
     nixRss.push(floorRss())
+    prepare()
     tools.push(await timed(toolRun))
     toolRss.push(Number(readFileSync(rssFile, "utf8")))
   }
@@ -93,10 +98,7 @@ try {
   if (wanted("startup")) {
     const count = Math.max(rounds * 5, 15)
     const times = { node: [] as Array<number>, version: [] as Array<number>, help: [] as Array<number> }
-    // As the package runs it (nix/package.nix's wrapper): Node, its flags, the loader. bin/tool
-    // adds a shell and a look for changed sources, which the package does not have.
-    const tool = (arg: string) => run(node, ["--max-semi-space-size=1", "--lite-mode", join(root, "build/tool.mjs"), arg], { cwd: root })
-    await run(join(root, "bin/tool"), ["--help"], { cwd: root })
+    const tool = (arg: string) => run(packagedTool.command, [...packagedTool.args, arg], { cwd: root })
     for (let round = 0; round < count; round++) {
       times.node.push(await timed(() => run(node, ["-e", "0"], { cwd: root })))
       times.version.push(await timed(() => tool("--version")))
@@ -134,16 +136,19 @@ try {
       const result = await withFlake(size, undefined, async (setup) => {
         // A cache holding the base only, as after a plan of the base commit; each round starts from a copy.
         const primed = join(scratch, `primed-${size}`)
-        await run(join(root, "bin/tool"), ["plan", "--dry-run", "--head", setup.base], {
+        await run(packagedTool.command, [...packagedTool.args, "plan", "--dry-run", "--head", setup.base], {
           cwd: setup.repo,
           env: { ...process.env, XDG_CACHE_HOME: primed }
         })
-        const warmRun = () => {
-          const cache = mkdtempSync(join(scratch, "warm-"))
+        // A copy of that cache for each run, made before it is timed (the floor copies nothing).
+        let cache = ""
+        const fresh = () => {
+          if (cache !== "") rmSync(cache, { recursive: true, force: true })
+          cache = mkdtempSync(join(scratch, "warm-"))
           cpSync(primed, cache, { recursive: true })
-          return toolPlan(setup, withRss({ XDG_CACHE_HOME: cache }), { cache: true }).finally(() => rmSync(cache, { recursive: true, force: true }))
         }
-        return compare(() => nixEval(setup.repo, setup.head, nixRssFiles[0]!), warmRun)
+        const warmRun = () => toolPlan(setup, withRss({ XDG_CACHE_HOME: cache }), { cache: true })
+        return compare(() => nixEval(setup.repo, setup.head, nixRssFiles[0]!), warmRun, rounds, fresh)
       })
       const r = result.tool / result.floor
       console.log(

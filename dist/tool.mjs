@@ -14,5 +14,6 @@ if (args.length === 1 && args[0] === "--version") {
   const { homedir } = await import("node:os")
   const xdg = process.env.XDG_CACHE_HOME
   enableCompileCache?.(`${xdg?.startsWith("/") ? xdg : `${homedir()}/.cache`}/ci/node-compile-cache`)
-  await import("./cli-XOLSOKN6.js")
+  if (args[0] === "plan") (await import("./prestart-NJC7S5MU.js")).prestartPlan(args.slice(1))
+  await import("./cli-TY4XX4LD.js")
 }

@@ -28,7 +28,8 @@ const { version } = JSON.parse(await readFile(join(root, "package.json"), "utf8"
 // bundle never meets a newer file under the same name; the loader, written last
 // and renamed into place, says which bundle is current.
 const result = await build({
-  entryPoints: { cli: join(root, "src/cli.ts") },
+  // `tool plan` starts its evaluations (prestart) before it loads the rest (cli).
+  entryPoints: { cli: join(root, "src/cli.ts"), prestart: join(root, "src/commands/plan/prestart.ts") },
   // Paths in the metafile are relative to this, wherever the build is run from.
   absWorkingDir: root,
   // Module paths appear in the bundle relative to the root: a node_modules that is a
@@ -54,6 +55,7 @@ const result = await build({
 })
 const outputs = Object.keys(result.metafile.outputs).map((path) => relative(outdir, join(root, path)))
 const entry = outputs.find((path) => /^cli-[A-Z0-9]+\.js$/i.test(path))
+const prestartEntry = outputs.find((path) => /^prestart-[A-Z0-9]+\.js$/i.test(path))
 // Every command's --help, as the bundle prints it to a pipe and to a terminal (colours, unless
 // NO_COLOR), found by walking the SUBCOMMANDS each page lists: the loader prints it without
 // loading the bundle, since loading it costs three times Node's own start. Running the bundle
@@ -99,6 +101,7 @@ if (args.length === 1 && args[0] === "--version") {
   const { homedir } = await import("node:os")
   const xdg = process.env.XDG_CACHE_HOME
   enableCompileCache?.(\`\${xdg?.startsWith("/") ? xdg : \`\${homedir()}/.cache\`}/ci/node-compile-cache\`)
+  if (args[0] === "plan") (await import("./${prestartEntry}")).prestartPlan(args.slice(1))
   await import("./${entry}")
 }
 `)

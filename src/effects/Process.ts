@@ -3,6 +3,7 @@ import type { PlatformError } from "effect"
 import { ChildProcess, ChildProcessSpawner, CommandLine } from "effect/process"
 import { StringDecoder } from "node:string_decoder"
 import { logTails } from "../domain/logTails.ts"
+import { defaultMaxOutputBytes, type Finished, type Prestarted, takePrestarted } from "./prestarted.ts"
 
 /**
  * The one way this tool runs a program: stdout, stderr and the exit code are read
@@ -52,7 +53,6 @@ const ending = (exitCode: Effect.Effect<number, PlatformError.PlatformError>): E
   )
 
 const defaultTimeout = Duration.minutes(30)
-const defaultMaxOutputBytes = 256 * 1024 * 1024
 
 /** The last lines of a text, for error messages. */
 export const tailLines = (text: string, count: number): string => {
@@ -153,6 +153,13 @@ const forward = (
   )
 }
 
+// A prestarted process's end; interrupted (a timeout, a failed plan), it is killed.
+const waitFor = (taken: Prestarted) =>
+  Effect.callback<Finished | undefined>((resume) => {
+    taken.finished.then((finished) => resume(Effect.succeed(finished)))
+    return Effect.sync(taken.kill)
+  })
+
 export class Process extends Context.Service<Process, {
   run(command: string, args: ReadonlyArray<string>, options?: RunOptions): Effect.Effect<ProcessResult, ProcessError>
 }>()("ci/effects/Process") {
@@ -172,7 +179,7 @@ export class Process extends Context.Service<Process, {
         const spawnFailed = (error: PlatformError.PlatformError) =>
           new ProcessSpawnFailed({ command: shown, detail: error.message })
 
-        const outcome = yield* Effect.gen(function*() {
+        const spawned = Effect.gen(function*() {
           const handle = yield* spawner.spawn(
             ChildProcess.make(command, args, {
               cwd: options.cwd,
@@ -193,7 +200,17 @@ export class Process extends Context.Service<Process, {
             concurrency: "unbounded"
           })
           return stdout.overflowed || stderr.overflowed ? undefined : { ...end, stdout: decode(stdout), stderr: decode(stderr) }
-        }).pipe(Effect.scoped, Effect.mapError(spawnFailed), Effect.timeoutOption(timeout))
+        }).pipe(Effect.scoped, Effect.mapError(spawnFailed))
+        // A process started before the tool loaded, with this very command line, is this run's.
+        const taken = options.cwd === undefined && options.env === undefined && options.stdin === undefined && options.onLine === undefined
+          ? takePrestarted(command, args)
+          : undefined
+        const outcome = yield* (taken === undefined ? spawned : Effect.flatMap(waitFor(taken), (finished) =>
+          finished === undefined
+            ? spawned
+            : Effect.succeed(finished.overflowed ? undefined : { exitCode: finished.exitCode, signal: finished.signal, stdout: finished.stdout, stderr: finished.stderr }))).pipe(
+            Effect.timeoutOption(timeout)
+          )
 
         if (Option.isNone(outcome)) {
           return yield* new ProcessTimedOut({ command: shown, timeout: Duration.format(Duration.fromInputUnsafe(timeout)) })

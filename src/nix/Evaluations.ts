@@ -1,7 +1,8 @@
 import { Config, Context, Effect, FileSystem, Layer, Option, Path, Result, Schema, Semaphore } from "effect"
-import { createHash, randomBytes } from "node:crypto"
+import { randomBytes } from "node:crypto"
 import { homedir } from "node:os"
 import { PlanInputError } from "../domain/errors.ts"
+import { cacheDirectory, cacheEntryText, cacheFormat, cacheKey, nixIdentityText, searchDirectories } from "./evaluationCommand.ts"
 import { FlakeEvaluation } from "./FlakeEvaluation.ts"
 import type { FlakeSource } from "./flakeRef.ts"
 import { Nix, type NixEvalError, type NixOutputInvalid, type NixUnavailable } from "./Nix.ts"
@@ -34,30 +35,8 @@ export interface EvaluationsOptions {
 /** How many `nix eval`s run at once: each holds its flake's whole evaluation in memory. */
 const concurrency = 4
 
-/**
- * An entry: the evaluation and whether its actions were resolved. Bump `format` when
- * what an entry holds changes meaning; the evaluation's own shape is checked on read.
- */
-const format = 2
-const CacheEntry = Schema.Struct({ format: Schema.Literal(format), withActions: Schema.Boolean, evaluation: FlakeEvaluation })
+const CacheEntry = Schema.Struct({ format: Schema.Literal(cacheFormat), withActions: Schema.Boolean, evaluation: FlakeEvaluation })
 const CacheEntryFromJson = Schema.fromJsonString(CacheEntry)
-
-/**
- * What decides an evaluation: the commit (not only its tree: a flake sees `self.rev`,
- * `self.lastModified` and, unless shallow, `self.revCount`), the flake's directory,
- * the system, the tool's nix/ files, and Nix. The repository's path is left out: two
- * clones of one commit evaluate alike, and agents check out into different places.
- */
-const cacheKey = (request: EvaluationRequest, evaluator: string, nixIdentity: string): string =>
-  createHash("sha256").update(JSON.stringify([
-    format,
-    request.source.rev,
-    request.source.shallow,
-    request.source.flakeDir,
-    request.system,
-    evaluator,
-    nixIdentity
-  ])).digest("hex")
 
 export class Evaluations extends Context.Service<Evaluations, {
   /** One evaluation: from the cache, from the same request already running, or from Nix. */
@@ -72,7 +51,7 @@ export class Evaluations extends Context.Service<Evaluations, {
         const nix = yield* Nix
         const fs = yield* FileSystem.FileSystem
         const path = yield* Path.Path
-        const directory = options.directory ?? (yield* defaultDirectory(path))
+        const directory = options.directory ?? (yield* defaultDirectory())
         const maxBytes = options.maxBytes ?? (yield* Config.Int("CI_CACHE_MAX_BYTES").pipe(
           Config.withDefault(256 * 1024 * 1024),
           Effect.mapError(() => new PlanInputError({ place: "CI_CACHE_MAX_BYTES", detail: "expected a whole number of bytes" }))
@@ -111,7 +90,7 @@ export class Evaluations extends Context.Service<Evaluations, {
           Effect.gen(function*() {
             yield* fs.makeDirectory(directory, { recursive: true })
             const temporary = path.join(directory, `${key}.${process.pid}-${randomBytes(6).toString("hex")}.tmp`)
-            yield* fs.writeFileString(temporary, JSON.stringify({ format, withActions, evaluation }))
+            yield* fs.writeFileString(temporary, cacheEntryText(withActions, evaluation))
             yield* fs.rename(temporary, entryPath(key)).pipe(Effect.onError(() => fs.remove(temporary).pipe(Effect.ignore)))
             yield* evict
           }).pipe(Effect.ignore)
@@ -143,7 +122,7 @@ export class Evaluations extends Context.Service<Evaluations, {
             if (!options.cache || request.source.rev === undefined) {
               return yield* nix.evaluate(request.source, request.system, { withActions: request.withActions })
             }
-            const key = cacheKey(request, nix.evaluator, yield* identity)
+            const key = cacheKey(request.source, request.system, nix.evaluator, yield* identity)
             const hit = yield* read(key, request.withActions)
             if (hit !== undefined) return hit
             const evaluation = yield* nix.evaluate(request.source, request.system, { withActions: request.withActions })
@@ -172,26 +151,19 @@ export class Evaluations extends Context.Service<Evaluations, {
     )
 }
 
-const defaultDirectory = Effect.fnUntraced(function*(path: Path.Path) {
+const defaultDirectory = Effect.fnUntraced(function*() {
   const xdg = yield* Config.option(Config.String("XDG_CACHE_HOME"))
-  // The XDG rule: a relative XDG_CACHE_HOME is ignored.
-  const base = Option.isSome(xdg) && path.isAbsolute(xdg.value) ? xdg.value : path.join(homedir(), ".cache")
-  return path.join(base, "ci", "evaluations")
+  return cacheDirectory(Option.getOrUndefined(xdg), homedir())
 })
 
-/**
- * Which Nix evaluates: the `nix` first on PATH, resolved, with its size and modification time;
- * undefined when there is none to find. `nix --version` says less (two builds of one version)
- * and costs a process that every head would wait for before its cache key could be known
- * (0.1 to 0.5 s on a loaded machine); this is a few stats.
- */
+/** Which Nix evaluates (`nixIdentityText`); undefined when there is none on PATH. */
 const nixIdentity = Effect.fnUntraced(function*(fs: FileSystem.FileSystem, path: Path.Path, searchPath: string) {
-  for (const directory of searchPath.split(":").filter((entry) => entry !== "")) {
+  for (const directory of searchDirectories(searchPath)) {
     const found = yield* fs.realPath(path.join(directory, "nix")).pipe(
       Effect.flatMap((real) =>
         Effect.map(fs.stat(real), (info) =>
           info.type === "File"
-            ? `${real} ${info.size} ${Option.match(info.mtime, { onNone: () => 0, onSome: (date) => date.getTime() })}`
+            ? nixIdentityText(real, Number(info.size), Option.match(info.mtime, { onNone: () => 0, onSome: (date) => date.getTime() }))
             : undefined)
       ),
       Effect.orElseSucceed(() => undefined)

@@ -1,5 +1,4 @@
 import { Clock, Config, Context, Effect, FileSystem, Layer, Option, Path, Runtime, Schema } from "effect"
-import { createHash } from "node:crypto"
 import { pathToFileURL } from "node:url"
 import { ExitCode } from "../domain/errors.ts"
 import { type FlakeInstallable, parseInstallable, showAttrPath } from "../domain/installable.ts"
@@ -9,6 +8,7 @@ import { cacheSettings, substituterArgs } from "./BinaryCache.ts"
 import { BuildLog, type LogChange, parseLogLine } from "./buildLog.ts"
 import { FlakeEvaluationFromJson, type FlakeEvaluation, type Output } from "./FlakeEvaluation.ts"
 import { classifyFailure, type FailureKind } from "./failures.ts"
+import { aboutArgs, commonArgs, evaluationArgs, evaluatorOf, flakeEvalArgs, nixDirCandidates, nixSourceFiles, nixString } from "./evaluationCommand.ts"
 import { type FlakeSource, flakeRef } from "./flakeRef.ts"
 import { type FlakeOrigin, formatNixError, type NixErrorSummary, summariseNixError } from "./nixError.ts"
 import type { BuildRun } from "./outcomes.ts"
@@ -60,9 +60,6 @@ export class NixOutputInvalid extends Schema.TaggedError<NixOutputInvalid>()("Ni
   }
 }
 
-// A Nix string literal: JSON's escapes are Nix's, except that `${` must not start an antiquotation.
-const nixString = (value: string): string => JSON.stringify(value).replaceAll("${", "\\${")
-
 // An output's own error: Nix's message and where, not the ciActions place that forced it.
 const outputSummary = (summary: NixErrorSummary): NixErrorSummary => {
   const position = summary.position ?? summary.nearestPosition
@@ -70,7 +67,7 @@ const outputSummary = (summary: NixErrorSummary): NixErrorSummary => {
 }
 
 // Flakes may not be enabled in the user's configuration; asking for them is harmless when they are.
-const commonArgs = ["--extra-experimental-features", "nix-command flakes"]
+const AboutFromJson = Schema.fromJsonString(Schema.Tuple([Schema.String, Schema.String]))
 
 export class Nix extends Context.Service<Nix, {
   /** The system Nix builds for on this machine, for example `x86_64-linux`. */
@@ -121,21 +118,15 @@ export class Nix extends Context.Service<Nix, {
       const path = yield* Path.Path
 
       const nixDir = yield* locateNixFiles(fs, path)
-      const [libSource, ciActionsSource, targetsSource] = yield* Effect.all(
-        ["lib.nix", "ci-actions.nix", "targets.nix"].map((file) => fs.readFileString(path.join(nixDir, file)))
+      const [lib, ciActions, targetsSource] = yield* Effect.all(
+        [nixSourceFiles.lib, nixSourceFiles.ciActions, "targets.nix"].map((file) => fs.readFileString(path.join(nixDir, file)))
       ).pipe(Effect.orDie)
+      const sources = { lib: lib!, ciActions: ciActions! }
 
       const unavailable = (cause: ProcessError) => new NixUnavailable({ cause })
       // Every build reads from the binary cache between steps, when there is one.
       const substitute = substituterArgs(yield* cacheSettings.pipe(Effect.orDie))
 
-      // Called once: the service holds the effect, each run of which is a span.
-      const currentSystem = Effect.fn("Nix.currentSystem")(function*() {
-        const result = yield* runner
-          .run("nix", [...commonArgs, "eval", "--impure", "--raw", "--expr", "builtins.currentSystem"], { timeout: "1 minute" })
-          .pipe(Effect.mapError(unavailable))
-        return result.stdout.trim()
-      })()
 
       // Where the flake's source is in the store, so an error's position can be shown
       // relative to the repository. Asked only after a failure; unknown is fine.
@@ -152,27 +143,15 @@ export class Nix extends Context.Service<Nix, {
           Effect.orElseSucceed(() => undefined)
         )
 
-      // Pure evaluation, with the library inlined: pure mode may not import files outside
-      // the store, and an impure evaluation could see what a build cannot. The work tree
-      // has no revision to lock: getFlake takes it only when impure, as `nix build .#x` does.
-      const evalFlake = (source: FlakeSource, expression: (flake: string) => string) =>
-        runner.run("nix", [
-          ...commonArgs,
-          "eval",
-          "--json",
-          "--show-trace",
-          ...(source.rev === undefined ? ["--impure"] : []),
-          "--expr",
-          expression(`(builtins.getFlake ${nixString(flakeRef(source))})`)
-        ], { allowFailure: true }).pipe(Effect.mapError(unavailable))
+      const runEval = (args: ReadonlyArray<string>) => runner.run("nix", args, { allowFailure: true }).pipe(Effect.mapError(unavailable))
 
       // Why an output that threw (caught by ci-actions.nix's tryEval) fails: it alone,
       // evaluated as ci-actions.nix evaluates it, in Nix's words.
       const outputError = (source: FlakeSource, output: Output, origin: Effect.Effect<FlakeOrigin>): Effect.Effect<NixErrorSummary, NixUnavailable> =>
-        evalFlake(source, (flake) =>
+        runEval(flakeEvalArgs(source, (flake) =>
           `builtins.seq (builtins.foldl' (value: name: value.\${name}) ${flake} (builtins.fromJSON ${
             nixString(JSON.stringify(output.attrPath))
-          })).${output.kind === "apps" ? "program" : "outPath"} null`).pipe(
+          })).${output.kind === "apps" ? "program" : "outPath"} null`)).pipe(
             Effect.flatMap((result) =>
               result.exitCode === 0
                 ? Effect.succeed({ message: "it failed to evaluate with the rest of the flake, not alone" })
@@ -198,10 +177,7 @@ export class Nix extends Context.Service<Nix, {
           failed.set(JSON.stringify(attrPath), { attrPath, message: summary.message, error: formatNixError(outputSummary(summary)) })
         for (;;) {
           const skip = [...failed.values()].map((output) => output.attrPath)
-          const result = yield* evalFlake(source, (flake) =>
-            `let lib = (${libSource}); in (${ciActionsSource}) { inherit lib; flake = ${flake}; system = ${nixString(system)}; withActions = ${options.withActions}; skip = builtins.fromJSON ${
-              nixString(JSON.stringify(skip))
-            }; }`)
+          const result = yield* runEval(evaluationArgs(sources, { source, system, withActions: options.withActions, skip }))
           if (result.exitCode === 0) {
             const evaluation = yield* Schema.decodeUnknownEffect(FlakeEvaluationFromJson)(result.stdout).pipe(
               Effect.mapError((error) => new NixOutputInvalid({ flakeRef: ref, detail: error.message }))
@@ -236,18 +212,34 @@ export class Nix extends Context.Service<Nix, {
         }
       })
 
-      const version = yield* runner.run("nix", ["--version"], { timeout: "1 minute" }).pipe(
-        Effect.mapError(unavailable),
-        Effect.flatMap((result) => {
-          const parsed = parseNixVersion(result.stdout)
-          if (parsed === undefined) {
-            return Effect.fail(new NixUnavailable({ detail: `cannot read a version in \`nix --version\`: ${result.stdout.trim()}` }))
-          }
-          const unsupported = unsupportedReason(parsed)
-          return unsupported === undefined ? Effect.succeed(parsed) : Effect.fail(new NixUnavailable({ detail: unsupported }))
-        }),
+      const supported = (parsed: NixVersion | undefined, said: string) => {
+        if (parsed === undefined) return Effect.fail(new NixUnavailable({ detail: `cannot read a version in ${said}` }))
+        const unsupported = unsupportedReason(parsed)
+        return unsupported === undefined ? Effect.succeed(parsed) : Effect.fail(new NixUnavailable({ detail: unsupported }))
+      }
+      // Nix's version and the system it builds for, from one process: a plan needs both, and
+      // each process costs as much as a small evaluation. A Nix too old to run it (before
+      // flakes) fails it; `nix --version` then says which Nix it is.
+      const about = yield* runner.run("nix", aboutArgs, { timeout: "1 minute" }).pipe(
+        Effect.catch((cause) =>
+          runner.run("nix", ["--version"], { timeout: "1 minute" }).pipe(
+            Effect.mapError(unavailable),
+            Effect.flatMap((result) => supported(parseNixVersion(result.stdout), `\`nix --version\`: ${result.stdout.trim()}`)),
+            Effect.andThen(Effect.fail(unavailable(cause)))
+          )
+        ),
+        Effect.flatMap((result) =>
+          Schema.decodeUnknownEffect(AboutFromJson)(result.stdout).pipe(
+            Effect.mapError((error) => new NixUnavailable({ detail: `cannot read Nix's system and version: ${error.message}` }))
+          )
+        ),
+        Effect.flatMap(([system, version]) =>
+          Effect.map(supported(parseNixVersion(`Nix ${version}`), `builtins.nixVersion: ${version}`), (parsed) => ({ system, version: parsed }))
+        ),
         Effect.cached
       )
+      const version = Effect.map(about, (found) => found.version)
+      const currentSystem = Effect.map(about, (found) => found.system)
 
       type Description =
         | { readonly _tag: "Described"; readonly described: ReadonlyArray<Described> }
@@ -392,7 +384,7 @@ export class Nix extends Context.Service<Nix, {
         return outputs
       })
 
-      const evaluator = createHash("sha256").update(libSource!).update("\0").update(ciActionsSource!).digest("hex")
+      const evaluator = evaluatorOf(sources)
 
       return Nix.of({ currentSystem, evaluate, evaluator, version, resolve, build, invalidPaths, toBuild, requisites, outputsOf })
     })
@@ -407,9 +399,8 @@ const locateNixFiles = Effect.fnUntraced(function*(fs: FileSystem.FileSystem, pa
   const configured = yield* Config.option(Config.String("CI_NIX_DIR"))
   if (Option.isSome(configured)) return configured.value
   const here = path.dirname(yield* path.fromFileUrl(new URL(import.meta.url)))
-  for (const up of ["..", "../..", "../../.."]) {
-    const candidate = path.resolve(here, up, "nix")
-    if (yield* fs.exists(path.join(candidate, "ci-actions.nix"))) return candidate
+  for (const candidate of nixDirCandidates(here)) {
+    if (yield* fs.exists(path.join(candidate, nixSourceFiles.ciActions))) return candidate
   }
   return yield* Effect.die(new Error(`cannot find nix/ci-actions.nix above ${here}; set CI_NIX_DIR`))
 })

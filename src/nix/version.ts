@@ -1,6 +1,6 @@
 /**
  * Nix versions, and what differs between them that the tool relies on. Detected
- * from `nix --version`, never assumed.
+ * (`builtins.nixVersion`, or `nix --version` when Nix cannot evaluate), never assumed.
  */
 
 export interface NixVersion {

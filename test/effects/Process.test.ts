@@ -7,6 +7,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { logTails } from "../../src/domain/logTails.ts"
 import { Process, ProcessFailed, ProcessOutputTooLarge, ProcessSpawnFailed, ProcessTimedOut } from "../../src/effects/Process.ts"
+import { isRunning } from "../support/processes.ts"
 
 /** The one process runner, against real processes. */
 
@@ -31,14 +32,6 @@ const lineIn = (path: string) =>
     })
   )
 
-const isRunning = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 layer(live)("Process", (it) => {
   describe("exit codes", () => {

@@ -1,5 +1,6 @@
 import { Effect, Fiber, Option } from "effect"
 import { type EvaluationError, Evaluations } from "../../nix/Evaluations.ts"
+import { guessSystem } from "../../nix/evaluationCommand.ts"
 import type { FlakeEvaluation } from "../../nix/FlakeEvaluation.ts"
 import type { FlakeSource } from "../../nix/flakeRef.ts"
 import { Nix } from "../../nix/Nix.ts"
@@ -7,13 +8,6 @@ import type { Base } from "../../plan/Plan.ts"
 import type { BaseCommit } from "./base.ts"
 
 /** How `tool plan` has Nix evaluate the commits it compares, and for which system. */
-
-/** Nix's name for this platform as Node sees it; Nix may be configured otherwise. */
-const guessSystem = (): string | undefined => {
-  const arch = ({ x64: "x86_64", arm64: "aarch64" } as Record<string, string>)[process.arch]
-  const os = ({ linux: "linux", darwin: "darwin" } as Record<string, string>)[process.platform]
-  return arch === undefined || os === undefined ? undefined : `${arch}-${os}`
-}
 
 /**
  * The system to plan for: `--system`, else Node's guess. Asking Nix costs a process

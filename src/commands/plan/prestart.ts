@@ -1,0 +1,138 @@
+import { spawnSync } from "node:child_process"
+import { closeSync, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from "node:fs"
+import { homedir } from "node:os"
+import { dirname, join, relative, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import { defaultMaxOutputBytes, prestart } from "../../effects/prestarted.ts"
+import {
+  aboutArgs,
+  cacheDirectory,
+  cacheEntryHasActions,
+  cacheEntryText,
+  cacheKey,
+  evaluationArgs,
+  evaluatorOf,
+  guessSystem,
+  nixDirCandidates,
+  nixIdentityText,
+  type NixSources,
+  nixSourceFiles,
+  searchDirectories
+} from "../../nix/evaluationCommand.ts"
+import type { FlakeSource } from "../../nix/flakeRef.ts"
+
+/**
+ * What `tool plan` starts before the rest of the tool has loaded: head's evaluation (with
+ * its actions), and `--base`'s when given, each unless the evaluation cache holds it, and the
+ * question of Nix's system and version (`aboutArgs`). Loading
+ * the tool costs Node about a fifth of a second, which this puts beside the evaluations
+ * instead of before them. The loader (scripts/build.mjs) calls it with the command line.
+ *
+ * It guesses: flags are read as written, the system is Node's guess, the commits are
+ * resolved once more by the plan. A process is used only by an evaluation of exactly its
+ * command line (src/effects/prestarted.ts), so a wrong guess costs the work it started
+ * (killed when the tool exits), never a wrong plan. It starts nothing in a deploy build,
+ * whose plan evaluates otherwise, and never fails: anything unexpected means no head start.
+ */
+
+/** The value of each flag given as `--name value` or `--name=value`; booleans as "true". */
+const flagValues = (args: ReadonlyArray<string>, booleans: ReadonlyArray<string>): ReadonlyMap<string, string> => {
+  const values = new Map<string, string>()
+  for (let i = 0; i < args.length; i++) {
+    const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(args[i]!)
+    if (match === null) continue
+    const [, name, inline] = match
+    if (booleans.includes(name!)) values.set(name!, inline ?? "true")
+    else if (inline !== undefined) values.set(name!, inline)
+    else if (i + 1 < args.length) values.set(name!, args[++i]!)
+  }
+  return values
+}
+
+const nixSources = (moduleDir: string, configured: string | undefined): NixSources | undefined => {
+  const nixDir = configured ?? nixDirCandidates(moduleDir).find((candidate) => existsSync(join(candidate, nixSourceFiles.ciActions)))
+  if (nixDir === undefined) return undefined
+  return { lib: readFileSync(join(nixDir, nixSourceFiles.lib), "utf8"), ciActions: readFileSync(join(nixDir, nixSourceFiles.ciActions), "utf8") }
+}
+
+/** As Evaluations keys the cache (src/nix/Evaluations.ts): the first `nix` on PATH, resolved, with its size and time. */
+const nixIdentity = (searchPath: string): string | undefined => {
+  for (const directory of searchDirectories(searchPath)) {
+    try {
+      const real = realpathSync(join(directory, "nix"))
+      const info = statSync(real)
+      if (info.isFile()) return nixIdentityText(real, info.size, info.mtimeMs)
+    } catch {
+      // Not here: the next directory.
+    }
+  }
+  return undefined
+}
+
+/** The start of a cache entry, enough to tell whether it holds actions; undefined when there is none. */
+const entryStart = (file: string): string | undefined => {
+  try {
+    const descriptor = openSync(file, "r")
+    try {
+      const buffer = Buffer.alloc(cacheEntryText(true, null).length)
+      return buffer.toString("utf8", 0, readSync(descriptor, buffer))
+    } finally {
+      closeSync(descriptor)
+    }
+  } catch {
+    return undefined
+  }
+}
+
+/** The commits' full names, the checkout's top and whether it is shallow, in one git process; undefined when git cannot say. */
+const resolveCheckout = (flakePath: string, revs: ReadonlyArray<string>) => {
+  // A rev git could take for an option or a second line is left to the plan, which says what is wrong with it.
+  if (revs.some((rev) => rev === "" || rev.startsWith("-") || /\s/.test(rev))) return undefined
+  const result = spawnSync("git", ["-C", flakePath, "rev-parse", "--show-toplevel", "--is-shallow-repository", ...revs.map((rev) => `${rev}^{commit}`)], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"]
+  })
+  if (result.status !== 0) return undefined
+  const [repository, shallow, ...shas] = result.stdout.split("\n")
+  if (repository === undefined || shas.length < revs.length || !shas.slice(0, revs.length).every((sha) => /^[0-9a-f]{40,64}$/.test(sha))) return undefined
+  return { repository, shallow: shallow === "true", shas: shas.slice(0, revs.length) }
+}
+
+export const prestartPlan = (args: ReadonlyArray<string>, environment: NodeJS.ProcessEnv = process.env): void => {
+  try {
+    if (environment.DENBEIGH_DEPLOY === "true") return
+    const flags = flagValues(args, ["no-cache", "dry-run", "why", "verbose"])
+    const system = flags.get("system") ?? guessSystem()
+    const sources = nixSources(dirname(fileURLToPath(import.meta.url)), environment.CI_NIX_DIR)
+    if (system === undefined || sources === undefined) return
+    const flakePath = resolve(flags.get("flake") ?? ".")
+    const base = flags.get("base")
+    const checkout = resolveCheckout(flakePath, [flags.get("head") ?? environment.BUILDKITE_COMMIT ?? "HEAD", ...(base === undefined ? [] : [base])])
+    if (checkout === undefined) return
+    const source = (rev: string): FlakeSource => ({
+      repository: checkout.repository,
+      flakeDir: relative(checkout.repository, flakePath) || ".",
+      rev,
+      shallow: checkout.shallow
+    })
+    const cached = flags.get("no-cache") === "true" ? undefined : {
+      directory: cacheDirectory(environment.XDG_CACHE_HOME, homedir()),
+      evaluator: evaluatorOf(sources),
+      identity: nixIdentity(environment.PATH ?? "")
+    }
+    const [head, ...bases] = checkout.shas.map(source)
+    for (const [evaluated, withActions] of [[head!, true], ...bases.map((evaluated) => [evaluated, false] as const)] as const) {
+      if (cached !== undefined) {
+        // Without a Nix to key by, the plan asks Nix its version: nothing to start before that.
+        if (cached.identity === undefined) return
+        const start = entryStart(join(cached.directory, `${cacheKey(evaluated, system, cached.evaluator, cached.identity)}.json`))
+        if (start !== undefined && (!withActions || cacheEntryHasActions(start))) continue
+      }
+      prestart("nix", evaluationArgs(sources, { source: evaluated, system, withActions, skip: [] }), defaultMaxOutputBytes)
+    }
+    // What the plan asks Nix meanwhile, and would otherwise wait for once it has loaded.
+    prestart("nix", aboutArgs, defaultMaxOutputBytes)
+  } catch {
+    // No head start, and the plan says what is wrong, if anything is.
+  }
+}

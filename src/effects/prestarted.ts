@@ -1,0 +1,83 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { StringDecoder } from "node:string_decoder"
+
+/**
+ * Processes started before the tool's code has loaded (src/commands/plan/prestart.ts), for
+ * `Process.run` to take over. Loading the tool costs Node about a fifth of a second; a
+ * plan's evaluations can run meanwhile. A prestarted process is used only by a run of
+ * exactly its command line, in the same directory and environment, with no input; one
+ * that nothing takes is killed when the tool exits. Plain Node, without effect: this
+ * runs before effect has loaded.
+ */
+
+/** How much of a stream a run keeps unless told otherwise (`RunOptions.maxOutputBytes`). */
+export const defaultMaxOutputBytes = 256 * 1024 * 1024
+
+export interface Finished {
+  /** Null when a signal ended the process. */
+  readonly exitCode: number | null
+  readonly signal: string | undefined
+  readonly stdout: string
+  readonly stderr: string
+  /** More than the limit was written to stdout or stderr: the text is cut there. */
+  readonly overflowed: boolean
+}
+
+export interface Prestarted {
+  /** Undefined when it could not start: the caller starts its own, and says why that failed. */
+  readonly finished: Promise<Finished | undefined>
+  readonly kill: () => void
+}
+
+const started = new Map<string, { readonly child: ChildProcess; readonly finished: Promise<Finished | undefined> }>()
+
+const keyOf = (command: string, args: ReadonlyArray<string>) => JSON.stringify([command, args])
+
+// Decoded as it comes, as Process.run does: no chunk outlives its read.
+const collect = (stream: NodeJS.ReadableStream, limit: number) => {
+  const decoder = new StringDecoder("utf8")
+  const state = { text: "", size: 0, overflowed: false }
+  stream.on("data", (chunk: Buffer) => {
+    // Drained past the cap, so the child never blocks on a full pipe.
+    if (state.size + chunk.length > limit) state.overflowed = true
+    else {
+      state.text += decoder.write(chunk)
+      state.size += chunk.length
+    }
+  })
+  return () => ({ text: state.text + decoder.end(), overflowed: state.overflowed })
+}
+
+let killOnExit = false
+
+/** Start `command` now, in this directory and environment, its output collected up to `limit` bytes a stream. */
+export const prestart = (command: string, args: ReadonlyArray<string>, limit: number): void => {
+  const key = keyOf(command, args)
+  if (started.has(key)) return
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] })
+  const stdout = collect(child.stdout!, limit)
+  const stderr = collect(child.stderr!, limit)
+  const finished = new Promise<Finished | undefined>((resolve) => {
+    child.on("error", () => resolve(undefined))
+    child.on("close", (exitCode, signal) => {
+      const [out, err] = [stdout(), stderr()]
+      resolve({ exitCode, signal: signal ?? undefined, stdout: out.text, stderr: err.text, overflowed: out.overflowed || err.overflowed })
+    })
+  })
+  started.set(key, { child, finished })
+  if (!killOnExit) {
+    killOnExit = true
+    process.on("exit", () => {
+      for (const { child } of started.values()) child.kill("SIGTERM")
+    })
+  }
+}
+
+/** The process prestarted with exactly this command line, now this caller's (no one else gets it), or undefined. */
+export const takePrestarted = (command: string, args: ReadonlyArray<string>): Prestarted | undefined => {
+  const key = keyOf(command, args)
+  const found = started.get(key)
+  if (found === undefined) return undefined
+  started.delete(key)
+  return { finished: found.finished, kill: () => void found.child.kill("SIGTERM") }
+}

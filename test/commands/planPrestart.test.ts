@@ -1,0 +1,128 @@
+import { assert, describe, it } from "@effect/vitest"
+import { execFileSync } from "node:child_process"
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { inject } from "vitest"
+import { fixtureFlake, FixtureRepo } from "../support/fixtureRepo.ts"
+import { stubBin } from "../support/paths.ts"
+import { runTool } from "../support/tool.ts"
+import { isRunning } from "../support/processes.ts"
+
+/**
+ * `tool plan` starts head's evaluation (and `--base`'s) before the rest of the tool loads
+ * (src/commands/plan/prestart.ts), and the plan takes those processes over: each commit is
+ * still evaluated once, nothing the cache holds is started, and a guess the plan does not
+ * use is left to end with the tool. Real git and nix, behind wrappers that log each call.
+ */
+
+const salt = `${Date.now()}-${process.pid}`
+// Packages for this machine's system and for one its Nix can be told it is, and actions for both.
+const flakeAt = (version: string) =>
+  fixtureFlake({
+    outputs: `
+      packages = builtins.listToAttrs (map (name: {
+        inherit name;
+        value = {
+          lib = drv "lib" [ "${version}" "${salt}" name ];
+          other = drv "other" [ "1" "${salt}" name ];
+        };
+      }) [ "x86_64-linux" "aarch64-linux" ]);`,
+    ciActions: `ci.lib.mkActions {
+        inherit self;
+        systems = [ "x86_64-linux" "aarch64-linux" ];
+        actions = { system }: { release.conditions = [ { changed = [ self.packages.\${system}.lib ]; } ]; };
+      }`
+  })
+
+interface Call {
+  readonly pid: number
+  readonly args: ReadonlyArray<string>
+}
+
+/** `nix` and `git` that log each call (its process id and its arguments, long ones left out) and run the real one. */
+const loggingPath = () => {
+  const bin = mkdtempSync(join(tmpdir(), "ci-prestart-bin-"))
+  const log = join(bin, "calls.log")
+  for (const program of ["nix", "git"]) {
+    const real = execFileSync("sh", ["-c", `command -v ${program}`], { encoding: "utf8" }).trim()
+    writeFileSync(
+      join(bin, program),
+      `#!/bin/sh
+line="$$ ${program}"
+for arg in "$@"; do [ \${#arg} -le 100 ] && line="$line $arg"; done
+echo "$line" >> ${log}
+exec ${real} "$@"
+`
+    )
+    chmodSync(join(bin, program), 0o755)
+  }
+  return {
+    path: `${bin}:${stubBin}:${process.env.PATH}`,
+    calls: (): ReadonlyArray<Call> =>
+      readFileSync(log, { encoding: "utf8", flag: "a+" }).split("\n").filter((line) => line !== "").map((line) => {
+        const [pid, ...args] = line.split(" ")
+        return { pid: Number(pid), args }
+      }),
+    reset: () => writeFileSync(log, "")
+  }
+}
+
+/** The plan reads its checkout (`git cat-file --batch-check`) once the tool has loaded; the head start's git asks `rev-parse`. */
+const isCheckoutRead = (call: Call) => call.args[0] === "git" && call.args.includes("--batch-check=%(objectname)")
+const isEvaluation = (call: Call) => call.args.join(" ").startsWith("nix --extra-experimental-features nix-command flakes eval --json --show-trace")
+
+describe("tool plan: evaluations started before the tool loads", () => {
+  const repo = FixtureRepo.create(inject("ciSnapshot"))
+  const first = repo.commit("first", { "flake.nix": flakeAt("1") })
+  const second = repo.commit("second", { "flake.nix": flakeAt("2") })
+  const third = repo.commit("third", { "flake.nix": flakeAt("3") })
+
+  // `--system`: this machine's only, unless a test says otherwise (the flake declares two).
+  const plan = (args: ReadonlyArray<string>, env: Record<string, string>, system: ReadonlyArray<string> = ["--system", "x86_64-linux"]) => {
+    const run = runTool(["plan", "--dry-run", "--format", "json", ...system, ...args], { cwd: repo.dir, env })
+    assert.strictEqual(run.exitCode, 0, run.stderr)
+    return JSON.parse(run.stdout) as { readonly system: string; readonly changed: ReadonlyArray<{ readonly attrPath: string }> }
+  }
+
+  it("evaluates head and base once each, started before the plan's own git commands", () => {
+    const logging = loggingPath()
+    const planned = plan(["--no-cache", "--base", first, "--head", second], { PATH: logging.path })
+    assert.deepStrictEqual(planned.changed.map((output) => output.attrPath), ["packages.x86_64-linux.lib"])
+    const calls = logging.calls()
+    const evaluations = calls.filter(isEvaluation)
+    assert.strictEqual(evaluations.length, 2, calls.map((call) => call.args.join(" ")).join("\n"))
+    assert.isAbove(calls.findIndex(isCheckoutRead), calls.indexOf(evaluations[1]!))
+  })
+
+  it("starts nothing the evaluation cache holds, and starts head when the cache has it only as a base", () => {
+    const logging = loggingPath()
+    const env = { PATH: logging.path, XDG_CACHE_HOME: mkdtempSync(join(tmpdir(), "ci-prestart-cache-")) }
+    plan(["--base", first, "--head", second], env)
+    assert.strictEqual(logging.calls().filter(isEvaluation).length, 2)
+
+    logging.reset()
+    plan(["--base", first, "--head", second], env)
+    assert.deepStrictEqual(logging.calls().filter(isEvaluation), [], "both commits are in the cache")
+
+    // `first` is cached without its actions, which a head needs; `second` with them, which a base can use.
+    logging.reset()
+    const planned = plan(["--base", second, "--head", first], env)
+    assert.deepStrictEqual(planned.changed.map((output) => output.attrPath), ["packages.x86_64-linux.lib"])
+    const calls = logging.calls()
+    assert.strictEqual(calls.filter(isEvaluation).length, 1)
+    assert.isAbove(calls.findIndex(isCheckoutRead), calls.findIndex(isEvaluation), "head's evaluation was started first")
+  })
+
+  it("plans for Nix's own system when Node's guess was wrong, and leaves no evaluation running", () => {
+    const logging = loggingPath()
+    const planned = plan(["--no-cache", "--base", second, "--head", third], {
+      PATH: logging.path,
+      NIX_CONFIG: `${process.env.NIX_CONFIG ?? ""}\nsystem = aarch64-linux`
+    }, [])
+    assert.strictEqual(planned.system, "aarch64-linux")
+    const evaluations = logging.calls().filter(isEvaluation)
+    assert.isAtLeast(evaluations.length, 2)
+    assert.deepStrictEqual(evaluations.filter((call) => isRunning(call.pid)), [])
+  })
+})
