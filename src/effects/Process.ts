@@ -201,10 +201,11 @@ export class Process extends Context.Service<Process, {
           })
           return stdout.overflowed || stderr.overflowed ? undefined : { ...end, stdout: decode(stdout), stderr: decode(stderr) }
         }).pipe(Effect.scoped, Effect.mapError(spawnFailed))
-        // A process started before the tool loaded, with this very command line, is this run's.
-        const taken = options.cwd === undefined && options.env === undefined && options.stdin === undefined && options.onLine === undefined
-          ? takePrestarted(command, args)
-          : undefined
+        // A process started before the tool loaded, with this very command line, is this run's
+        // when the run asks nothing else of its own (prestarted ones keep the default cap).
+        const asIs = options.cwd === undefined && options.env === undefined && options.stdin === undefined && options.onLine === undefined &&
+          options.maxOutputBytes === undefined
+        const taken = asIs ? takePrestarted(command, args) : undefined
         const outcome = yield* (taken === undefined ? spawned : Effect.flatMap(waitFor(taken), (finished) =>
           finished === undefined
             ? spawned

@@ -5,7 +5,8 @@ import { StringDecoder } from "node:string_decoder"
  * Processes started before the tool's code has loaded (src/commands/plan/prestart.ts), for
  * `Process.run` to take over. Loading the tool costs Node about a fifth of a second; a
  * plan's evaluations can run meanwhile. A prestarted process is used only by a run of
- * exactly its command line, in the same directory and environment, with no input; one
+ * exactly its command line, in the same directory and environment, with no input and the
+ * default output cap; one
  * that nothing takes is killed when the tool exits. Plain Node, without effect: this
  * runs before effect has loaded.
  */

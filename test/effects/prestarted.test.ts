@@ -73,7 +73,7 @@ layer(live)("prestarted processes", (it) => {
         assert.strictEqual(starts(file), 2)
       }))
 
-    it.effect("is not taken by another command line, nor by a run with input, a directory or variables of its own", () =>
+    it.effect("is not taken by another command line, nor by a run with input, a directory, variables or an output cap of its own", () =>
       Effect.gen(function*() {
         const directory = scratch()
         const file = join(directory, "starts")
@@ -84,9 +84,10 @@ layer(live)("prestarted processes", (it) => {
         yield* runner.run("sh", args, { stdin: "in\n" })
         yield* runner.run("sh", args, { cwd: directory })
         yield* runner.run("sh", args, { env: { CI_TEST_VALUE: "x" } })
-        // The prestarted one, and each of the four runs' own.
-        yield* waitFor(() => starts(file) === 5)
-        assert.strictEqual(starts(file), 5)
+        yield* runner.run("sh", args, { maxOutputBytes: 1000 })
+        // The prestarted one, and each of the five runs' own.
+        yield* waitFor(() => starts(file) === 6)
+        assert.strictEqual(starts(file), 6)
       }))
 
     it.effect("starts its own when the prestarted program could not start", () =>
