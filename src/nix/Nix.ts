@@ -66,7 +66,7 @@ const outputSummary = (summary: NixErrorSummary): NixErrorSummary => {
   return { message: summary.message, ...(position === undefined ? {} : { position }) }
 }
 
-// Flakes may not be enabled in the user's configuration; asking for them is harmless when they are.
+// What `aboutArgs` prints: `[ system version ]`.
 const AboutFromJson = Schema.fromJsonString(Schema.Tuple([Schema.String, Schema.String]))
 
 export class Nix extends Context.Service<Nix, {
@@ -126,7 +126,6 @@ export class Nix extends Context.Service<Nix, {
       const unavailable = (cause: ProcessError) => new NixUnavailable({ cause })
       // Every build reads from the binary cache between steps, when there is one.
       const substitute = substituterArgs(yield* cacheSettings.pipe(Effect.orDie))
-
 
       // Where the flake's source is in the store, so an error's position can be shown
       // relative to the repository. Asked only after a failure; unknown is fine.

@@ -16,6 +16,7 @@ const sha256 = (...parts: ReadonlyArray<string>): string => {
   return hash.digest("hex")
 }
 
+// Flakes may not be enabled in the user's configuration; asking for them is harmless when they are.
 export const commonArgs = ["--extra-experimental-features", "nix-command flakes"]
 
 /** Nix's system and version, in one process (`Nix.currentSystem`, `Nix.version`). */

@@ -35,7 +35,11 @@ import type { FlakeSource } from "../../nix/flakeRef.ts"
  * whose plan evaluates otherwise, and never fails: anything unexpected means no head start.
  */
 
-/** The value of each flag given as `--name value` or `--name=value`; booleans as "true". */
+/**
+ * The value of each flag given as `--name value` or `--name=value`; booleans as "true". The
+ * booleans are `tool plan`'s (src/commands/plan/flags.ts): one missing here only makes a guess
+ * wrong, since its next argument would be read as its value.
+ */
 const flagValues = (args: ReadonlyArray<string>, booleans: ReadonlyArray<string>): ReadonlyMap<string, string> => {
   const values = new Map<string, string>()
   for (let i = 0; i < args.length; i++) {
