@@ -2,7 +2,8 @@ import { Config, Context, Effect, FileSystem, Layer, Option, Path, Result, Schem
 import { randomBytes } from "node:crypto"
 import { homedir } from "node:os"
 import { PlanInputError } from "../domain/errors.ts"
-import { cacheDirectory, cacheEntryText, cacheFormat, cacheKey, nixIdentityText, searchDirectories } from "./evaluationCommand.ts"
+import { nixIdentity } from "../effects/nixIdentity.ts"
+import { cacheDirectory, cacheEntryText, cacheFormat, cacheKey } from "./evaluationCommand.ts"
 import { FlakeEvaluation } from "./FlakeEvaluation.ts"
 import type { FlakeSource } from "./flakeRef.ts"
 import { Nix, type NixEvalError, type NixOutputInvalid, type NixUnavailable } from "./Nix.ts"
@@ -58,7 +59,7 @@ export class Evaluations extends Context.Service<Evaluations, {
         ))
         const permits = yield* Semaphore.make(concurrency)
         const searchPath = yield* Config.String("PATH").pipe(Config.withDefault(""), Effect.orElseSucceed(() => ""))
-        const identity = yield* Effect.cached(nixIdentity(fs, path, searchPath).pipe(
+        const identity = yield* Effect.cached(Effect.sync(() => nixIdentity(searchPath)).pipe(
           Effect.flatMap((found) => found === undefined ? Effect.map(nix.version, (version) => version.text) : Effect.succeed(found))
         ))
         // Requests running in this process, by key and whether actions were asked for.
@@ -154,21 +155,4 @@ export class Evaluations extends Context.Service<Evaluations, {
 const defaultDirectory = Effect.fnUntraced(function*() {
   const xdg = yield* Config.option(Config.String("XDG_CACHE_HOME"))
   return cacheDirectory(Option.getOrUndefined(xdg), homedir())
-})
-
-/** Which Nix evaluates (`nixIdentityText`); undefined when there is none on PATH. */
-const nixIdentity = Effect.fnUntraced(function*(fs: FileSystem.FileSystem, path: Path.Path, searchPath: string) {
-  for (const directory of searchDirectories(searchPath)) {
-    const found = yield* fs.realPath(path.join(directory, "nix")).pipe(
-      Effect.flatMap((real) =>
-        Effect.map(fs.stat(real), (info) =>
-          info.type === "File"
-            ? nixIdentityText(real, Number(info.size), Option.match(info.mtime, { onNone: () => 0, onSome: (date) => date.getTime() }))
-            : undefined)
-      ),
-      Effect.orElseSucceed(() => undefined)
-    )
-    if (found !== undefined) return found
-  }
-  return undefined
 })

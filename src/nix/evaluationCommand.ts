@@ -102,15 +102,3 @@ export const cacheEntryHasActions = (start: string): boolean => start.startsWith
 /** `$XDG_CACHE_HOME/ci/evaluations`, else `~/.cache/ci/evaluations`; a relative XDG_CACHE_HOME is ignored, as XDG says. */
 export const cacheDirectory = (xdgCacheHome: string | undefined, home: string): string =>
   join(xdgCacheHome !== undefined && isAbsolute(xdgCacheHome) ? xdgCacheHome : join(home, ".cache"), "ci", "evaluations")
-
-/** The directories of PATH, in order, where `nix` is looked for. */
-export const searchDirectories = (searchPath: string): ReadonlyArray<string> => searchPath.split(":").filter((entry) => entry !== "")
-
-/**
- * Which Nix evaluates: the `nix` first on PATH, resolved, with its size and modification time.
- * `nix --version` says less (two builds of one version) and costs a process that every head
- * would wait for before its cache key could be known; this is a few stats. The time is in
- * whole seconds: Node's `stat` and `statSync` round the same file's time to different
- * milliseconds.
- */
-export const nixIdentityText = (realPath: string, size: number, mtimeMs: number): string => `${realPath} ${size} ${Math.floor(mtimeMs / 1000)}`

@@ -1,9 +1,11 @@
 import { spawnSync } from "node:child_process"
-import { closeSync, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from "node:fs"
+import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs"
 import { homedir } from "node:os"
 import { dirname, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
-import { defaultMaxOutputBytes, prestart } from "../../effects/prestarted.ts"
+import { nixIdentity } from "../../effects/nixIdentity.ts"
+import { defaultMaxOutputBytes } from "../../effects/outputCollector.ts"
+import { prestart } from "../../effects/prestarted.ts"
 import {
   aboutArgs,
   cacheDirectory,
@@ -14,10 +16,8 @@ import {
   evaluatorOf,
   guessSystem,
   nixDirCandidates,
-  nixIdentityText,
   type NixSources,
-  nixSourceFiles,
-  searchDirectories
+  nixSourceFiles
 } from "../../nix/evaluationCommand.ts"
 import type { FlakeSource } from "../../nix/flakeRef.ts"
 
@@ -57,20 +57,6 @@ const nixSources = (moduleDir: string, configured: string | undefined): NixSourc
   const nixDir = configured ?? nixDirCandidates(moduleDir).find((candidate) => existsSync(join(candidate, nixSourceFiles.ciActions)))
   if (nixDir === undefined) return undefined
   return { lib: readFileSync(join(nixDir, nixSourceFiles.lib), "utf8"), ciActions: readFileSync(join(nixDir, nixSourceFiles.ciActions), "utf8") }
-}
-
-/** As Evaluations keys the cache (src/nix/Evaluations.ts): the first `nix` on PATH, resolved, with its size and time. */
-const nixIdentity = (searchPath: string): string | undefined => {
-  for (const directory of searchDirectories(searchPath)) {
-    try {
-      const real = realpathSync(join(directory, "nix"))
-      const info = statSync(real)
-      if (info.isFile()) return nixIdentityText(real, info.size, info.mtimeMs)
-    } catch {
-      // Not here: the next directory.
-    }
-  }
-  return undefined
 }
 
 /** The start of a cache entry, enough to tell whether it holds actions; undefined when there is none. */
