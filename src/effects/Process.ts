@@ -1,9 +1,9 @@
 import { Context, Duration, Effect, Layer, Option, Redacted, Schema, Stream } from "effect"
 import type { PlatformError } from "effect"
 import { ChildProcess, ChildProcessSpawner, CommandLine } from "effect/process"
-import { StringDecoder } from "node:string_decoder"
 import { logTails } from "../domain/logTails.ts"
-import { defaultMaxOutputBytes, type Finished, type Prestarted, takePrestarted } from "./prestarted.ts"
+import { defaultMaxOutputBytes, outputCollector } from "./outputCollector.ts"
+import { type Finished, type Prestarted, takePrestarted } from "./prestarted.ts"
 
 /**
  * The one way this tool runs a program: stdout, stderr and the exit code are read
@@ -108,31 +108,11 @@ export class ProcessOutputTooLarge extends Schema.TaggedError<ProcessOutputTooLa
 export const ProcessError = Schema.Union([ProcessFailed, ProcessSpawnFailed, ProcessTimedOut, ProcessOutputTooLarge])
 export type ProcessError = typeof ProcessError.Type
 
-interface Collected {
-  readonly decoder: StringDecoder
-  text: string
-  size: number
-  overflowed: boolean
-}
-
-// Decoded as it comes, so that no chunk outlives its read: an evaluation's output is
-// otherwise held three times over (the chunks, their concatenation, the string).
 const collect = (stream: Stream.Stream<Uint8Array, PlatformError.PlatformError>, limit: number) =>
-  Stream.runFold(
-    stream,
-    (): Collected => ({ decoder: new StringDecoder("utf8"), text: "", size: 0, overflowed: false }),
-    (acc, chunk) => {
-      // Keep draining past the cap, so the child never blocks on a full pipe.
-      if (acc.size + chunk.length > limit) acc.overflowed = true
-      else {
-        acc.text += acc.decoder.write(chunk)
-        acc.size += chunk.length
-      }
-      return acc
-    }
-  )
-
-const decode = (collected: Collected): string => collected.text + collected.decoder.end()
+  Effect.suspend(() => {
+    const collector = outputCollector(limit)
+    return stream.pipe(Stream.runForEach((chunk) => Effect.sync(() => collector.add(chunk))), Effect.map(collector.result))
+  })
 
 /** Pass each line on as it arrives, keeping the last few for the result. */
 const forward = (
@@ -199,7 +179,7 @@ export class Process extends Context.Service<Process, {
           const [stdout, stderr, end] = yield* Effect.all([collect(handle.stdout, limit), collect(handle.stderr, limit), ending(handle.exitCode)], {
             concurrency: "unbounded"
           })
-          return stdout.overflowed || stderr.overflowed ? undefined : { ...end, stdout: decode(stdout), stderr: decode(stderr) }
+          return stdout.overflowed || stderr.overflowed ? undefined : { ...end, stdout: stdout.text, stderr: stderr.text }
         }).pipe(Effect.scoped, Effect.mapError(spawnFailed))
         // A process started before the tool loaded, with this very command line, is this run's
         // when the run asks nothing else of its own (prestarted ones keep the default cap).

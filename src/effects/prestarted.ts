@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process"
-import { StringDecoder } from "node:string_decoder"
+import { outputCollector } from "./outputCollector.ts"
 
 /**
  * Processes started before the tool's code has loaded (src/commands/plan/prestart.ts), for
@@ -10,9 +10,6 @@ import { StringDecoder } from "node:string_decoder"
  * that nothing takes is killed when the tool exits. Plain Node, without effect: this
  * runs before effect has loaded.
  */
-
-/** How much of a stream a run keeps unless told otherwise (`RunOptions.maxOutputBytes`). */
-export const defaultMaxOutputBytes = 256 * 1024 * 1024
 
 export interface Finished {
   /** Null when a signal ended the process. */
@@ -34,19 +31,10 @@ const started = new Map<string, { readonly child: ChildProcess; readonly finishe
 
 const keyOf = (command: string, args: ReadonlyArray<string>) => JSON.stringify([command, args])
 
-// Decoded as it comes, as Process.run does: no chunk outlives its read.
 const collect = (stream: NodeJS.ReadableStream, limit: number) => {
-  const decoder = new StringDecoder("utf8")
-  const state = { text: "", size: 0, overflowed: false }
-  stream.on("data", (chunk: Buffer) => {
-    // Drained past the cap, so the child never blocks on a full pipe.
-    if (state.size + chunk.length > limit) state.overflowed = true
-    else {
-      state.text += decoder.write(chunk)
-      state.size += chunk.length
-    }
-  })
-  return () => ({ text: state.text + decoder.end(), overflowed: state.overflowed })
+  const collector = outputCollector(limit)
+  stream.on("data", collector.add)
+  return collector.result
 }
 
 let killOnExit = false
