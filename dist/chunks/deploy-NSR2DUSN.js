@@ -1,2 +1,0 @@
-import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);
-import{deploy,runDeploy}from"./chunk-JGOJM3QA.js";import"./chunk-QTAYNCWJ.js";import"./chunk-IH37XQZR.js";import"./chunk-7CMIVN45.js";import"./chunk-YHJXKCFR.js";import"./chunk-NYEU4HWB.js";import"./chunk-EVDLO6N6.js";import"./chunk-72S646KQ.js";import"./chunk-FSHHICNU.js";import"./chunk-TPTCUF72.js";import"./chunk-IRTX46RW.js";import"./chunk-BTHC67X5.js";import"./chunk-47JGDMEY.js";export{deploy,runDeploy};
