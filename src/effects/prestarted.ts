@@ -6,9 +6,8 @@ import { outputCollector } from "./outputCollector.ts"
  * `Process.run` to take over. Loading the tool costs Node about a fifth of a second; a
  * plan's evaluations can run meanwhile. A prestarted process is used only by a run of
  * exactly its command line, in the same directory and environment, with no input and the
- * default output cap; one
- * that nothing takes is killed when the tool exits. Plain Node, without effect: this
- * runs before effect has loaded.
+ * default output cap; one that nothing takes is killed when the tool exits. Plain Node,
+ * without effect: this runs before effect has loaded.
  */
 
 export interface Finished {
