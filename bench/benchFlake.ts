@@ -4,7 +4,7 @@
  * history that changes ten of them, and the timing helpers.
  */
 import { execFileSync, spawn } from "node:child_process"
-import { cpSync, mkdtempSync, writeFileSync } from "node:fs"
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -105,7 +105,8 @@ export const median = (values: ReadonlyArray<number>) => [...values].sort((a, b)
  */
 export const packagedTool = (() => {
   execFileSync(join(root, "bin/tool"), ["--version"], { stdio: "ignore" })
-  return { command: join(root, "node_modules/.bin/node"), args: ["--max-semi-space-size=1", "--lite-mode", join(root, "build/tool.mjs")] }
+  const nodeFlags = readFileSync(join(root, "bin/node-flags"), "utf8").trim().split(/\s+/)
+  return { command: join(root, "node_modules/.bin/node"), args: [...nodeFlags, join(root, "build/tool.mjs")] }
 })()
 
 /** `tool plan --dry-run` of the bench flake, as a user runs it; cold (`--no-cache`) unless `cache` is set. */

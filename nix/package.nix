@@ -13,6 +13,7 @@
 let
   root = ../.;
   packageJson = builtins.fromJSON (builtins.readFile ../package.json);
+  nodeFlags = builtins.replaceStrings [ "\n" ] [ "" ] (builtins.readFile ../bin/node-flags);
 in
 stdenvNoCC.mkDerivation (finalAttrs: {
   pname = "ci-tool";
@@ -38,10 +39,10 @@ stdenvNoCC.mkDerivation (finalAttrs: {
     runHook preInstall
     mkdir -p $out/lib/ci
     cp -r dist nix package.json $out/lib/ci/
-    # A young generation of 2 MiB, and V8's lite mode (no optimising compilers): a plan of
-    # 10,000 derivations then peaks near 85 MB, not 120 (docs/performance.md).
+    # Node's flags (bin/node-flags): a young generation of 2 MiB and no compilers beyond V8's
+    # interpreter, so a plan of 10,000 derivations peaks near 90 MB, not 120 (docs/performance.md).
     makeWrapper ${nodejs_24}/bin/node $out/bin/tool \
-      --add-flags "--max-semi-space-size=1 --lite-mode $out/lib/ci/dist/tool.mjs" \
+      --add-flags "${nodeFlags} $out/lib/ci/dist/tool.mjs" \
       --prefix PATH : ${lib.makeBinPath [ nix git ]} \
       --set CI_NIX_DIR $out/lib/ci/nix
     runHook postInstall

@@ -5,7 +5,7 @@ import { signBody } from "../../src/bot/webhookAuth.ts"
 import { blockJobId, ciBuild, ciPipeline, deployBuild, type Stage, stages } from "./ciLifecycle.ts"
 import { apiToken, type BuildSpec, type FakeBuildkite, organization, restBuild } from "./fakeBuildkite.ts"
 import type { FakeDiscord } from "./fakeDiscord.ts"
-import { nodeBinary, repoRoot, toolBundle } from "./paths.ts"
+import { nodeBinary, nodeFlags, repoRoot, toolBundle } from "./paths.ts"
 
 /**
  * `tool bot` as a real process, run from the bundle as users run it, pointed at
@@ -233,7 +233,7 @@ export class BotProcess {
   /** Start `tool bot` and wait until it says where it listens. */
   static start(options: BotOptions): Promise<BotProcess> {
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("CI_BOT_")))
-    const child = spawn(nodeBinary, [...(options.nodeArgs ?? []), options.bundle ?? toolBundle, "bot", ...(options.args ?? [])], { env: { ...inherited, ...botEnv(options) }, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(nodeBinary, [...nodeFlags, ...(options.nodeArgs ?? []), options.bundle ?? toolBundle, "bot", ...(options.args ?? [])], { env: { ...inherited, ...botEnv(options) }, stdio: ["ignore", "pipe", "pipe"] })
     let output = ""
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`tool bot did not start:\n${output}`)), 20_000)

@@ -1,7 +1,10 @@
+import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url))
 /** The bundle of the working tree (`scripts/build.mjs --outdir build`), which globalSetup builds. */
 export const toolBundle = `${repoRoot}build/tool.mjs`
 export const nodeBinary = `${repoRoot}node_modules/.bin/node`
+/** Node's flags as the package and bin/tool run the tool with them: the tests run what users run. */
+export const nodeFlags = readFileSync(`${repoRoot}bin/node-flags`, "utf8").trim().split(/\s+/)
 export const stubBin = `${repoRoot}test/support/bin`
