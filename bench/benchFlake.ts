@@ -99,20 +99,23 @@ export const timed = async (body: () => Promise<unknown>) => {
 export const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
 /**
- * The tool as the package runs it (nix/package.nix's wrapper): Node, its flags, the loader, here
- * the working tree's bundle. bin/tool also looks for changed sources first, which the package does
- * not: it is run once here, and builds the bundle when a source is newer.
+ * `tool ARGS` as the package runs it (nix/package.nix's wrapper): Node, its flags, and `tool plan`
+ * from the snapshot of its code or every other command from the loader, here the working tree's.
+ * bin/tool also looks for changed sources first, which the package does not: it is run once
+ * here, and builds the bundle and the snapshot when a source is newer.
  */
 export const packagedTool = (() => {
   execFileSync(join(root, "bin/tool"), ["--version"], { stdio: "ignore" })
   const nodeFlags = readFileSync(join(root, "bin/node-flags"), "utf8").trim().split(/\s+/)
-  return { command: join(root, "node_modules/.bin/node"), args: [...nodeFlags, join(root, "build/tool.mjs")] }
+  return (args: ReadonlyArray<string>) => ({
+    command: join(root, "node_modules/.bin/node"),
+    args: [...nodeFlags, ...(args[0] === "plan" ? ["--snapshot-blob", join(root, "build/plan.blob")] : [join(root, "build/tool.mjs")]), ...args]
+  })
 })()
 
 /** `tool plan --dry-run` of the bench flake, as a user runs it; cold (`--no-cache`) unless `cache` is set. */
-export const toolPlan = (setup: BenchFlake, env: NodeJS.ProcessEnv = process.env, options: { readonly cache?: boolean; readonly flags?: ReadonlyArray<string> } = {}) =>
-  run(packagedTool.command, [
-    ...packagedTool.args,
+export const toolPlan = (setup: BenchFlake, env: NodeJS.ProcessEnv = process.env, options: { readonly cache?: boolean; readonly flags?: ReadonlyArray<string> } = {}) => {
+  const tool = packagedTool([
     "plan",
     "--dry-run",
     ...(options.cache === true ? [] : ["--no-cache"]),
@@ -121,4 +124,6 @@ export const toolPlan = (setup: BenchFlake, env: NodeJS.ProcessEnv = process.env
     "--head",
     setup.head,
     ...(options.flags ?? [])
-  ], { cwd: setup.repo, env })
+  ])
+  return run(tool.command, tool.args, { cwd: setup.repo, env })
+}

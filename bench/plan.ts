@@ -56,7 +56,7 @@ const floorRss = () => Math.max(...nixRssFiles.filter((file) => existsSync(file)
 const withRss = (env: NodeJS.ProcessEnv = {}) => ({
   ...process.env,
   ...env,
-  NODE_OPTIONS: `--import ${join(root, "bench/report-rss.mjs")}`,
+  NODE_OPTIONS: `--require ${join(root, "bench/report-rss.mjs")}`,
   CI_BENCH_RSS_FILE: rssFile
 })
 
@@ -98,7 +98,10 @@ try {
   if (wanted("startup")) {
     const count = Math.max(rounds * 5, 15)
     const times = { node: [] as Array<number>, version: [] as Array<number>, help: [] as Array<number> }
-    const tool = (arg: string) => run(packagedTool.command, [...packagedTool.args, arg], { cwd: root })
+    const tool = (arg: string) => {
+      const command = packagedTool([arg])
+      return run(command.command, command.args, { cwd: root })
+    }
     for (let round = 0; round < count; round++) {
       times.node.push(await timed(() => run(node, ["-e", "0"], { cwd: root })))
       times.version.push(await timed(() => tool("--version")))
@@ -136,10 +139,8 @@ try {
       const result = await withFlake(size, undefined, async (setup) => {
         // A cache holding the base only, as after a plan of the base commit; each round starts from a copy.
         const primed = join(scratch, `primed-${size}`)
-        await run(packagedTool.command, [...packagedTool.args, "plan", "--dry-run", "--head", setup.base], {
-          cwd: setup.repo,
-          env: { ...process.env, XDG_CACHE_HOME: primed }
-        })
+        const primer = packagedTool(["plan", "--dry-run", "--head", setup.base])
+        await run(primer.command, primer.args, { cwd: setup.repo, env: { ...process.env, XDG_CACHE_HOME: primed } })
         // A copy of that cache for each run, made before it is timed (the floor copies nothing).
         let cache = ""
         const fresh = () => {

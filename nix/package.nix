@@ -39,10 +39,16 @@ stdenvNoCC.mkDerivation (finalAttrs: {
     runHook preInstall
     mkdir -p $out/lib/ci
     cp -r dist nix package.json $out/lib/ci/
+    # `tool plan` starts from a V8 snapshot of its code (dist/plan-snapshot.cjs), which only the
+    # Node binary that built it can start from: built here, by the Node the wrapper runs, with
+    # its flags. Every other command starts from the loader, dist/tool.mjs.
+    ${nodejs_24}/bin/node ${nodeFlags} --snapshot-blob $out/lib/ci/dist/plan.blob \
+      --build-snapshot $out/lib/ci/dist/plan-snapshot.cjs
     # Node's flags (bin/node-flags): a young generation of 2 MiB and no compilers beyond V8's
     # interpreter, so a plan of 10,000 derivations peaks near 90 MB, not 120 (docs/performance.md).
     makeWrapper ${nodejs_24}/bin/node $out/bin/tool \
-      --add-flags "${nodeFlags} $out/lib/ci/dist/tool.mjs" \
+      --add-flags "${nodeFlags}" \
+      --run "if [ \"\''${1-}\" = plan ]; then set -- --snapshot-blob $out/lib/ci/dist/plan.blob \"\$@\"; else set -- $out/lib/ci/dist/tool.mjs \"\$@\"; fi" \
       --prefix PATH : ${lib.makeBinPath [ nix git ]} \
       --set CI_NIX_DIR $out/lib/ci/nix
     runHook postInstall
@@ -56,6 +62,8 @@ stdenvNoCC.mkDerivation (finalAttrs: {
       echo "tool --version printed '$version', expected 'tool v${finalAttrs.version}'" >&2
       exit 1
     fi
+    # The snapshot starts: this Node accepts the blob and the flags it was built with.
+    $out/bin/tool plan --help >/dev/null
     runHook postInstallCheck
   '';
 

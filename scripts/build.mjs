@@ -80,6 +80,48 @@ await collect([])
 // Sorted, so that the loader's bytes do not depend on which page came back first.
 const helpPages = Object.fromEntries(Object.entries(help).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 
+// `tool plan` starts from a V8 start-up snapshot of its code (src/cli/snapshot.ts): this is
+// the one CommonJS script a Node runs to build the blob. A blob fits only the Node binary that
+// built it, so none is committed: the Nix package builds its own at install (nix/package.nix),
+// and a build of the working tree (bin/tool, the tests) builds one with npm's Node, as
+// plan.blob beside the loader, with the flags it runs with (bin/node-flags).
+const snapshotScript = "plan-snapshot.cjs"
+const snapshotTemporary = join(outdir, `plan-snapshot.${process.pid}.tmp`)
+await build({
+  entryPoints: [join(root, "src/cli/snapshot.ts")],
+  absWorkingDir: root,
+  preserveSymlinks: true,
+  outfile: snapshotTemporary,
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node22",
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: "eof",
+  // The bot (discord.js and all) is not `tool plan`'s: left out, never loaded from here.
+  external: ["discord.js", "./src/bot/*"],
+  // The code finds nix/ beside itself: a snapshot's code is where its blob is, which Node
+  // was given with --snapshot-blob (read when asked, since the blob moves after it is built).
+  define: { CI_VERSION: JSON.stringify(version), "import.meta.url": "__ciSnapshot.moduleUrl" },
+  banner: {
+    js: `var __ciSnapshot = { get moduleUrl() {
+  const args = process.execArgv, at = args.findIndex((arg) => arg.startsWith("--snapshot-blob"))
+  const blob = args[at].includes("=") ? args[at].slice(args[at].indexOf("=") + 1) : args[at + 1]
+  return require("node:url").pathToFileURL(require("node:path").resolve(blob)).href
+} };`
+  },
+  logLevel: "warning"
+})
+await rename(snapshotTemporary, join(outdir, snapshotScript))
+const snapshotBlob = values.outdir === "dist" ? [] : ["plan.blob"]
+if (snapshotBlob.length > 0) {
+  const nodeFlags = (await readFile(join(root, "bin/node-flags"), "utf8")).trim().split(/\s+/)
+  const blobTemporary = join(outdir, `plan.${process.pid}.tmp`)
+  await run(process.execPath, [...nodeFlags, "--snapshot-blob", blobTemporary, "--build-snapshot", join(outdir, snapshotScript)])
+  await rename(blobTemporary, join(outdir, "plan.blob"))
+}
+
 const loader = join(outdir, `tool.${process.pid}.tmp`)
 // The loader: `--version` and every command's `--help` need no code, and Node keeps the bundle's
 // compiled code in the tool's cache directory (as the evaluation cache: $XDG_CACHE_HOME/ci).
@@ -109,7 +151,7 @@ await rename(loader, join(outdir, "tool.mjs"))
 
 // Whatever this build did not write goes, and with it any directory left empty: the
 // directory holds exactly this build, so a rebuild of the same sources changes nothing.
-const current = new Set([...outputs, "tool.mjs"])
+const current = new Set([...outputs, "tool.mjs", snapshotScript, ...snapshotBlob])
 const entries = await readdir(outdir, { recursive: true, withFileTypes: true })
 for (const file of entries.filter((entry) => !entry.isDirectory())) {
   const path = relative(outdir, join(file.parentPath, file.name))

@@ -5,7 +5,7 @@ import { Git } from "../effects/Git.ts"
 import { Derivations } from "../nix/Derivations.ts"
 import type { Output } from "../nix/FlakeEvaluation.ts"
 import { flakeInputChanges } from "../nix/flakeLock.ts"
-import type { FlakeSource } from "../nix/flakeRef.ts"
+import { type FlakeSource, flakeLockPath } from "../nix/flakeRef.ts"
 import { Nix } from "../nix/Nix.ts"
 import { findOutput, nearestOutput } from "../plan/attribute.ts"
 import type { OutputWhy } from "../plan/why.ts"
@@ -57,7 +57,7 @@ const explainWhy = Effect.fn("why")(function*(input: WhyFlags) {
 
   const flakeDir = path.relative(repository, flakePath) || "."
   const source = (rev: string): FlakeSource => ({ repository, flakeDir, rev, shallow: checkout.shallow })
-  const lockPath = path.join(flakeDir, "flake.lock")
+  const lockPath = flakeLockPath(flakeDir)
   const [headEvaluation, baseEvaluation, baseLock, headLock, dirty] = yield* Effect.all([
     nix.evaluate(source(head), system, { withActions: false }),
     nix.evaluate(source(base), system, { withActions: false }).pipe(Effect.result),

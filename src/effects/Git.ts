@@ -1,4 +1,14 @@
 import { Context, Effect, Layer, Option, Schema } from "effect"
+import {
+  currentBranchCommand,
+  fileAtCommand,
+  gitArgs,
+  type GitCommand,
+  inspectCommand,
+  isDirtyCommand,
+  messagesBetweenCommand,
+  resolveCommitsCommand
+} from "./gitCommands.ts"
 import { Process, ProcessError } from "./Process.ts"
 
 /** What `tool plan` asks of the checkout: commits, ancestry and branches. */
@@ -55,15 +65,15 @@ export class Git extends Context.Service<Git, {
     Effect.gen(function*() {
       const runner = yield* Process
 
-      const git = (operation: string, directory: string, args: ReadonlyArray<string>, options: { allowFailure?: boolean; stdin?: string } = {}) =>
-        runner.run("git", ["-C", directory, ...args], { ...options, timeout: "2 minutes" }).pipe(
+      const git = (operation: string, directory: string, command: GitCommand, options: { allowFailure?: boolean } = {}) =>
+        runner.run("git", gitArgs(directory, command.args), { ...options, stdin: command.stdin, timeout: "2 minutes" }).pipe(
           Effect.mapError((cause) => new GitError({ operation, directory, cause }))
         )
 
       const lines = (text: string) => text.split("\n").map((line) => line.trim()).filter((line) => line !== "")
 
       const inspect = Effect.fn("Git.inspect")(function*(directory: string) {
-        const result = yield* git("rev-parse", directory, ["rev-parse", "--show-toplevel", "--is-shallow-repository"])
+        const result = yield* git("rev-parse", directory, inspectCommand)
         const [toplevel, shallow] = lines(result.stdout)
         if (toplevel === undefined || shallow === undefined) {
           return yield* new GitError({ operation: "rev-parse", directory, detail: `unexpected output: ${result.stdout}` })
@@ -72,9 +82,7 @@ export class Git extends Context.Service<Git, {
       })
 
       const resolveCommits = Effect.fn("Git.resolveCommits")(function*(directory: string, revs: ReadonlyArray<string>) {
-        // A rev with a line break could smuggle a second name into the batch.
-        const names = revs.map((rev) => (/[\n\r]/.test(rev) ? "\0invalid" : `${rev}^{commit}`))
-        const result = yield* git("cat-file", directory, ["cat-file", "--batch-check=%(objectname)"], { stdin: names.map((name) => `${name}\n`).join("") })
+        const result = yield* git("cat-file", directory, resolveCommitsCommand(revs))
         const answers = result.stdout.split("\n").slice(0, revs.length)
         return yield* Effect.forEach(answers, (answer) =>
           /^[0-9a-f]+$/.test(answer)
@@ -86,7 +94,7 @@ export class Git extends Context.Service<Git, {
       })
 
       const mergeBase = Effect.fn("Git.mergeBase")(function*(directory: string, a: string, b: string) {
-        const result = yield* git("merge-base", directory, ["merge-base", "--end-of-options", a, b], { allowFailure: true })
+        const result = yield* git("merge-base", directory, { args: ["merge-base", "--end-of-options", a, b] }, { allowFailure: true })
         // Exit 1 means "no common ancestor"; anything else is a real failure.
         if (result.exitCode === 1) return Option.none()
         if (result.exitCode !== 0) {
@@ -96,42 +104,36 @@ export class Git extends Context.Service<Git, {
       })
 
       const remoteBranchesContaining = Effect.fn("Git.remoteBranchesContaining")(function*(directory: string, commit: string) {
-        const result = yield* git("for-each-ref", directory, [
-          "for-each-ref",
-          "--format=%(refname)",
-          "--contains",
-          commit,
-          "refs/remotes"
-        ])
+        const result = yield* git("for-each-ref", directory, {
+          args: ["for-each-ref", "--format=%(refname)", "--contains", commit, "refs/remotes"]
+        })
         return lines(result.stdout)
           .map((ref) => ref.split("/").slice(3).join("/"))
           .filter((branch) => branch !== "" && branch !== "HEAD")
       })
 
       const currentBranch = Effect.fn("Git.currentBranch")(function*(directory: string) {
-        const result = yield* git("symbolic-ref", directory, ["symbolic-ref", "--quiet", "--short", "HEAD"], { allowFailure: true })
+        const result = yield* git("symbolic-ref", directory, currentBranchCommand, { allowFailure: true })
         return result.exitCode === 0 ? Option.some(result.stdout.trim()) : Option.none()
       })
 
       const hooksDir = Effect.fn("Git.hooksDir")(function*(directory: string) {
-        const result = yield* git("rev-parse", directory, ["rev-parse", "--path-format=absolute", "--git-path", "hooks"])
+        const result = yield* git("rev-parse", directory, { args: ["rev-parse", "--path-format=absolute", "--git-path", "hooks"] })
         return result.stdout.trim()
       })
 
       const upstream = Effect.fn("Git.upstream")(function*(directory: string) {
-        const result = yield* git("rev-parse", directory, ["rev-parse", "--verify", "--quiet", "@{upstream}^{commit}"], { allowFailure: true })
+        const result = yield* git("rev-parse", directory, { args: ["rev-parse", "--verify", "--quiet", "@{upstream}^{commit}"] }, { allowFailure: true })
         return result.exitCode === 0 ? Option.some(result.stdout.trim()) : Option.none()
       })
 
       const isDirty = Effect.fn("Git.isDirty")(function*(directory: string) {
-        const result = yield* git("status", directory, ["status", "--porcelain", "--untracked-files=no"])
+        const result = yield* git("status", directory, isDirtyCommand)
         return result.stdout.trim() !== ""
       })
 
       const messagesBetween = Effect.fn("Git.messagesBetween")(function*(directory: string, base: string | undefined, head: string) {
-        const range = base === undefined ? ["--max-count=1", head] : ["--max-count=1000", `${base}..${head}`]
-        // -z ends each commit with a NUL, which no message holds.
-        const result = yield* git("log", directory, ["log", "-z", "--format=%H%n%B", ...range, "--"])
+        const result = yield* git("log", directory, messagesBetweenCommand(base, head))
         return result.stdout.split("\0").filter((entry) => entry !== "").map((entry) => {
           const newline = entry.indexOf("\n")
           return { sha: entry.slice(0, newline), message: entry.slice(newline + 1) }
@@ -139,12 +141,12 @@ export class Git extends Context.Service<Git, {
       })
 
       const fileAt = Effect.fn("Git.fileAt")(function*(directory: string, commit: string, path: string) {
-        const result = yield* git("cat-file", directory, ["cat-file", "blob", `${commit}:${path}`], { allowFailure: true })
+        const result = yield* git("cat-file", directory, fileAtCommand(commit, path), { allowFailure: true })
         return result.exitCode === 0 ? Option.some(result.stdout) : Option.none()
       })
 
       const isAncestor = Effect.fn("Git.isAncestor")(function*(directory: string, ancestor: string, commit: string) {
-        const result = yield* git("merge-base", directory, ["merge-base", "--is-ancestor", "--end-of-options", ancestor, commit], { allowFailure: true })
+        const result = yield* git("merge-base", directory, { args: ["merge-base", "--is-ancestor", "--end-of-options", ancestor, commit] }, { allowFailure: true })
         // Exit 1 means "not an ancestor"; anything else is a real failure.
         if (result.exitCode === 0 || result.exitCode === 1) return result.exitCode === 0
         return yield* new GitError({ operation: "merge-base --is-ancestor", directory, detail: result.stderr.trim() })
@@ -154,15 +156,9 @@ export class Git extends Context.Service<Git, {
         // The commit's ancestors in topological order, so the first tag is the nearest
         // (not --simplify-by-decoration: it drops a tagged root commit whose tree is
         // empty). A ref name holds no space, so `, ` splits %D.
-        const result = yield* git("log", directory, [
-          "log",
-          "--topo-order",
-          "--decorate=short",
-          "--decorate-refs=refs/tags/",
-          "--format=%H%x09%D",
-          `${commit}^@`,
-          "--"
-        ], { allowFailure: true })
+        const result = yield* git("log", directory, {
+          args: ["log", "--topo-order", "--decorate=short", "--decorate-refs=refs/tags/", "--format=%H%x09%D", `${commit}^@`, "--"]
+        }, { allowFailure: true })
         // A root commit has no parents: `commit^@` names nothing, and there is no tag before it.
         if (result.exitCode !== 0) return []
         return lines(result.stdout).flatMap((line) => {

@@ -181,11 +181,10 @@ export class Process extends Context.Service<Process, {
           })
           return stdout.overflowed || stderr.overflowed ? undefined : { ...end, stdout: stdout.text, stderr: stderr.text }
         }).pipe(Effect.scoped, Effect.mapError(spawnFailed))
-        // A process started before the tool loaded, with this very command line, is this run's
-        // when the run asks nothing else of its own (prestarted ones keep the default cap).
-        const asIs = options.cwd === undefined && options.env === undefined && options.stdin === undefined && options.onLine === undefined &&
-          options.maxOutputBytes === undefined
-        const taken = asIs ? takePrestarted(command, args) : undefined
+        // A process started before the tool loaded, with this very command line and input, is this
+        // run's when the run asks nothing else of its own (prestarted ones keep the default cap).
+        const asIs = options.cwd === undefined && options.env === undefined && options.onLine === undefined && options.maxOutputBytes === undefined
+        const taken = asIs ? takePrestarted(command, args, options.stdin) : undefined
         const outcome = yield* (taken === undefined ? spawned : Effect.flatMap(waitFor(taken), (finished) =>
           finished === undefined
             ? spawned

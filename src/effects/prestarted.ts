@@ -5,8 +5,8 @@ import { outputCollector } from "./outputCollector.ts"
  * Processes started before the tool's code has loaded (src/commands/plan/prestart.ts), for
  * `Process.run` to take over. Loading the tool costs Node about a fifth of a second; a
  * plan's evaluations can run meanwhile. A prestarted process is used only by a run of
- * exactly its command line, in the same directory and environment, with no input and the
- * default output cap; one that nothing takes is killed when the tool exits. Plain Node,
+ * exactly its command line, in the same directory and environment, with the same input and
+ * the default output cap; one that nothing takes is killed when the tool exits. Plain Node,
  * without effect: this runs before effect has loaded.
  */
 
@@ -28,7 +28,7 @@ export interface Prestarted {
 
 const started = new Map<string, { readonly child: ChildProcess; readonly finished: Promise<Finished | undefined> }>()
 
-const keyOf = (command: string, args: ReadonlyArray<string>) => JSON.stringify([command, args])
+const keyOf = (command: string, args: ReadonlyArray<string>, stdin: string | undefined) => JSON.stringify([command, args, stdin])
 
 const collect = (stream: NodeJS.ReadableStream, limit: number) => {
   const collector = outputCollector(limit)
@@ -38,11 +38,14 @@ const collect = (stream: NodeJS.ReadableStream, limit: number) => {
 
 let killOnExit = false
 
-/** Start `command` now, in this directory and environment, its output collected up to `limit` bytes a stream. */
-export const prestart = (command: string, args: ReadonlyArray<string>, limit: number): void => {
-  const key = keyOf(command, args)
+/** Start `command` now, in this directory and environment, given `stdin`, its output collected up to `limit` bytes a stream. */
+export const prestart = (command: string, args: ReadonlyArray<string>, limit: number, stdin?: string): void => {
+  const key = keyOf(command, args, stdin)
   if (started.has(key)) return
-  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] })
+  const child = spawn(command, args, { stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"] })
+  // A program that exits without reading all of it is no error of the tool's.
+  child.stdin?.on("error", () => {})
+  child.stdin?.end(stdin)
   const stdout = collect(child.stdout!, limit)
   const stderr = collect(child.stderr!, limit)
   const finished = new Promise<Finished | undefined>((resolve) => {
@@ -61,9 +64,9 @@ export const prestart = (command: string, args: ReadonlyArray<string>, limit: nu
   }
 }
 
-/** The process prestarted with exactly this command line, now this caller's (no one else gets it), or undefined. */
-export const takePrestarted = (command: string, args: ReadonlyArray<string>): Prestarted | undefined => {
-  const key = keyOf(command, args)
+/** The process prestarted with exactly this command line and input, now this caller's (no one else gets it), or undefined. */
+export const takePrestarted = (command: string, args: ReadonlyArray<string>, stdin: string | undefined): Prestarted | undefined => {
+  const key = keyOf(command, args, stdin)
   const found = started.get(key)
   if (found === undefined) return undefined
   started.delete(key)

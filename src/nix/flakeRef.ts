@@ -13,6 +13,9 @@ export interface FlakeSource {
   readonly shallow: boolean
 }
 
+/** The flake's `flake.lock`, from the top of the work tree (as `git cat-file blob` takes it). */
+export const flakeLockPath = (flakeDir: string): string => (flakeDir === "." ? "flake.lock" : `${flakeDir}/flake.lock`)
+
 /** A `git+file` reference locked to a revision (which pure evaluation accepts), or the work tree's. */
 export const flakeRef = (source: FlakeSource): string => {
   const params = new URLSearchParams(source.rev === undefined ? {} : { rev: source.rev })

@@ -18,7 +18,7 @@ import {
 import { ciBuild, ciPipeline } from "../support/ciLifecycle.ts"
 import { FakeBuildkite } from "../support/fakeBuildkite.ts"
 import { FakeDiscord } from "../support/fakeDiscord.ts"
-import { nodeBinary, nodeFlags, toolBundle } from "../support/paths.ts"
+import { nodeBinary, toolArgs } from "../support/paths.ts"
 
 /**
  * The `/ci` commands against `tool bot` as a real process, the Discord-like and
@@ -204,7 +204,7 @@ const run = promisify(execFile)
 describe("tool bot register-commands", () => {
   const register = (discord: FakeDiscord, env: Record<string, string>) => {
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("CI_BOT_")))
-    return run(nodeBinary, [...nodeFlags, toolBundle, "bot", "register-commands"], {
+    return run(nodeBinary, toolArgs(["bot", "register-commands"]), {
       env: { ...inherited, CI_BOT_DISCORD_API_URL: discord.url, ...env }
     }).then(
       ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),

@@ -5,7 +5,17 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { inject } from "vitest"
 import { fixtureFlake, FixtureRepo } from "../support/fixtureRepo.ts"
-import { stubBin } from "../support/paths.ts"
+import { prestartPlan } from "../../src/commands/plan/prestart.ts"
+import {
+  currentBranchCommand,
+  fileAtCommand,
+  gitArgs,
+  inspectCommand,
+  messagesBetweenCommand,
+  resolveCommitsCommand
+} from "../../src/effects/gitCommands.ts"
+import { takePrestarted } from "../../src/effects/prestarted.ts"
+import { repoRoot, stubBin } from "../support/paths.ts"
 import { runTool } from "../support/tool.ts"
 import { isRunning } from "../support/processes.ts"
 
@@ -68,8 +78,6 @@ exec ${real} "$@"
   }
 }
 
-/** The plan reads its checkout (`git cat-file --batch-check`) once the tool has loaded; the head start's git asks `rev-parse`. */
-const isCheckoutRead = (call: Call) => call.args[0] === "git" && call.args.includes("--batch-check=%(objectname)")
 const isEvaluation = (call: Call) => call.args.join(" ").startsWith("nix --extra-experimental-features nix-command flakes eval --json --show-trace")
 
 describe("tool plan: evaluations started before the tool loads", () => {
@@ -85,14 +93,46 @@ describe("tool plan: evaluations started before the tool loads", () => {
     return JSON.parse(run.stdout) as { readonly system: string; readonly changed: ReadonlyArray<{ readonly attrPath: string }> }
   }
 
-  it("evaluates head and base once each, started before the plan's own git commands", () => {
+  it("evaluates head and base once each, and asks git each of the plan's questions once", () => {
     const logging = loggingPath()
     const planned = plan(["--no-cache", "--base", first, "--head", second], { PATH: logging.path })
     assert.deepStrictEqual(planned.changed.map((output) => output.attrPath), ["packages.x86_64-linux.lib"])
     const calls = logging.calls()
-    const evaluations = calls.filter(isEvaluation)
-    assert.strictEqual(evaluations.length, 2, calls.map((call) => call.args.join(" ")).join("\n"))
-    assert.isAbove(calls.findIndex(isCheckoutRead), calls.indexOf(evaluations[1]!))
+    const shown = calls.map((call) => call.args.join(" ")).join("\n")
+    assert.strictEqual(calls.filter(isEvaluation).length, 2, shown)
+    // Each is started by the head start and taken over by the plan: a plan that started its own would ask twice.
+    const times = (command: string) => calls.filter((call) => call.args.join(" ") === `git -C ${repo.dir} ${command}`).length
+    for (
+      const command of [
+        "rev-parse --show-toplevel --is-shallow-repository",
+        "cat-file --batch-check=%(objectname)",
+        `log -z --format=%H%n%B --max-count=1000 ${first}..${second} --`,
+        `cat-file blob ${first}:flake.lock`,
+        `cat-file blob ${second}:flake.lock`,
+        "symbolic-ref --quiet --short HEAD"
+      ]
+    ) assert.strictEqual(times(command), 1, `git ${command}:\n${shown}`)
+  })
+
+  it("starts the git commands the plan asks first, each exactly as the plan asks it", async () => {
+    prestartPlan(["--dry-run", "--no-cache", "--flake", repo.dir, "--base", first, "--head", second], {
+      PATH: process.env.PATH,
+      CI_NIX_DIR: `${repoRoot}nix`
+    })
+    for (
+      const command of [
+        inspectCommand,
+        resolveCommitsCommand([second, `${second}^`, first]),
+        messagesBetweenCommand(first, second),
+        fileAtCommand(first, "flake.lock"),
+        fileAtCommand(second, "flake.lock"),
+        currentBranchCommand
+      ]
+    ) {
+      const taken = takePrestarted("git", gitArgs(repo.dir, command.args), command.stdin)
+      assert.isDefined(taken, `git ${command.args.join(" ")} was not started`)
+      assert.strictEqual((await taken.finished)?.exitCode, 0, `git ${command.args.join(" ")}`)
+    }
   })
 
   it("starts nothing the evaluation cache holds, and starts head when the cache has it only as a base", () => {
@@ -109,9 +149,7 @@ describe("tool plan: evaluations started before the tool loads", () => {
     logging.reset()
     const planned = plan(["--base", second, "--head", first], env)
     assert.deepStrictEqual(planned.changed.map((output) => output.attrPath), ["packages.x86_64-linux.lib"])
-    const calls = logging.calls()
-    assert.strictEqual(calls.filter(isEvaluation).length, 1)
-    assert.isAbove(calls.findIndex(isCheckoutRead), calls.findIndex(isEvaluation), "head's evaluation was started first")
+    assert.strictEqual(logging.calls().filter(isEvaluation).length, 1, "head's, started as a head's (with actions)")
   })
 
   it("plans for Nix's own system when Node's guess was wrong, and leaves no evaluation running", () => {

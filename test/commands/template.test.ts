@@ -6,7 +6,7 @@ import { join } from "node:path"
 import { inject } from "vitest"
 import { gitCommitAll, workingTreeCheckout } from "../support/checkout.ts"
 import { nixpkgsStandIn } from "../support/nixpkgsStandIn.ts"
-import { nodeBinary, nodeFlags, toolBundle } from "../support/paths.ts"
+import { nodeBinary, toolArgs } from "../support/paths.ts"
 import { runTool } from "../support/tool.ts"
 
 /**
@@ -56,7 +56,7 @@ describe("a flake made with nix flake init -t", () => {
   })
 
   it("runs a round of tool watch per change, with the template's check", async () => {
-    const child = spawn(nodeBinary, [...nodeFlags, toolBundle, "watch", "--tag", "v1.0.0", "--branch", "main", "--debounce", "200"], {
+    const child = spawn(nodeBinary, toolArgs(["watch", "--tag", "v1.0.0", "--branch", "main", "--debounce", "200"]), {
       cwd: project,
       stdio: ["ignore", "pipe", "pipe"]
     })

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { inject } from "vitest"
 import { fixtureFlake, FixtureRepo } from "../support/fixtureRepo.ts"
-import { nodeBinary, nodeFlags, toolBundle } from "../support/paths.ts"
+import { nodeBinary, toolArgs } from "../support/paths.ts"
 
 /** `tool watch` on a real flake: a round per change, and a change cancelling the round in flight. */
 
@@ -35,7 +35,7 @@ describe("tool watch", () => {
   it("plans each change against the round before, and a change stops the round in flight and its processes", async () => {
     const repo = FixtureRepo.create(inject("ciSnapshot"))
     repo.commit("first", { "flake.nix": flakeWith("1") })
-    const child = spawn(nodeBinary, [...nodeFlags, toolBundle, "watch", "--debounce", "200"], { cwd: repo.dir, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(nodeBinary, toolArgs(["watch", "--debounce", "200"]), { cwd: repo.dir, stdio: ["ignore", "pipe", "pipe"] })
     let output = ""
     child.stdout.on("data", (chunk) => (output += chunk))
     child.stderr.on("data", (chunk) => (output += chunk))

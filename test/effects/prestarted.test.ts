@@ -74,7 +74,21 @@ layer(live)("prestarted processes", (it) => {
         assert.strictEqual(starts(file), 2)
       }))
 
-    it.effect("is not taken by another command line, nor by a run with input, a directory, variables or an output cap of its own", () =>
+    it.effect("is taken, given input, by the run with the same input and by no other", () =>
+      Effect.gen(function*() {
+        const file = join(scratch(), "starts")
+        // It echoes what it reads: the output shows whose input it was.
+        const args = counted(file, "cat")
+        prestart("sh", args, defaultMaxOutputBytes, "first\nsecond\n")
+        const runner = yield* Process
+        assert.strictEqual((yield* runner.run("sh", args)).stdout, "")
+        assert.strictEqual((yield* runner.run("sh", args, { stdin: "other\n" })).stdout, "other\n")
+        assert.strictEqual(starts(file), 3, "the prestarted one, and each of the two runs' own")
+        assert.strictEqual((yield* runner.run("sh", args, { stdin: "first\nsecond\n" })).stdout, "first\nsecond\n")
+        assert.strictEqual(starts(file), 3, "the run with the same input took the prestarted one")
+      }))
+
+    it.effect("is not taken by another command line, nor by a run with other input, a directory, variables or an output cap of its own", () =>
       Effect.gen(function*() {
         const directory = scratch()
         const file = join(directory, "starts")

@@ -112,6 +112,7 @@ let
             --add-flags) flags="$flags $2"; shift 2 ;;
             --prefix) lines+=("export $2=\"$4\''${$2:+$3\$$2}\""); shift 4 ;;
             --set) lines+=("export $2=\"$3\""); shift 3 ;;
+            --run) lines+=("$2"); shift 2 ;;
             *) echo "makeWrapper doesn't understand the arg $1" >&2; exit 1 ;;
           esac
         done

@@ -8,3 +8,11 @@ export const nodeBinary = `${repoRoot}node_modules/.bin/node`
 /** Node's flags as the package and bin/tool run the tool with them: the tests run what users run. */
 export const nodeFlags = readFileSync(`${repoRoot}bin/node-flags`, "utf8").trim().split(/\s+/)
 export const stubBin = `${repoRoot}test/support/bin`
+/** `tool plan`'s start-up snapshot, which the same build makes (src/cli/snapshot.ts). */
+export const planSnapshot = `${repoRoot}build/plan.blob`
+/** Node's arguments for `tool ARGS` as bin/tool and the package give them: `tool plan` from its snapshot. */
+export const toolArgs = (args: ReadonlyArray<string>): Array<string> => [
+  ...nodeFlags,
+  ...(args[0] === "plan" ? ["--snapshot-blob", planSnapshot] : [toolBundle]),
+  ...args
+]

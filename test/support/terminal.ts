@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { nodeBinary, nodeFlags, stubBin, toolBundle } from "./paths.ts"
+import { nodeBinary, stubBin, toolArgs } from "./paths.ts"
 
 /**
  * The bundled CLI on a real pseudo-terminal (python3's pty module, as `script`
@@ -46,7 +46,7 @@ _, status = os.waitpid(pid, 0)
 sys.exit(os.waitstatus_to_exitcode(status))
 `
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(BUILDKITE|NO_COLOR$)/.test(key)))
-  const result = spawnSync("/usr/bin/python3", ["-c", driver, nodeBinary, ...nodeFlags, toolBundle, ...args], {
+  const result = spawnSync("/usr/bin/python3", ["-c", driver, nodeBinary, ...toolArgs(args)], {
     cwd: options.cwd,
     encoding: "utf8",
     env: {

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, readFileSync, existsSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { nodeBinary, nodeFlags, stubBin, toolBundle } from "./paths.ts"
+import { nodeBinary, stubBin, toolArgs } from "./paths.ts"
 
 export interface ToolRun {
   readonly exitCode: number
@@ -32,7 +32,7 @@ const prepare = (args: ReadonlyArray<string>, options: ToolOptions) => {
   const [command, ...prefix] = [...(options.wrapper ?? []), nodeBinary]
   return {
     command: command!,
-    args: [...prefix, ...nodeFlags, toolBundle, ...args],
+    args: [...prefix, ...toolArgs(args)],
     env: {
       ...inherited,
       PATH: `${stubBin}:${process.env.PATH}`,

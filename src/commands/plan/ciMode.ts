@@ -8,6 +8,7 @@ import { planWhyMetaData } from "../../domain/planWhy.ts"
 import { Git, type GitError } from "../../effects/Git.ts"
 import { Derivations } from "../../nix/Derivations.ts"
 import { flakeInputChanges } from "../../nix/flakeLock.ts"
+import { flakeLockPath } from "../../nix/flakeRef.ts"
 import { Evaluations } from "../../nix/Evaluations.ts"
 import { Nix, type NixEvalError, type NixOutputInvalid, type NixUnavailable } from "../../nix/Nix.ts"
 import { forceRequests } from "../../plan/forcing.ts"
@@ -75,7 +76,7 @@ export const planCi: (
   // What git says of a base (the commits since it, for `[ci deploy …]`; the flake.locks, for
   // why outputs changed) is asked beside its evaluation, not after it.
   const git = yield* Git
-  const lockPath = flakeDir === "." ? "flake.lock" : `${flakeDir}/flake.lock`
+  const lockPath = flakeLockPath(flakeDir)
   const historyOf = (baseSha: string | undefined) =>
     Effect.all([
       git.messagesBetween(repository, baseSha, head),

@@ -4,6 +4,16 @@ import { homedir } from "node:os"
 import { dirname, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { nixIdentity } from "../../effects/nixIdentity.ts"
+import {
+  currentBranchCommand,
+  fileAtCommand,
+  gitArgs,
+  type GitCommand,
+  inspectCommand,
+  isDirtyCommand,
+  messagesBetweenCommand,
+  resolveCommitsCommand
+} from "../../effects/gitCommands.ts"
 import { defaultMaxOutputBytes } from "../../effects/outputCollector.ts"
 import { prestart } from "../../effects/prestarted.ts"
 import {
@@ -19,12 +29,14 @@ import {
   type NixSources,
   nixSourceFiles
 } from "../../nix/evaluationCommand.ts"
-import type { FlakeSource } from "../../nix/flakeRef.ts"
+import { flakeLockPath, type FlakeSource } from "../../nix/flakeRef.ts"
 
 /**
  * What `tool plan` starts before the rest of the tool has loaded: head's evaluation (with
- * its actions), and `--base`'s when given, each unless the evaluation cache holds it, and the
- * question of Nix's system and version (`aboutArgs`). Loading
+ * its actions), and `--base`'s when given, each unless the evaluation cache holds it, the
+ * question of Nix's system and version (`aboutArgs`), then the git commands the plan asks
+ * first (`gitCommands.ts`: the checkout, its commits, the branch, and with `--base` the
+ * history and both flake.locks). Loading
  * the tool costs Node about a fifth of a second, which this puts beside the evaluations
  * instead of before them. The loader (scripts/build.mjs) calls it with the command line.
  *
@@ -89,15 +101,18 @@ const resolveCheckout = (flakePath: string, revs: ReadonlyArray<string>) => {
 }
 
 export const prestartPlan = (args: ReadonlyArray<string>, environment: NodeJS.ProcessEnv = process.env): void => {
+  // As the plan reads them (BuildkiteEnvironment): an empty variable is an absent one.
+  const variable = (name: string) => environment[name] || undefined
   try {
-    if (environment.DENBEIGH_DEPLOY === "true") return
+    if (variable("DENBEIGH_DEPLOY") === "true") return
     const flags = flagValues(args, ["no-cache", "dry-run", "why", "verbose"])
     const system = flags.get("system") ?? guessSystem()
     const sources = nixSources(dirname(fileURLToPath(import.meta.url)), environment.CI_NIX_DIR)
     if (system === undefined || sources === undefined) return
     const flakePath = resolve(flags.get("flake") ?? ".")
     const base = flags.get("base")
-    const checkout = resolveCheckout(flakePath, [flags.get("head") ?? environment.BUILDKITE_COMMIT ?? "HEAD", ...(base === undefined ? [] : [base])])
+    const headRev = flags.get("head") ?? variable("BUILDKITE_COMMIT") ?? "HEAD"
+    const checkout = resolveCheckout(flakePath, [headRev, ...(base === undefined ? [] : [base])])
     if (checkout === undefined) return
     const source = (rev: string): FlakeSource => ({
       repository: checkout.repository,
@@ -122,6 +137,19 @@ export const prestartPlan = (args: ReadonlyArray<string>, environment: NodeJS.Pr
     }
     // What the plan asks Nix meanwhile, and would otherwise wait for once it has loaded.
     prestart("nix", aboutArgs, defaultMaxOutputBytes)
+    // What it asks git first (src/commands/plan/checkout.ts, ciMode.ts), each as it will ask.
+    const git = (directory: string, command: GitCommand) => prestart("git", gitArgs(directory, command.args), defaultMaxOutputBytes, command.stdin)
+    git(flakePath, inspectCommand)
+    git(flakePath, resolveCommitsCommand([headRev, `${headRev}^`, ...(base === undefined ? [] : [base])]))
+    const [headSha, baseSha] = checkout.shas
+    if (baseSha !== undefined) {
+      const lockPath = flakeLockPath(source(headSha!).flakeDir)
+      git(checkout.repository, messagesBetweenCommand(baseSha, headSha!))
+      git(checkout.repository, fileAtCommand(baseSha, lockPath))
+      git(checkout.repository, fileAtCommand(headSha!, lockPath))
+    }
+    if (flags.get("branch") === undefined && variable("BUILDKITE_BRANCH") === undefined) git(checkout.repository, currentBranchCommand)
+    if (variable("BUILDKITE") !== "true" && flags.get("head") === undefined) git(checkout.repository, isDirtyCommand)
   } catch {
     // No head start, and the plan says what is wrong, if anything is.
   }

@@ -1,2 +1,0 @@
-import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);
-import{deploy,runDeploy}from"./chunk-LUHXK2QK.js";import"./chunk-DKTSS6YI.js";import"./chunk-NI3E6SY4.js";import"./chunk-45Q235RG.js";import"./chunk-Y2HYNUP2.js";import"./chunk-NYEU4HWB.js";import"./chunk-EVDLO6N6.js";import"./chunk-72S646KQ.js";import"./chunk-FSHHICNU.js";import"./chunk-TPTCUF72.js";import"./chunk-IRTX46RW.js";import"./chunk-BTHC67X5.js";import"./chunk-47JGDMEY.js";export{deploy,runDeploy};

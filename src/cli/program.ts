@@ -1,0 +1,64 @@
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { Console, Effect, Runtime, Schema } from "effect"
+import { CliError, CliOutput, Command } from "effect/cli"
+import { bot } from "./bot.ts"
+import { build } from "./build.ts"
+import { check } from "./check.ts"
+import { deploy } from "./deploy.ts"
+import { hook } from "./hook.ts"
+import { plan } from "./plan.ts"
+import { run } from "./run.ts"
+import { watch } from "./watch.ts"
+import { why } from "./why.ts"
+import { ExitCode } from "../domain/errors.ts"
+import { toolVersion } from "../domain/toolVersion.ts"
+
+
+/** The process exits with this code; the message has already been printed. */
+class Exit extends Schema.TaggedError<Exit>()("Exit", { code: Schema.Int }) {
+  override get [Runtime.errorExitCode]() {
+    return this.code
+  }
+  override readonly [Runtime.errorReported] = false
+}
+
+/** One line for a mistake on the command line; the whole help is one `--help` away. */
+const mistakeLine = (error: CliError.NonShowHelpErrors): string =>
+  error._tag === "UnrecognizedOption"
+    ? `unknown flag ${error.option}${error.suggestions.length > 0 ? `; did you mean ${error.suggestions.join(" or ")}?` : ""}`
+    : error.message.split("\n")[0]!
+
+const presenter: CliOutput.Presenter = {
+  present: (event) =>
+    event._tag === "InvalidInvocation"
+      ? Effect.forEach(
+        event.errors,
+        (error) => Console.error(`error: ${mistakeLine(error)} (${event.commandPath.join(" ")} --help lists every flag)`),
+        { discard: true }
+      )
+      : CliOutput.defaultPresenter.present(event)
+}
+
+const root = Command.make("tool").pipe(
+  Command.withDescription("ci: plan, check, build and deploy a Nix flake on Buildkite"),
+  // Each command's definition (src/cli/) loads its work (src/commands/) when it runs.
+  Command.withSubcommands([plan, check, build, deploy, run, hook, watch, why, bot])
+)
+
+/** The `tool` command, run on `process.argv`: the process exits when it ends. */
+export const runCli = () =>
+  Command.run(root, { version: toolVersion }).pipe(
+    // One line for the user, and the documented exit code. Usage errors were
+    // already shown, one line each (presenter); defects keep runMain's full report.
+    Effect.catch((error) =>
+      CliError.isCliError(error)
+        ? Effect.fail(new Exit({ code: ExitCode.BadInput }))
+        : Console.error(`error: ${error.message}`).pipe(
+          Effect.andThen(Effect.fail(new Exit({ code: Runtime.getErrorExitCode(error) })))
+        )
+    ),
+    Effect.provide(CliOutput.layerPresenter(presenter)),
+    Effect.provide(NodeServices.layer),
+    NodeRuntime.runMain
+  )
