@@ -36,13 +36,13 @@ import { flakeLockPath, type FlakeSource } from "../../nix/flakeRef.ts"
  * its actions), and `--base`'s when given, each unless the evaluation cache holds it, the
  * question of Nix's system and version (`aboutArgs`), then the git commands the plan asks
  * first (`gitCommands.ts`: the checkout, its commits, the branch, and with `--base` the
- * history and both flake.locks). Loading
- * the tool costs Node about a fifth of a second, which this puts beside the evaluations
- * instead of before them. The loader (scripts/build.mjs) calls it with the command line.
+ * history and both flake.locks). It is the first thing `tool plan` runs, from its start-up
+ * snapshot (src/cli/snapshot.ts) or from the loader (scripts/build.mjs), given the command
+ * line: the tool's own start then runs beside the evaluations instead of before them.
  *
  * It guesses: flags are read as written, the system is Node's guess, the commits are
- * resolved once more by the plan. A process is used only by an evaluation of exactly its
- * command line (src/effects/prestarted.ts), so a wrong guess costs the work it started
+ * resolved once more by the plan. A process is used only by a run of exactly its command
+ * line and input (src/effects/prestarted.ts), so a wrong guess costs the work it started
  * (killed when the tool exits), never a wrong plan. It starts nothing in a deploy build,
  * whose plan evaluates otherwise, and never fails: anything unexpected means no head start.
  */
@@ -114,12 +114,8 @@ export const prestartPlan = (args: ReadonlyArray<string>, environment: NodeJS.Pr
     const headRev = flags.get("head") ?? variable("BUILDKITE_COMMIT") ?? "HEAD"
     const checkout = resolveCheckout(flakePath, [headRev, ...(base === undefined ? [] : [base])])
     if (checkout === undefined) return
-    const source = (rev: string): FlakeSource => ({
-      repository: checkout.repository,
-      flakeDir: relative(checkout.repository, flakePath) || ".",
-      rev,
-      shallow: checkout.shallow
-    })
+    const flakeDir = relative(checkout.repository, flakePath) || "."
+    const source = (rev: string): FlakeSource => ({ repository: checkout.repository, flakeDir, rev, shallow: checkout.shallow })
     const cached = flags.get("no-cache") === "true" ? undefined : {
       directory: cacheDirectory(environment.XDG_CACHE_HOME, homedir()),
       evaluator: evaluatorOf(sources),
@@ -143,7 +139,7 @@ export const prestartPlan = (args: ReadonlyArray<string>, environment: NodeJS.Pr
     git(flakePath, resolveCommitsCommand([headRev, `${headRev}^`, ...(base === undefined ? [] : [base])]))
     const [headSha, baseSha] = checkout.shas
     if (baseSha !== undefined) {
-      const lockPath = flakeLockPath(source(headSha!).flakeDir)
+      const lockPath = flakeLockPath(flakeDir)
       git(checkout.repository, messagesBetweenCommand(baseSha, headSha!))
       git(checkout.repository, fileAtCommand(baseSha, lockPath))
       git(checkout.repository, fileAtCommand(headSha!, lockPath))
