@@ -87,15 +87,20 @@ describe("tool plan: evaluations started before the tool loads", () => {
   const third = repo.commit("third", { "flake.nix": flakeAt("3") })
 
   // `--system`: this machine's only, unless a test says otherwise (the flake declares two).
-  const plan = (args: ReadonlyArray<string>, env: Record<string, string>, system: ReadonlyArray<string> = ["--system", "x86_64-linux"]) => {
-    const run = runTool(["plan", "--dry-run", "--format", "json", ...system, ...args], { cwd: repo.dir, env })
+  const plan = (
+    args: ReadonlyArray<string>,
+    env: Record<string, string>,
+    system: ReadonlyArray<string> = ["--system", "x86_64-linux"],
+    fromLoader = false
+  ) => {
+    const run = runTool(["plan", "--dry-run", "--format", "json", ...system, ...args], { cwd: repo.dir, env, fromLoader })
     assert.strictEqual(run.exitCode, 0, run.stderr)
     return JSON.parse(run.stdout) as { readonly system: string; readonly changed: ReadonlyArray<{ readonly attrPath: string }> }
   }
 
-  it("evaluates head and base once each, and asks git each of the plan's questions once", () => {
+  it.each([["its snapshot", false], ["the loader", true]])("evaluates head and base once each, and asks git each of the plan's questions once, started from %s", (_, fromLoader) => {
     const logging = loggingPath()
-    const planned = plan(["--no-cache", "--base", first, "--head", second], { PATH: logging.path })
+    const planned = plan(["--no-cache", "--base", first, "--head", second], { PATH: logging.path }, undefined, fromLoader)
     assert.deepStrictEqual(planned.changed.map((output) => output.attrPath), ["packages.x86_64-linux.lib"])
     const calls = logging.calls()
     const shown = calls.map((call) => call.args.join(" ")).join("\n")

@@ -10,9 +10,12 @@ export const nodeFlags = readFileSync(`${repoRoot}bin/node-flags`, "utf8").trim(
 export const stubBin = `${repoRoot}test/support/bin`
 /** `tool plan`'s start-up snapshot, which the same build makes (src/cli/snapshot.ts). */
 export const planSnapshot = `${repoRoot}build/plan.blob`
-/** Node's arguments for `tool ARGS` as bin/tool and the package give them: `tool plan` from its snapshot. */
-export const toolArgs = (args: ReadonlyArray<string>): Array<string> => [
+/**
+ * Node's arguments for `tool ARGS` as bin/tool and the package give them: `tool plan` from its
+ * snapshot, unless `fromLoader` (as `node dist/tool.mjs plan` starts it).
+ */
+export const toolArgs = (args: ReadonlyArray<string>, fromLoader = false): Array<string> => [
   ...nodeFlags,
-  ...(args[0] === "plan" ? ["--snapshot-blob", planSnapshot] : [toolBundle]),
+  ...(args[0] === "plan" && !fromLoader ? ["--snapshot-blob", planSnapshot] : [toolBundle]),
   ...args
 ]

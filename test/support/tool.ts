@@ -22,6 +22,8 @@ interface ToolOptions {
   readonly agentState?: string
   /** A command the tool runs under, such as one giving it a Nix store of its own (`unshare …`). */
   readonly wrapper?: ReadonlyArray<string>
+  /** Start even `tool plan` from the loader, not from its snapshot. */
+  readonly fromLoader?: boolean
 }
 
 /** The command line and environment of a run, and how to read the stand-in agent's calls after it. */
@@ -32,7 +34,7 @@ const prepare = (args: ReadonlyArray<string>, options: ToolOptions) => {
   const [command, ...prefix] = [...(options.wrapper ?? []), nodeBinary]
   return {
     command: command!,
-    args: [...prefix, ...toolArgs(args)],
+    args: [...prefix, ...toolArgs(args, options.fromLoader)],
     env: {
       ...inherited,
       PATH: `${stubBin}:${process.env.PATH}`,
