@@ -2,7 +2,8 @@
 // cache, then imports the bundle. One file, its compiled code cached, starts in
 // about 0.09 s; Node loading effect's modules one by one takes about 0.45 s.
 // Each command's work is a chunk of its own (src/cli/lazily.ts), loaded only when it runs:
-// `tool bot`'s (discord.js and all) by no other command.
+// `tool bot`'s (discord.js and all) by no other command. `tool plan` starts instead from a V8
+// start-up snapshot built from <outdir>/plan-snapshot.cjs (below).
 //
 //   node scripts/build.mjs             dist/: the committed bundle the Nix package installs
 //   node scripts/build.mjs --outdir D  D/: the tests' and bin/tool's bundle of the working tree

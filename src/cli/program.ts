@@ -14,6 +14,9 @@ import { why } from "./why.ts"
 import { ExitCode } from "../domain/errors.ts"
 import { toolVersion } from "../domain/toolVersion.ts"
 
+// The `tool` command, apart from the act of running it: src/cli.ts runs it on start, and
+// tool plan's start-up snapshot (src/cli/snapshot.ts) loads it while being built and runs it
+// when a plan starts from the snapshot.
 
 /** The process exits with this code; the message has already been printed. */
 class Exit extends Schema.TaggedError<Exit>()("Exit", { code: Schema.Int }) {
