@@ -10,7 +10,9 @@ import {
   currentBranchCommand,
   fileAtCommand,
   gitArgs,
+  type GitCommand,
   inspectCommand,
+  isDirtyCommand,
   messagesBetweenCommand,
   resolveCommitsCommand
 } from "../../src/effects/gitCommands.ts"
@@ -119,11 +121,22 @@ describe("tool plan: evaluations started before the tool loads", () => {
     ) assert.strictEqual(times(command), 1, `git ${command}:\n${shown}`)
   })
 
+  // The head start in this process, with a `nix` that does nothing: which git commands it starts.
+  const stubNix = mkdtempSync(join(tmpdir(), "ci-prestart-nix-"))
+  writeFileSync(join(stubNix, "nix"), "#!/bin/sh\nexit 0\n", { mode: 0o755 })
+  const prestartHere = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
+    const path = process.env.PATH
+    process.env.PATH = `${stubNix}:${path}`
+    try {
+      prestartPlan(["--dry-run", "--no-cache", "--flake", repo.dir, ...args], { PATH: process.env.PATH, CI_NIX_DIR: `${repoRoot}nix`, ...env })
+    } finally {
+      process.env.PATH = path
+    }
+  }
+  const take = (command: GitCommand) => takePrestarted("git", gitArgs(repo.dir, command.args), command.stdin)
+
   it("starts the git commands the plan asks first, each exactly as the plan asks it", async () => {
-    prestartPlan(["--dry-run", "--no-cache", "--flake", repo.dir, "--base", first, "--head", second], {
-      PATH: process.env.PATH,
-      CI_NIX_DIR: `${repoRoot}nix`
-    })
+    prestartHere(["--base", first, "--head", second])
     for (
       const command of [
         inspectCommand,
@@ -134,10 +147,32 @@ describe("tool plan: evaluations started before the tool loads", () => {
         currentBranchCommand
       ]
     ) {
-      const taken = takePrestarted("git", gitArgs(repo.dir, command.args), command.stdin)
+      const taken = take(command)
       assert.isDefined(taken, `git ${command.args.join(" ")} was not started`)
       assert.strictEqual((await taken.finished)?.exitCode, 0, `git ${command.args.join(" ")}`)
     }
+  })
+
+  it("starts no git command the plan will not ask", () => {
+    // In Buildkite, with the branch given and no --base: the branch, the tree and the history are not asked.
+    prestartHere([], { BUILDKITE: "true", BUILDKITE_BRANCH: "master", BUILDKITE_COMMIT: second })
+    assert.isDefined(take(inspectCommand))
+    assert.isDefined(take(resolveCommitsCommand([second, `${second}^`])))
+    assert.isUndefined(take(currentBranchCommand))
+    assert.isUndefined(take(isDirtyCommand))
+    assert.isUndefined(take(messagesBetweenCommand(undefined, second)))
+
+    // On a laptop without --head the tree is asked about; with --branch the branch is not.
+    prestartHere(["--branch", "master"])
+    assert.isDefined(take(inspectCommand))
+    assert.isDefined(take(resolveCommitsCommand(["HEAD", "HEAD^"])))
+    assert.isDefined(take(isDirtyCommand))
+    assert.isUndefined(take(currentBranchCommand))
+
+    // Nothing at all for help, nor for a head that is a range rather than a commit.
+    prestartHere(["--head", second, "--help"])
+    prestartHere(["--head", `${first}..${second}`])
+    assert.isUndefined(take(inspectCommand))
   })
 
   it("starts nothing the evaluation cache holds, and starts head when the cache has it only as a base", () => {

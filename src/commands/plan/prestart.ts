@@ -95,16 +95,18 @@ const resolveCheckout = (flakePath: string, revs: ReadonlyArray<string>) => {
     stdio: ["ignore", "pipe", "ignore"]
   })
   if (result.status !== 0) return undefined
-  const [repository, shallow, ...shas] = result.stdout.split("\n")
-  if (repository === undefined || shas.length < revs.length || !shas.slice(0, revs.length).every((sha) => /^[0-9a-f]{40,64}$/.test(sha))) return undefined
-  return { repository, shallow: shallow === "true", shas: shas.slice(0, revs.length) }
+  // One line a rev and nothing else: a range (`a..b`) names two commits, and is the plan's to refuse.
+  const [repository, shallow, ...shas] = result.stdout.replace(/\n$/, "").split("\n")
+  if (repository === undefined || shas.length !== revs.length || !shas.every((sha) => /^[0-9a-f]{40,64}$/.test(sha))) return undefined
+  return { repository, shallow: shallow === "true", shas }
 }
 
 export const prestartPlan = (args: ReadonlyArray<string>, environment: NodeJS.ProcessEnv = process.env): void => {
   // As the plan reads them (BuildkiteEnvironment): an empty variable is an absent one.
   const variable = (name: string) => environment[name] || undefined
   try {
-    if (variable("DENBEIGH_DEPLOY") === "true") return
+    // Help starts nothing; the loader prints it without calling this, the snapshot's CLI after.
+    if (variable("DENBEIGH_DEPLOY") === "true" || ["--help", "-h"].includes(args.at(-1) ?? "")) return
     const flags = flagValues(args, ["no-cache", "dry-run", "why", "verbose"])
     const system = flags.get("system") ?? guessSystem()
     const sources = nixSources(dirname(fileURLToPath(import.meta.url)), environment.CI_NIX_DIR)
