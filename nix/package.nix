@@ -13,7 +13,7 @@
 let
   root = ../.;
   packageJson = builtins.fromJSON (builtins.readFile ../package.json);
-  nodeFlags = builtins.replaceStrings [ "\n" ] [ "" ] (builtins.readFile ../bin/node-flags);
+  nodeFlags = builtins.replaceStrings [ "\n" ] [ " " ] (builtins.readFile ../bin/node-flags);
 in
 stdenvNoCC.mkDerivation (finalAttrs: {
   pname = "ci-tool";

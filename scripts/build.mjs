@@ -16,7 +16,7 @@
 import { build } from "esbuild"
 import { execFile } from "node:child_process"
 import { readdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises"
-import { isAbsolute, join, relative } from "node:path"
+import { isAbsolute, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs, promisify } from "node:util"
 
@@ -115,7 +115,7 @@ await build({
   logLevel: "warning"
 })
 await rename(snapshotTemporary, join(outdir, snapshotScript))
-const snapshotBlob = values.outdir === "dist" ? [] : ["plan.blob"]
+const snapshotBlob = resolve(outdir) === resolve(root, "dist") ? [] : ["plan.blob"]
 if (snapshotBlob.length > 0) {
   const nodeFlags = (await readFile(join(root, "bin/node-flags"), "utf8")).trim().split(/\s+/)
   const blobTemporary = join(outdir, `plan.${process.pid}.tmp`)
@@ -151,10 +151,11 @@ if (args.length === 1 && args[0] === "--version") {
 await rename(loader, join(outdir, "tool.mjs"))
 
 // Whatever this build did not write goes, and with it any directory left empty: the
-// directory holds exactly this build, so a rebuild of the same sources changes nothing.
+// directory holds exactly this build, so a rebuild of the same sources changes nothing. A
+// `.tmp` file stays: it is a build running beside this one (bin/tool and the tests at once).
 const current = new Set([...outputs, "tool.mjs", snapshotScript, ...snapshotBlob])
 const entries = await readdir(outdir, { recursive: true, withFileTypes: true })
-for (const file of entries.filter((entry) => !entry.isDirectory())) {
+for (const file of entries.filter((entry) => !entry.isDirectory() && !entry.name.endsWith(".tmp"))) {
   const path = relative(outdir, join(file.parentPath, file.name))
   if (!current.has(path)) await rm(join(outdir, path))
 }
