@@ -4,10 +4,11 @@
  * history that changes ten of them, and the timing helpers.
  */
 import { execFileSync, spawn } from "node:child_process"
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { cpSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { nodeBinary, toolArgs } from "../test/support/paths.ts"
 
 export const root = fileURLToPath(new URL("..", import.meta.url))
 export const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -106,11 +107,8 @@ export const median = (values: ReadonlyArray<number>) => [...values].sort((a, b)
  */
 export const packagedTool = (() => {
   execFileSync(join(root, "bin/tool"), ["--version"], { stdio: "ignore" })
-  const nodeFlags = readFileSync(join(root, "bin/node-flags"), "utf8").trim().split(/\s+/)
-  return (args: ReadonlyArray<string>) => ({
-    command: join(root, "node_modules/.bin/node"),
-    args: [...nodeFlags, ...(args[0] === "plan" ? ["--snapshot-blob", join(root, "build/plan.blob")] : [join(root, "build/tool.mjs")]), ...args]
-  })
+  // How the tests start it too (test/support/paths.ts).
+  return (args: ReadonlyArray<string>) => ({ command: nodeBinary, args: toolArgs(args) })
 })()
 
 /** `tool plan --dry-run` of the bench flake, as a user runs it; cold (`--no-cache`) unless `cache` is set. */
