@@ -3,7 +3,8 @@ import type { PlatformError } from "effect"
 import { ChildProcess, ChildProcessSpawner, CommandLine } from "effect/process"
 import { logTails } from "../domain/logTails.ts"
 import { defaultMaxOutputBytes, outputCollector } from "./outputCollector.ts"
-import { type Finished, type Prestarted, takePrestarted } from "./prestarted.ts"
+import { type Finished, type Started, startProcess } from "./plainProcess.ts"
+import { takePrestarted } from "./prestarted.ts"
 
 /**
  * The one way this tool runs a program: stdout, stderr and the exit code are read
@@ -13,7 +14,7 @@ import { type Finished, type Prestarted, takePrestarted } from "./prestarted.ts"
 
 export interface RunOptions {
   readonly cwd?: string | undefined
-  /** Added to the inherited environment, never replacing it. */
+  /** Added to the inherited environment (a variable set to undefined is removed from it). */
   readonly env?: Readonly<Record<string, string | Redacted.Redacted<string> | undefined>> | undefined
   readonly stdin?: string | undefined
   readonly timeout?: Duration.Input | undefined
@@ -25,6 +26,12 @@ export interface RunOptions {
    * then holds only the last lines of each stream, for messages.
    */
   readonly onLine?: ((line: string, stream: "stdout" | "stderr") => Effect.Effect<void>) | undefined
+  /**
+   * Stdout to an unlinked temporary file, read once the program ends, instead of a pipe read
+   * piece by piece (`StartOptions.stdoutViaFile`): for large output, such as an evaluation's.
+   * Not with `onLine`.
+   */
+  readonly stdoutViaFile?: boolean | undefined
 }
 
 export interface ProcessResult {
@@ -53,6 +60,16 @@ const ending = (exitCode: Effect.Effect<number, PlatformError.PlatformError>): E
   )
 
 const defaultTimeout = Duration.minutes(30)
+
+/** The tool's environment with `added` on top (secrets revealed for the program, undefined removed), as effect's `extendEnv` makes it. */
+const extendedEnvironment = (added: NonNullable<RunOptions["env"]>): NodeJS.ProcessEnv => {
+  const environment = { ...process.env }
+  for (const [name, value] of Object.entries(added)) {
+    if (value === undefined) delete environment[name]
+    else environment[name] = Redacted.isRedacted(value) ? Redacted.value(value) : value
+  }
+  return environment
+}
 
 /** The last lines of a text, for error messages. */
 export const tailLines = (text: string, count: number): string => {
@@ -133,8 +150,8 @@ const forward = (
   )
 }
 
-// A prestarted process's end; interrupted (a timeout, a failed plan), it is killed.
-const waitFor = (taken: Prestarted) =>
+// A plainly started process's end; interrupted (a timeout, a failed plan), it is killed.
+const waitFor = (taken: Started) =>
   Effect.callback<Finished | undefined>((resume) => {
     taken.finished.then((finished) => resume(Effect.succeed(finished)))
     return Effect.sync(taken.kill)
@@ -184,8 +201,13 @@ export class Process extends Context.Service<Process, {
         // A process started before the tool loaded, with this very command line and input, is this
         // run's when the run asks nothing else of its own (prestarted ones keep the default cap).
         const asIs = options.cwd === undefined && options.env === undefined && options.onLine === undefined && options.maxOutputBytes === undefined
-        const taken = asIs ? takePrestarted(command, args, options.stdin) : undefined
-        const outcome = yield* (taken === undefined ? spawned : Effect.flatMap(waitFor(taken), (finished) =>
+        const how = { stdin: options.stdin, stdoutViaFile: options.stdoutViaFile }
+        const taken = asIs ? takePrestarted(command, args, how) : undefined
+        // Effect's processes give their output as streams only: output to a file is started plainly.
+        const plain = taken ?? (options.stdoutViaFile === true && options.onLine === undefined
+          ? startProcess(command, args, { ...how, limit, cwd: options.cwd, env: options.env === undefined ? undefined : extendedEnvironment(options.env) })
+          : undefined)
+        const outcome = yield* (plain === undefined ? spawned : Effect.flatMap(waitFor(plain), (finished) =>
           finished === undefined
             ? spawned
             : Effect.succeed(finished.overflowed ? undefined : { exitCode: finished.exitCode, signal: finished.signal, stdout: finished.stdout, stderr: finished.stderr }))).pipe(

@@ -8,7 +8,7 @@ import { cacheSettings, substituterArgs } from "./BinaryCache.ts"
 import { BuildLog, type LogChange, parseLogLine } from "./buildLog.ts"
 import { FlakeEvaluationFromJson, type FlakeEvaluation, type Output } from "./FlakeEvaluation.ts"
 import { classifyFailure, type FailureKind } from "./failures.ts"
-import { aboutArgs, commonArgs, evaluationArgs, evaluatorOf, flakeEvalArgs, nixDirCandidates, nixSourceFiles, nixString } from "./evaluationCommand.ts"
+import { aboutArgs, commonArgs, evaluationArgs, evaluationOutput, evaluatorOf, flakeEvalArgs, nixDirCandidates, nixSourceFiles, nixString } from "./evaluationCommand.ts"
 import { type FlakeSource, flakeRef } from "./flakeRef.ts"
 import { type FlakeOrigin, formatNixError, type NixErrorSummary, summariseNixError } from "./nixError.ts"
 import type { BuildRun } from "./outcomes.ts"
@@ -142,7 +142,8 @@ export class Nix extends Context.Service<Nix, {
           Effect.orElseSucceed(() => undefined)
         )
 
-      const runEval = (args: ReadonlyArray<string>) => runner.run("nix", args, { allowFailure: true }).pipe(Effect.mapError(unavailable))
+      const runEval = (args: ReadonlyArray<string>) =>
+        runner.run("nix", args, { allowFailure: true, stdoutViaFile: evaluationOutput.stdoutViaFile }).pipe(Effect.mapError(unavailable))
 
       // Why an output that threw (caught by ci-actions.nix's tryEval) fails: it alone,
       // evaluated as ci-actions.nix evaluates it, in Nix's words.

@@ -75,6 +75,12 @@ export const evaluationArgs = (sources: NixSources, spec: EvaluationSpec): Reado
       nixString(JSON.stringify(spec.skip))
     }; }`)
 
+/**
+ * How an evaluation's output is taken (`Process.run`'s options; the head start's too, which must
+ * match): through a file, since Nix 2.8 writes the JSON 4 KiB at a time as it evaluates.
+ */
+export const evaluationOutput = { stdoutViaFile: true } as const
+
 /** What the tool's Nix files are, for the cache: an evaluation by other files is another evaluation. */
 export const evaluatorOf = (sources: NixSources): string => sha256(sources.lib, "\0", sources.ciActions)
 

@@ -133,7 +133,7 @@ describe("tool plan: evaluations started before the tool loads", () => {
       process.env.PATH = path
     }
   }
-  const take = (command: GitCommand) => takePrestarted("git", gitArgs(repo.dir, command.args), command.stdin)
+  const take = (command: GitCommand) => takePrestarted("git", gitArgs(repo.dir, command.args), { stdin: command.stdin })
 
   it("starts the git commands the plan asks first, each exactly as the plan asks it", async () => {
     prestartHere(["--base", first, "--head", second])

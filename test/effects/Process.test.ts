@@ -2,7 +2,7 @@ import { NodeServices } from "@effect/platform-node"
 import { assert, describe, layer } from "@effect/vitest"
 import { Effect, Fiber, Layer, Redacted } from "effect"
 import { TestClock } from "effect/testing"
-import { mkdtempSync, readFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { logTails } from "../../src/domain/logTails.ts"
@@ -123,6 +123,95 @@ layer(live)("Process", (it) => {
         const result = yield* runner.run("seq", ["1", String(count)], { onLine: (line) => Effect.sync(() => void lines.push(line)) })
         assert.deepStrictEqual(lines, Array.from({ length: count }, (_, i) => String(i + 1)))
         assert.deepStrictEqual(result.stdout.split("\n"), lines.slice(-logTails.streamed))
+      }))
+  })
+
+  describe("stdout via a file", () => {
+    // Each run's temporary files are made here: the tests see what is left behind.
+    const withTemporaryDirectory = <A, E, R>(body: (directory: string) => Effect.Effect<A, E, R>) =>
+      Effect.acquireUseRelease(
+        Effect.sync(() => {
+          const previous = process.env.TMPDIR
+          const directory = mkdtempSync(join(tmpdir(), "ci-process-tmp-"))
+          process.env.TMPDIR = directory
+          return { previous, directory }
+        }),
+        ({ directory }) => body(directory),
+        ({ previous }) =>
+          Effect.sync(() => {
+            if (previous === undefined) delete process.env.TMPDIR
+            else process.env.TMPDIR = previous
+          })
+      )
+
+    it.effect("gives the whole output, written a little at a time, with stderr and the exit code, and leaves no file", () =>
+      withTemporaryDirectory((directory) =>
+        Effect.gen(function*() {
+          const runner = yield* Process
+          // 3 MB in lines, more than one read of the file, the last character outside ASCII.
+          const script = "i=0; while [ $i -lt 60000 ]; do echo \"line $i of a long output, written as Nix 2.8 writes JSON\"; i=$((i+1)); done; printf 'é'; echo err >&2; exit 4"
+          const result = yield* runner.run("sh", ["-c", script], { stdoutViaFile: true, allowFailure: true })
+          const lines = result.stdout.split("\n")
+          assert.strictEqual(lines.length, 60001)
+          assert.strictEqual(lines[59999], "line 59999 of a long output, written as Nix 2.8 writes JSON")
+          assert.strictEqual(lines[60000], "é")
+          assert.deepStrictEqual([result.stderr, result.exitCode, result.signal], ["err\n", 4, undefined])
+          assert.deepStrictEqual(readdirSync(directory), [])
+        })
+      ))
+
+    it.effect("runs in the directory and environment asked for, with the input given", () =>
+      Effect.gen(function*() {
+        process.env.CI_TEST_GONE = "set"
+        const runner = yield* Process
+        const directory = mkdtempSync(join(tmpdir(), "ci-process-"))
+        const result = yield* runner.run("sh", ["-c", "pwd; echo \"$CI_TEST_SECRET $CI_TEST_GONE\"; cat"], {
+          stdoutViaFile: true,
+          cwd: directory,
+          env: { CI_TEST_SECRET: Redacted.make("hidden"), CI_TEST_GONE: undefined },
+          stdin: "in\n"
+        })
+        assert.strictEqual(result.stdout, `${directory}\nhidden \nin\n`)
+      }).pipe(Effect.ensuring(Effect.sync(() => delete process.env.CI_TEST_GONE))))
+
+    it.effect("fails as a pipe's run does: a non-zero exit, a program that cannot start", () =>
+      Effect.gen(function*() {
+        const runner = yield* Process
+        const failed = yield* runner.run("sh", ["-c", "echo out; echo err >&2; exit 3"], { stdoutViaFile: true }).pipe(Effect.flip)
+        assert.instanceOf(failed, ProcessFailed)
+        assert.strictEqual(failed.stderr, "err\n")
+        const missing = yield* runner.run("ci-test-no-such-program", [], { stdoutViaFile: true }).pipe(Effect.flip)
+        assert.instanceOf(missing, ProcessSpawnFailed)
+      }))
+
+    it.effect("stops a program whose output passes the cap, and leaves no file", () =>
+      withTemporaryDirectory((directory) =>
+        Effect.gen(function*() {
+          const runner = yield* Process
+          // It would sleep for ten minutes after writing past the cap: the run ends it.
+          const pidFile = join(directory, "pid")
+          const error = yield* runner.run("sh", ["-c", `echo $$ > ${pidFile}; head -c 5000 /dev/zero; exec sleep 600`], {
+            stdoutViaFile: true,
+            maxOutputBytes: 1000
+          }).pipe(Effect.flip)
+          assert.instanceOf(error, ProcessOutputTooLarge)
+          assert.isFalse(isRunning(Number(readFileSync(pidFile, "utf8").trim())), "the program is not left running")
+          assert.deepStrictEqual(readdirSync(directory), ["pid"])
+        })
+      ))
+
+    it.effect("stops a program at its timeout, and ends it", () =>
+      Effect.gen(function*() {
+        const runner = yield* Process
+        const pidFile = join(mkdtempSync(join(tmpdir(), "ci-process-")), "pid")
+        const fiber = yield* Effect.forkChild(
+          runner.run("sh", ["-c", `echo $$ > ${pidFile}; exec sleep 600`], { timeout: "1 minute", stdoutViaFile: true }).pipe(Effect.flip)
+        )
+        const pid = Number(yield* lineIn(pidFile))
+        yield* TestClock.adjust("1 minute")
+        assert.instanceOf(yield* Fiber.join(fiber), ProcessTimedOut)
+        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
+        assert.isFalse(isRunning(pid), "the program is not left running")
       }))
   })
 

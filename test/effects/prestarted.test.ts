@@ -39,7 +39,7 @@ layer(live)("prestarted processes", (it) => {
       Effect.gen(function*() {
         const file = join(scratch(), "starts")
         const args = counted(file, "echo out; echo err >&2; exit 3")
-        prestart("sh", args, defaultMaxOutputBytes)
+        prestart("sh", args, { limit: defaultMaxOutputBytes })
         const runner = yield* Process
         const result = yield* runner.run("sh", args, { allowFailure: true })
         assert.deepStrictEqual(result, { exitCode: 3, signal: undefined, stdout: "out\n", stderr: "err\n" })
@@ -50,14 +50,14 @@ layer(live)("prestarted processes", (it) => {
       Effect.gen(function*() {
         const file = join(scratch(), "starts")
         const failing = counted(file, "echo err >&2; exit 3")
-        prestart("sh", failing, defaultMaxOutputBytes)
+        prestart("sh", failing, { limit: defaultMaxOutputBytes })
         const runner = yield* Process
         const failed = yield* runner.run("sh", failing).pipe(Effect.flip)
         assert.instanceOf(failed, ProcessFailed)
         assert.strictEqual(failed.stderr, "err\n")
 
         const loud = counted(file, "head -c 5000 /dev/zero")
-        prestart("sh", loud, 1000)
+        prestart("sh", loud, { limit: 1000 })
         const tooLarge = yield* runner.run("sh", loud).pipe(Effect.flip)
         assert.instanceOf(tooLarge, ProcessOutputTooLarge)
         assert.strictEqual(starts(file), 2)
@@ -67,7 +67,7 @@ layer(live)("prestarted processes", (it) => {
       Effect.gen(function*() {
         const file = join(scratch(), "starts")
         const args = counted(file, "echo out")
-        prestart("sh", args, defaultMaxOutputBytes)
+        prestart("sh", args, { limit: defaultMaxOutputBytes })
         const runner = yield* Process
         yield* runner.run("sh", args)
         yield* runner.run("sh", args)
@@ -79,7 +79,7 @@ layer(live)("prestarted processes", (it) => {
         const file = join(scratch(), "starts")
         // It echoes what it reads: the output shows whose input it was.
         const args = counted(file, "cat")
-        prestart("sh", args, defaultMaxOutputBytes, "first\nsecond\n")
+        prestart("sh", args, { limit: defaultMaxOutputBytes, stdin: "first\nsecond\n" })
         const runner = yield* Process
         assert.strictEqual((yield* runner.run("sh", args)).stdout, "")
         assert.strictEqual((yield* runner.run("sh", args, { stdin: "other\n" })).stdout, "other\n")
@@ -93,7 +93,7 @@ layer(live)("prestarted processes", (it) => {
         const directory = scratch()
         const file = join(directory, "starts")
         const args = counted(file, "cat > /dev/null; echo out")
-        prestart("sh", args, defaultMaxOutputBytes)
+        prestart("sh", args, { limit: defaultMaxOutputBytes })
         const runner = yield* Process
         yield* runner.run("sh", [...args, "extra"])
         yield* runner.run("sh", args, { stdin: "in\n" })
@@ -105,9 +105,21 @@ layer(live)("prestarted processes", (it) => {
         assert.strictEqual(starts(file), 6)
       }))
 
+    it.effect("is taken only by a run that takes its output the same way", () =>
+      Effect.gen(function*() {
+        const file = join(scratch(), "starts")
+        const args = counted(file, "echo out")
+        prestart("sh", args, { limit: defaultMaxOutputBytes, stdoutViaFile: true })
+        const runner = yield* Process
+        assert.strictEqual((yield* runner.run("sh", args)).stdout, "out\n")
+        yield* waitFor(() => starts(file) === 2)
+        assert.strictEqual((yield* runner.run("sh", args, { stdoutViaFile: true })).stdout, "out\n")
+        assert.strictEqual(starts(file), 2, "the run through a file took the prestarted one")
+      }))
+
     it.effect("starts its own when the prestarted program could not start", () =>
       Effect.gen(function*() {
-        prestart("ci-test-no-such-program", ["--flag"], defaultMaxOutputBytes)
+        prestart("ci-test-no-such-program", ["--flag"], { limit: defaultMaxOutputBytes })
         const runner = yield* Process
         const error = yield* runner.run("ci-test-no-such-program", ["--flag"]).pipe(Effect.flip)
         assert.match(error.message, /^could not run ci-test-no-such-program --flag: /)
@@ -117,7 +129,7 @@ layer(live)("prestarted processes", (it) => {
       Effect.gen(function*() {
         const pidFile = join(scratch(), "pid")
         const args = ["-c", `echo $$ > ${pidFile}; exec sleep 600`]
-        prestart("sh", args, defaultMaxOutputBytes)
+        prestart("sh", args, { limit: defaultMaxOutputBytes })
         const runner = yield* Process
         const fiber = yield* Effect.forkChild(runner.run("sh", args, { timeout: "1 minute" }).pipe(Effect.flip))
         yield* waitFor(() => readFileSync(pidFile, { encoding: "utf8", flag: "a+" }).endsWith("\n"))
@@ -135,7 +147,7 @@ layer(live)("prestarted processes", (it) => {
       const pidFile = join(scratch(), "pid")
       // A process of its own, as the tool is: it prestarts, and exits without taking it.
       const script = `import { prestart } from ${JSON.stringify(join(repoRoot, "src/effects/prestarted.ts"))}
-prestart("sh", ["-c", "echo $$ > ${pidFile}; exec sleep 600"], 1000)
+prestart("sh", ["-c", "echo $$ > ${pidFile}; exec sleep 600"], { limit: 1000 })
 setTimeout(() => process.exit(0), 200)`
       const result = spawnSync(nodeBinary, ["--input-type=module", "-e", script], { encoding: "utf8" })
       assert.strictEqual(result.status, 0, result.stderr)

@@ -23,6 +23,7 @@ import {
   cacheEntryText,
   cacheKey,
   evaluationArgs,
+  evaluationOutput,
   evaluatorOf,
   guessSystem,
   nixDirCandidates,
@@ -131,12 +132,12 @@ export const prestartPlan = (args: ReadonlyArray<string>, environment: NodeJS.Pr
         const start = entryStart(join(cached.directory, `${cacheKey(evaluated, system, cached.evaluator, cached.identity)}.json`))
         if (start !== undefined && (!withActions || cacheEntryHasActions(start))) continue
       }
-      prestart("nix", evaluationArgs(sources, { source: evaluated, system, withActions, skip: [] }), defaultMaxOutputBytes)
+      prestart("nix", evaluationArgs(sources, { source: evaluated, system, withActions, skip: [] }), { limit: defaultMaxOutputBytes, ...evaluationOutput })
     }
     // What the plan asks Nix meanwhile, and would otherwise wait for once it has loaded.
-    prestart("nix", aboutArgs, defaultMaxOutputBytes)
+    prestart("nix", aboutArgs, { limit: defaultMaxOutputBytes })
     // What it asks git first (src/commands/plan/checkout.ts, ciMode.ts), each as it will ask.
-    const git = (directory: string, command: GitCommand) => prestart("git", gitArgs(directory, command.args), defaultMaxOutputBytes, command.stdin)
+    const git = (directory: string, command: GitCommand) => prestart("git", gitArgs(directory, command.args), { limit: defaultMaxOutputBytes, stdin: command.stdin })
     git(flakePath, inspectCommand)
     git(flakePath, resolveCommitsCommand([headRev, `${headRev}^`, ...(base === undefined ? [] : [base])]))
     const [headSha, baseSha] = checkout.shas
