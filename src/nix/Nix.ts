@@ -189,7 +189,7 @@ export class Nix extends Context.Service<Nix, {
               concurrency: 2,
               discard: true
             })
-            return {
+            return failed.size === 0 ? evaluation : {
               ...evaluation,
               outputs: evaluation.outputs.map((output) => {
                 const error = failed.get(JSON.stringify(output.attrPath))?.error
