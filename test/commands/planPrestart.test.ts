@@ -1,11 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { inject } from "vitest"
 import { fixtureFlake, FixtureRepo } from "../support/fixtureRepo.ts"
-import { prestartPlan } from "../../src/commands/plan/prestart.ts"
+import { checkoutFromFiles, prestartPlan } from "../../src/commands/plan/prestart.ts"
 import {
   currentBranchCommand,
   fileAtCommand,
@@ -119,6 +119,8 @@ describe("tool plan: evaluations started before the tool loads", () => {
         "symbolic-ref --quiet --short HEAD"
       ]
     ) assert.strictEqual(times(command), 1, `git ${command}:\n${shown}`)
+    // Full commit names need no git: the evaluations start first.
+    assert.isTrue(isEvaluation(calls[0]!), shown)
   })
 
   // The head start in this process, with a `nix` that does nothing: which git commands it starts.
@@ -202,5 +204,45 @@ describe("tool plan: evaluations started before the tool loads", () => {
     const evaluations = logging.calls().filter(isEvaluation)
     assert.isAtLeast(evaluations.length, 2)
     assert.deepStrictEqual(evaluations.filter((call) => isRunning(call.pid)), [])
+  })
+
+  describe("the checkout, read from git's files when the commits are full names", () => {
+    const gitSays = (directory: string) => {
+      const [toplevel = "", shallow] = execFileSync("git", ["-C", directory, "rev-parse", "--show-toplevel", "--is-shallow-repository"], { encoding: "utf8" }).trim().split("\n")
+      return { repository: toplevel, shallow: shallow === "true" }
+    }
+    const scratch = mkdtempSync(join(tmpdir(), "ci-prestart-checkouts-"))
+    const clone = (name: string, ...flags: ReadonlyArray<string>) => {
+      const target = join(scratch, name)
+      execFileSync("git", ["clone", "--quiet", ...flags, `file://${repo.dir}`, target])
+      return target
+    }
+    const shallowClone = clone("shallow", "--depth", "1")
+    const linked = (from: string, name: string) => {
+      const target = join(scratch, name)
+      execFileSync("git", ["-C", from, "worktree", "add", "--quiet", "--detach", target])
+      return target
+    }
+    mkdirSync(join(repo.dir, "sub", "deeper"), { recursive: true })
+    symlinkSync(repo.dir, join(scratch, "link"))
+
+    it.each([
+      ["the checkout's top", () => repo.dir],
+      ["a directory below it", () => join(repo.dir, "sub", "deeper")],
+      ["a path through a symbolic link", () => join(scratch, "link", "sub")],
+      ["a linked work tree", () => linked(repo.dir, "linked")],
+      ["a shallow clone", () => shallowClone],
+      ["a linked work tree of a shallow clone", () => linked(shallowClone, "shallow-linked")]
+    ])("is what git says, from %s", (_, directory) => {
+      const at = directory()
+      assert.deepStrictEqual(checkoutFromFiles(at, [second], {}), { ...gitSays(at), shas: [second] })
+    })
+
+    it("is left to git for a name git must resolve, a variable that moves the checkout, or no checkout at all", () => {
+      assert.isUndefined(checkoutFromFiles(repo.dir, [second, "HEAD"], {}))
+      assert.isUndefined(checkoutFromFiles(repo.dir, [second.slice(0, 12)], {}))
+      assert.isUndefined(checkoutFromFiles(repo.dir, [second], { GIT_DIR: join(repo.dir, ".git") }))
+      assert.isUndefined(checkoutFromFiles(mkdtempSync(join(tmpdir(), "ci-no-checkout-")), [second], {}))
+    })
   })
 })

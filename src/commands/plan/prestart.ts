@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process"
-import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs"
+import { closeSync, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from "node:fs"
 import { homedir } from "node:os"
 import { dirname, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -102,6 +102,40 @@ const resolveCheckout = (flakePath: string, revs: ReadonlyArray<string>) => {
   return { repository, shallow: shallow === "true", shas }
 }
 
+/** A commit's full name (SHA-1 or SHA-256): nothing for git to resolve. */
+const fullName = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/
+
+/** What changes where git finds a checkout, or whether it is shallow. */
+const discoveryVariables = ["GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM", "GIT_SHALLOW_FILE"]
+
+/**
+ * The checkout's top and whether it is shallow, as `git rev-parse --show-toplevel
+ * --is-shallow-repository` says them, read from the files git keeps, when every rev is already a
+ * full commit name (a CI build's always is): a git process is 5 ms before the evaluations can
+ * start. Undefined when the files may not tell it as git would: a variable that changes where
+ * git looks, a `.git` file that is not a plain `gitdir:` line. Still a guess (a `core.worktree`
+ * is not read), and whether the names are commits is the plan's to check.
+ */
+export const checkoutFromFiles = (flakePath: string, revs: ReadonlyArray<string>, environment: NodeJS.ProcessEnv) => {
+  if (!revs.every((rev) => fullName.test(rev))) return undefined
+  if (discoveryVariables.some((name) => environment[name] !== undefined)) return undefined
+  for (let directory = realpathSync(flakePath);; directory = dirname(directory)) {
+    const dotGit = join(directory, ".git")
+    const found = statSync(dotGit, { throwIfNoEntry: false })
+    if (found === undefined) {
+      if (dirname(directory) === directory) return undefined
+      continue
+    }
+    // A linked work tree or a submodule: `.git` names the git directory.
+    const pointer = found.isDirectory() ? undefined : /^gitdir: (.+)\n?$/.exec(readFileSync(dotGit, "utf8"))
+    if (pointer === null) return undefined
+    const gitDir = pointer === undefined ? dotGit : resolve(directory, pointer[1]!)
+    // A linked work tree's repository, where a shallow clone's `shallow` file is, is its `commondir`.
+    const commonDir = existsSync(join(gitDir, "commondir")) ? resolve(gitDir, readFileSync(join(gitDir, "commondir"), "utf8").trim()) : gitDir
+    return { repository: directory, shallow: existsSync(join(commonDir, "shallow")), shas: revs }
+  }
+}
+
 export const prestartPlan = (args: ReadonlyArray<string>, environment: NodeJS.ProcessEnv = process.env): void => {
   // As the plan reads them (BuildkiteEnvironment): an empty variable is an absent one.
   const variable = (name: string) => environment[name] || undefined
@@ -115,7 +149,8 @@ export const prestartPlan = (args: ReadonlyArray<string>, environment: NodeJS.Pr
     const flakePath = resolve(flags.get("flake") ?? ".")
     const base = flags.get("base")
     const headRev = flags.get("head") ?? variable("BUILDKITE_COMMIT") ?? "HEAD"
-    const checkout = resolveCheckout(flakePath, [headRev, ...(base === undefined ? [] : [base])])
+    const revs = [headRev, ...(base === undefined ? [] : [base])]
+    const checkout = checkoutFromFiles(flakePath, revs, environment) ?? resolveCheckout(flakePath, revs)
     if (checkout === undefined) return
     const flakeDir = relative(checkout.repository, flakePath) || "."
     const source = (rev: string): FlakeSource => ({ repository: checkout.repository, flakeDir, rev, shallow: checkout.shallow })
