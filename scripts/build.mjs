@@ -114,6 +114,14 @@ await build({
   },
   logLevel: "warning"
 })
+// One character outside ASCII and V8 holds the whole script as UTF-16: twice its 1.5 MB in the
+// snapshot, which every plan deserializes before it can start its evaluations. esbuild escapes
+// such characters in strings, not in regular expression literals: write those as \u escapes.
+const snapshotSource = await readFile(snapshotTemporary, "utf8")
+const wide = /[^\x00-\x7f]/.exec(snapshotSource)
+if (wide !== null) {
+  throw new Error(`${snapshotScript} must be ASCII, but holds ${JSON.stringify(wide[0])} in ${JSON.stringify(snapshotSource.slice(wide.index - 60, wide.index + 20))}`)
+}
 await rename(snapshotTemporary, join(outdir, snapshotScript))
 const snapshotBlob = resolve(outdir) === resolve(root, "dist") ? [] : ["plan.blob"]
 if (snapshotBlob.length > 0) {

@@ -27,14 +27,15 @@ export interface NixErrorSummary {
 }
 
 // Lines are split at "\n" only: with `s`, a U+2028 or U+0085 that a flake put in its
-// message stays part of the line instead of ending the match.
+// message stays part of the line instead of ending the match. Nix's "…" and "«»" are
+// escaped: the bundle stays ASCII (scripts/build.mjs says why).
 const errorLine = /^\s*error:\s?(.*)$/s
-const placeLine = /… while (?:validating|resolving) `([^`]+)`/
-const outputLine = /… while evaluating the output (\[.*\])\s*$/s
+const placeLine = /\u2026 while (?:validating|resolving) `([^`]+)`/
+const outputLine = /\u2026 while evaluating the output (\[.*\])\s*$/s
 const positionLine = /^\s*at (.+):(\d+):(\d+):\s*$/s
-const traceItem = /^\s*(…|error:)/
+const traceItem = /^\s*(\u2026|error:)/
 const hintLine = /^\s*Did you mean .*$/s
-const continuationEnd = /^\s*$|^\s*(at |… |\(use )/
+const continuationEnd = /^\s*$|^\s*(at |\u2026 |\(use )/
 
 const hints: ReadonlyArray<readonly [RegExp, string]> = [
   [
@@ -66,7 +67,7 @@ export interface FlakeOrigin {
 /** A file's path relative to the flake's repository, if it is in the flake's own source. */
 const inFlake = (file: string, origin: FlakeOrigin): string | undefined => {
   if (origin.storePath !== undefined && file.startsWith(`${origin.storePath}/`)) return file.slice(origin.storePath.length + 1)
-  const shown = /^«(git\+file:[^»]+)»\/(.+)$/.exec(file)
+  const shown = /^\u00ab(git\+file:[^\u00bb]+)\u00bb\/(.+)$/.exec(file)
   if (shown === null) return undefined
   const url = URL.parse(shown[1]!)
   return url !== null && decodeURIComponent(url.pathname) === origin.repository && (url.searchParams.get("rev") ?? undefined) === origin.rev
