@@ -1,2 +1,0 @@
-import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);
-import{deploy,runDeploy}from"./chunk-6WTRAZB2.js";import"./chunk-HW7SAPPP.js";import"./chunk-D5EHLB42.js";import"./chunk-CMHU6GRC.js";import"./chunk-C2QQ3JAL.js";import"./chunk-42NBUJTT.js";import"./chunk-EVDLO6N6.js";import"./chunk-72S646KQ.js";import"./chunk-FSHHICNU.js";import"./chunk-TIML7VZK.js";import"./chunk-KL72ZG7B.js";import"./chunk-BTHC67X5.js";import"./chunk-47JGDMEY.js";export{deploy,runDeploy};
