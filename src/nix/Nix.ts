@@ -1,4 +1,4 @@
-import { Clock, Config, Context, Effect, FileSystem, Layer, Option, Path, Runtime, Schema } from "effect"
+import { Clock, Config, Context, Effect, Layer, Option, Path, Runtime, Schema } from "effect"
 import { pathToFileURL } from "node:url"
 import { ExitCode } from "../domain/errors.ts"
 import { type FlakeInstallable, parseInstallable, showAttrPath } from "../domain/installable.ts"
@@ -8,7 +8,8 @@ import { cacheSettings, substituterArgs } from "./BinaryCache.ts"
 import { BuildLog, type LogChange, parseLogLine } from "./buildLog.ts"
 import { FlakeEvaluationFromJson, type FlakeEvaluation, type Output } from "./FlakeEvaluation.ts"
 import { classifyFailure, type FailureKind } from "./failures.ts"
-import { aboutArgs, commonArgs, evaluationArgs, evaluationOutput, evaluatorOf, flakeEvalArgs, nixDirCandidates, nixSourceFiles, nixString } from "./evaluationCommand.ts"
+import { aboutArgs, commonArgs, evaluationArgs, evaluationOutput, evaluatorOf, flakeEvalArgs, nixString } from "./evaluationCommand.ts"
+import { findNixDir, readNixFile, readNixSources } from "./nixFiles.ts"
 import { type FlakeSource, flakeRef } from "./flakeRef.ts"
 import { type FlakeOrigin, formatNixError, type NixErrorSummary, summariseNixError } from "./nixError.ts"
 import type { BuildRun } from "./outcomes.ts"
@@ -114,14 +115,10 @@ export class Nix extends Context.Service<Nix, {
     Nix,
     Effect.gen(function*() {
       const runner = yield* Process
-      const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
 
-      const nixDir = yield* locateNixFiles(fs, path)
-      const [lib, ciActions, targetsSource] = yield* Effect.all(
-        [nixSourceFiles.lib, nixSourceFiles.ciActions, "targets.nix"].map((file) => fs.readFileString(path.join(nixDir, file)))
-      ).pipe(Effect.orDie)
-      const sources = { lib: lib!, ciActions: ciActions! }
+      const nixDir = yield* locateNixFiles(path)
+      const [sources, targetsSource] = yield* Effect.try(() => [readNixSources(nixDir), readNixFile(nixDir, "targets.nix")] as const).pipe(Effect.orDie)
 
       const unavailable = (cause: ProcessError) => new NixUnavailable({ cause })
       // Every build reads from the binary cache between steps, when there is one.
@@ -395,12 +392,9 @@ export class Nix extends Context.Service<Nix, {
  * `nix/` beside the tool: from a checkout (`src/nix/Nix.ts` or `dist/tool.mjs`) or an
  * installed package, or wherever `CI_NIX_DIR` says.
  */
-const locateNixFiles = Effect.fnUntraced(function*(fs: FileSystem.FileSystem, path: Path.Path) {
+const locateNixFiles = Effect.fnUntraced(function*(path: Path.Path) {
   const configured = yield* Config.option(Config.String("CI_NIX_DIR"))
-  if (Option.isSome(configured)) return configured.value
   const here = path.dirname(yield* path.fromFileUrl(new URL(import.meta.url)))
-  for (const candidate of nixDirCandidates(here)) {
-    if (yield* fs.exists(path.join(candidate, nixSourceFiles.ciActions))) return candidate
-  }
-  return yield* Effect.die(new Error(`cannot find nix/ci-actions.nix above ${here}; set CI_NIX_DIR`))
+  const found = findNixDir(here, Option.getOrUndefined(configured))
+  return found ?? (yield* Effect.die(new Error(`cannot find nix/ci-actions.nix above ${here}; set CI_NIX_DIR`)))
 })

@@ -25,12 +25,10 @@ import {
   evaluationArgs,
   evaluationOutput,
   evaluatorOf,
-  guessSystem,
-  nixDirCandidates,
-  type NixSources,
-  nixSourceFiles
+  guessSystem
 } from "../../nix/evaluationCommand.ts"
 import { flakeLockPath, type FlakeSource } from "../../nix/flakeRef.ts"
+import { findNixDir, readNixSources } from "../../nix/nixFiles.ts"
 
 /**
  * What `tool plan` starts before the rest of the tool has loaded: head's evaluation (with
@@ -64,12 +62,6 @@ const flagValues = (args: ReadonlyArray<string>, booleans: ReadonlyArray<string>
     else if (i + 1 < args.length) values.set(name!, args[++i]!)
   }
   return values
-}
-
-const nixSources = (moduleDir: string, configured: string | undefined): NixSources | undefined => {
-  const nixDir = configured ?? nixDirCandidates(moduleDir).find((candidate) => existsSync(join(candidate, nixSourceFiles.ciActions)))
-  if (nixDir === undefined) return undefined
-  return { lib: readFileSync(join(nixDir, nixSourceFiles.lib), "utf8"), ciActions: readFileSync(join(nixDir, nixSourceFiles.ciActions), "utf8") }
 }
 
 /** The start of a cache entry, enough to tell whether it holds actions; undefined when there is none. */
@@ -144,8 +136,9 @@ export const prestartPlan = (args: ReadonlyArray<string>, environment: NodeJS.Pr
     if (variable("DENBEIGH_DEPLOY") === "true" || ["--help", "-h"].includes(args.at(-1) ?? "")) return
     const flags = flagValues(args, ["no-cache", "dry-run", "why", "verbose"])
     const system = flags.get("system") ?? guessSystem()
-    const sources = nixSources(dirname(fileURLToPath(import.meta.url)), environment.CI_NIX_DIR)
-    if (system === undefined || sources === undefined) return
+    const nixDir = findNixDir(dirname(fileURLToPath(import.meta.url)), environment.CI_NIX_DIR)
+    if (system === undefined || nixDir === undefined) return
+    const sources = readNixSources(nixDir)
     const flakePath = resolve(flags.get("flake") ?? ".")
     const base = flags.get("base")
     const headRev = flags.get("head") ?? variable("BUILDKITE_COMMIT") ?? "HEAD"
