@@ -150,11 +150,14 @@ const forward = (
   )
 }
 
-// A plainly started process's end; interrupted (a timeout, a failed plan), it is killed.
-const waitFor = (taken: Started) =>
+// A plainly started process's end: started (or taken over) as the wait begins, so that an
+// interruption (a timeout, a failed plan) always finds it to kill. Undefined: none was started.
+const waitFor = (start: () => Started | undefined) =>
   Effect.callback<Finished | undefined>((resume) => {
-    taken.finished.then((finished) => resume(Effect.succeed(finished)))
-    return Effect.sync(taken.kill)
+    const started = start()
+    if (started === undefined) return resume(Effect.succeed(undefined))
+    started.finished.then((finished) => resume(Effect.succeed(finished)))
+    return Effect.sync(started.kill)
   })
 
 export class Process extends Context.Service<Process, {
@@ -202,17 +205,17 @@ export class Process extends Context.Service<Process, {
         // run's when the run asks nothing else of its own (prestarted ones keep the default cap).
         const asIs = options.cwd === undefined && options.env === undefined && options.onLine === undefined && options.maxOutputBytes === undefined
         const how = { stdin: options.stdin, stdoutViaFile: options.stdoutViaFile }
-        const taken = asIs ? takePrestarted(command, args, how) : undefined
         // Effect's processes give their output as streams only: output to a file is started plainly.
-        const plain = taken ?? (options.stdoutViaFile === true && options.onLine === undefined
-          ? startProcess(command, args, { ...how, limit, cwd: options.cwd, env: options.env === undefined ? undefined : extendedEnvironment(options.env) })
-          : undefined)
-        const outcome = yield* (plain === undefined ? spawned : Effect.flatMap(waitFor(plain), (finished) =>
-          finished === undefined
-            ? spawned
-            : Effect.succeed(finished.overflowed ? undefined : { exitCode: finished.exitCode, signal: finished.signal, stdout: finished.stdout, stderr: finished.stderr }))).pipe(
-            Effect.timeoutOption(timeout)
-          )
+        const startPlainly = options.stdoutViaFile === true && options.onLine === undefined
+          ? () => startProcess(command, args, { ...how, limit, cwd: options.cwd, env: options.env === undefined ? undefined : extendedEnvironment(options.env) })
+          : undefined
+        const plainly = asIs || startPlainly !== undefined
+          ? Effect.flatMap(waitFor(() => (asIs ? takePrestarted(command, args, how) : undefined) ?? startPlainly?.()), (finished) =>
+            finished === undefined
+              ? spawned
+              : Effect.succeed(finished.overflowed ? undefined : { exitCode: finished.exitCode, signal: finished.signal, stdout: finished.stdout, stderr: finished.stderr }))
+          : spawned
+        const outcome = yield* plainly.pipe(Effect.timeoutOption(timeout))
 
         if (Option.isNone(outcome)) {
           return yield* new ProcessTimedOut({ command: shown, timeout: Duration.format(Duration.fromInputUnsafe(timeout)) })

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { closeSync, fstatSync, openSync, readSync, unlinkSync } from "node:fs"
+import { closeSync, fstatSync, openSync, readSync, rmSync, unlinkSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { outputCollector } from "./outputCollector.ts"
@@ -55,21 +55,30 @@ const collect = (stream: NodeJS.ReadableStream, limit: number) => {
 
 /**
  * An unlinked temporary file, open for reading and writing: nothing is left behind however the
- * tool ends. Undefined when none can be made (the run then uses a pipe).
+ * tool ends (made with O_EXCL and mode 600, so no name planted in TMPDIR is followed). Undefined
+ * when none can be made: the run then uses a pipe.
  */
 const anonymousFile = (): number | undefined => {
   const path = join(tmpdir(), `ci-output-${process.pid}-${randomBytes(6).toString("hex")}`)
+  let descriptor: number
   try {
-    const descriptor = openSync(path, "wx+", 0o600)
+    descriptor = openSync(path, "wx+", 0o600)
+  } catch {
+    return undefined
+  }
+  try {
     unlinkSync(path)
     return descriptor
   } catch {
+    closeSync(descriptor)
+    rmSync(path, { force: true })
     return undefined
   }
 }
 
-/** The file's text from its start, kept up to `limit` bytes, read a piece at a time. */
+/** The file's text from its start, kept up to `limit` bytes, read a piece at a time; past the limit, not read. */
 const readWhole = (descriptor: number, limit: number) => {
+  if (fstatSync(descriptor).size > limit) return { text: "", overflowed: true }
   const collector = outputCollector(limit)
   const buffer = Buffer.allocUnsafe(1024 * 1024)
   for (let position = 0;;) {
@@ -81,30 +90,51 @@ const readWhole = (descriptor: number, limit: number) => {
   return collector.result()
 }
 
+const notStarted: Started = { finished: Promise.resolve(undefined), kill: () => {} }
+
 export const startProcess = (command: string, args: ReadonlyArray<string>, options: StartOptions): Started => {
   const file = options.stdoutViaFile === true ? anonymousFile() : undefined
+  const closeFile = () => {
+    if (file !== undefined) closeSync(file)
+  }
   let child
   try {
+    // In a process group of its own, as effect's processes are: ending it ends what it started (git, for Nix).
     child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env,
+      detached: true,
       stdio: [options.stdin === undefined ? "ignore" : "pipe", file ?? "pipe", "pipe"]
     })
   } catch {
-    if (file !== undefined) closeSync(file)
-    return { finished: Promise.resolve(undefined), kill: () => {} }
+    closeFile()
+    return notStarted
+  }
+  // Out of descriptors, Node returns a child without its pipes, which then says why with "error".
+  child.on("error", () => {})
+  if (child.stderr === null || (file === undefined && child.stdout === null)) {
+    closeFile()
+    return notStarted
+  }
+  const started = child
+  const kill = () => {
+    try {
+      process.kill(-started.pid!, "SIGTERM")
+    } catch {
+      started.kill("SIGTERM")
+    }
   }
   // A program that exits without reading all of its input is no error of the tool's.
   child.stdin?.on("error", () => {})
   child.stdin?.end(options.stdin)
   const stdout = child.stdout === null ? undefined : collect(child.stdout, options.limit)
-  const stderr = collect(child.stderr!, options.limit)
+  const stderr = collect(child.stderr, options.limit)
   // A file has no pipe to fill: past the limit, the program is stopped.
   let fileOverflowed = false
   const check = file === undefined ? undefined : setInterval(() => {
     if (fstatSync(file).size > options.limit) {
       fileOverflowed = true
-      child.kill("SIGTERM")
+      kill()
     }
   }, fileCheckMillis).unref()
   const finished = new Promise<Finished | undefined>((resolve) => {
@@ -121,7 +151,7 @@ export const startProcess = (command: string, args: ReadonlyArray<string>, optio
         // The file could not be read: the caller runs the program another way.
         finished = undefined
       } finally {
-        if (file !== undefined) closeSync(file)
+        closeFile()
       }
       resolve(finished)
     }
@@ -133,5 +163,5 @@ export const startProcess = (command: string, args: ReadonlyArray<string>, optio
         return { exitCode, signal: signal ?? undefined, stdout: out.text, stderr: err.text, overflowed: out.overflowed || err.overflowed }
       }))
   })
-  return { finished, kill: () => void child.kill("SIGTERM") }
+  return { finished, kill }
 }

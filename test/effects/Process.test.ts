@@ -196,6 +196,9 @@ layer(live)("Process", (it) => {
           }).pipe(Effect.flip)
           assert.instanceOf(error, ProcessOutputTooLarge)
           assert.isFalse(isRunning(Number(readFileSync(pidFile, "utf8").trim())), "the program is not left running")
+          // One that ends past the cap before the size is checked: found at the end, not read.
+          const ended = yield* runner.run("head", ["-c", "5000", "/dev/zero"], { stdoutViaFile: true, maxOutputBytes: 1000 }).pipe(Effect.flip)
+          assert.instanceOf(ended, ProcessOutputTooLarge)
           assert.deepStrictEqual(readdirSync(directory), ["pid"])
         })
       ))
