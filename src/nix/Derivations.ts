@@ -1,5 +1,5 @@
 import { Context, Effect, Layer, Result, Schema } from "effect"
-import { readFileSync } from "node:fs"
+import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs"
 import { defaultWhyOptions, explainChanges, type OutputWhy, type WhyOptions, type WhyRequest } from "../plan/why.ts"
 import { type Derivation, parseDerivation } from "./derivation.ts"
 
@@ -15,6 +15,25 @@ export class DerivationUnreadable extends Schema.TaggedError<DerivationUnreadabl
 }) {
   override get message() {
     return `cannot read the derivation ${this.drvPath}: ${this.detail}`
+  }
+}
+
+/** A store derivation is a small file; a flake can name any path as one. */
+const maxDerivationBytes = 64 * 1024 * 1024
+
+/**
+ * The text of a `.drv` file. Opened without blocking and checked to be a regular file of a
+ * derivation's size first: a flake's fake derivation could name a FIFO or a device.
+ */
+const readDerivationFile = (path: string): string => {
+  const descriptor = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
+  try {
+    const stats = fstatSync(descriptor)
+    if (!stats.isFile()) throw new Error("not a regular file")
+    if (stats.size > maxDerivationBytes) throw new Error(`larger than ${maxDerivationBytes} bytes`)
+    return readFileSync(descriptor, "utf8")
+  } finally {
+    closeSync(descriptor)
   }
 }
 
@@ -41,7 +60,7 @@ export class Derivations extends Context.Service<Derivations, {
       }
       let text: string
       try {
-        text = readFileSync(drvPath, "utf8")
+        text = readDerivationFile(drvPath)
       } catch (error) {
         return Result.fail(new DerivationUnreadable({ drvPath, detail: error instanceof Error ? error.message : String(error) }))
       }

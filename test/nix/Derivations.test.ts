@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { execFileSync } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -23,19 +24,26 @@ describe("Derivations", () => {
       assert.strictEqual(yield* derivations.read(path), first)
     }).pipe(Effect.provide(Derivations.layer)))
 
-  it.effect("says which file could not be read, and why: missing, not a derivation's path, not a derivation", () =>
+  it.effect("says which file could not be read, and why: missing, not a derivation's path, not a file, not a derivation", () =>
     Effect.gen(function*() {
       const directory = mkdtempSync(join(tmpdir(), "ci-derivations-"))
       const garbled = join(directory, "garbled.drv")
       writeFileSync(garbled, "Derive([(")
+      // A flake's fake derivation can name any path: a FIFO nobody writes to must not hang the plan.
+      const fifo = join(directory, "fifo.drv")
+      execFileSync("mkfifo", [fifo])
+      const paths = [join(directory, "missing.drv"), "relative.drv", join(directory, "x.txt"), fifo, garbled]
       const derivations = yield* Derivations
-      const errors = yield* Effect.forEach([join(directory, "missing.drv"), "relative.drv", join(directory, "x.txt"), garbled], (path) =>
-        Effect.flip(derivations.read(path)))
+      const errors = yield* Effect.forEach(paths, (path) => Effect.flip(derivations.read(path)))
       for (const error of errors) assert.instanceOf(error, DerivationUnreadable)
-      assert.deepStrictEqual(errors.map((error) => error.drvPath), [join(directory, "missing.drv"), "relative.drv", join(directory, "x.txt"), garbled])
+      assert.deepStrictEqual(errors.map((error) => error.drvPath), paths)
       assert.match(errors[0]!.detail, /ENOENT/)
       assert.strictEqual(errors[1]!.detail, "not a store derivation's path")
       assert.strictEqual(errors[2]!.detail, "not a store derivation's path")
-      assert.notStrictEqual(errors[3]!.detail, "")
+      assert.strictEqual(errors[3]!.detail, "not a regular file")
+      assert.match(errors[4]!.detail, /^expected /)
+      // A failed read is not kept: the file, once there, is read.
+      writeFileSync(join(directory, "missing.drv"), derivationText("late"))
+      assert.strictEqual((yield* derivations.read(join(directory, "missing.drv"))).env.name, "late")
     }).pipe(Effect.provide(Derivations.layer)))
 })
