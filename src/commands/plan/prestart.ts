@@ -111,7 +111,16 @@ const discoveryVariables = ["GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_C
 export const checkoutFromFiles = (flakePath: string, revs: ReadonlyArray<string>, environment: NodeJS.ProcessEnv) => {
   if (!revs.every((rev) => fullName.test(rev))) return undefined
   if (discoveryVariables.some((name) => environment[name] !== undefined)) return undefined
-  for (let directory = realpathSync(flakePath);; directory = dirname(directory)) {
+  try {
+    return checkoutAbove(realpathSync(flakePath), revs)
+  } catch {
+    return undefined
+  }
+}
+
+/** The first directory from `start` up that holds `.git`, read as git would read it. */
+const checkoutAbove = (start: string, revs: ReadonlyArray<string>) => {
+  for (let directory = start;; directory = dirname(directory)) {
     const dotGit = join(directory, ".git")
     const found = statSync(dotGit, { throwIfNoEntry: false })
     if (found === undefined) {
@@ -119,7 +128,7 @@ export const checkoutFromFiles = (flakePath: string, revs: ReadonlyArray<string>
       continue
     }
     // A linked work tree or a submodule: `.git` names the git directory.
-    const pointer = found.isDirectory() ? undefined : /^gitdir: (.+)\n?$/.exec(readFileSync(dotGit, "utf8"))
+    const pointer = found.isDirectory() ? undefined : /^gitdir: (.+?)\r?\n?$/.exec(readFileSync(dotGit, "utf8"))
     if (pointer === null) return undefined
     const gitDir = pointer === undefined ? dotGit : resolve(directory, pointer[1]!)
     // A linked work tree's repository, where a shallow clone's `shallow` file is, is its `commondir`.
