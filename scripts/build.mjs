@@ -120,6 +120,7 @@ await build({
 const snapshotSource = await readFile(snapshotTemporary, "utf8")
 const wide = /[^\x00-\x7f]/.exec(snapshotSource)
 if (wide !== null) {
+  await rm(snapshotTemporary, { force: true })
   throw new Error(`${snapshotScript} must be ASCII, but holds ${JSON.stringify(wide[0])} in ${JSON.stringify(snapshotSource.slice(wide.index - 60, wide.index + 20))}`)
 }
 await rename(snapshotTemporary, join(outdir, snapshotScript))

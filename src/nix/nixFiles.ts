@@ -9,12 +9,6 @@ import { nixDirCandidates, type NixSources, nixSourceFiles } from "./evaluationC
  * was four trips through libuv's thread pool while a plan's evaluations were starting.
  */
 
-export interface NixFiles {
-  readonly dir: string
-  /** What `nix eval --expr` inlines for an evaluation. */
-  readonly sources: NixSources
-}
-
 /**
  * `nix/` beside the tool: from a checkout (`src/nix/`), a bundle (`dist/`, `dist/chunks/`) or an
  * installed package, for a module at `moduleDir`, or wherever `configured` (`CI_NIX_DIR`) says.
