@@ -1,2 +1,0 @@
-import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);
-import{deploy,runDeploy}from"./chunk-XTHZPZJ5.js";import"./chunk-VERAAVHS.js";import"./chunk-O4VAQV3L.js";import"./chunk-HGKLRBHM.js";import"./chunk-5XVKRF2O.js";import"./chunk-42NBUJTT.js";import"./chunk-EVDLO6N6.js";import"./chunk-72S646KQ.js";import"./chunk-FSHHICNU.js";import"./chunk-TIML7VZK.js";import"./chunk-KL72ZG7B.js";import"./chunk-BTHC67X5.js";import"./chunk-47JGDMEY.js";export{deploy,runDeploy};
