@@ -3,7 +3,7 @@ import { pathToFileURL } from "node:url"
 import { ExitCode } from "../domain/errors.ts"
 import { type FlakeInstallable, parseInstallable, showAttrPath } from "../domain/installable.ts"
 import { logTails } from "../domain/logTails.ts"
-import { Process, ProcessError } from "../effects/Process.ts"
+import { Process, ProcessError, ProcessFailed, showCommand } from "../effects/Process.ts"
 import { cacheSettings, substituterArgs } from "./BinaryCache.ts"
 import { BuildLog, type LogChange, parseLogLine } from "./buildLog.ts"
 import { FlakeEvaluationFromJson, type FlakeEvaluation, type Output } from "./FlakeEvaluation.ts"
@@ -174,7 +174,8 @@ export class Nix extends Context.Service<Nix, {
           failed.set(JSON.stringify(attrPath), { attrPath, message: summary.message, error: formatNixError(outputSummary(summary)) })
         for (;;) {
           const skip = [...failed.values()].map((output) => output.attrPath)
-          const result = yield* runEval(evaluationArgs(sources, { source, system, withActions: options.withActions, skip }))
+          const args = evaluationArgs(sources, { source, system, withActions: options.withActions, skip })
+          const result = yield* runEval(args)
           if (result.exitCode === 0) {
             const evaluation = yield* Schema.decodeUnknownEffect(FlakeEvaluationFromJson)(result.stdout).pipe(
               Effect.mapError((error) => new NixOutputInvalid({ flakeRef: ref, detail: error.message }))
@@ -193,6 +194,13 @@ export class Nix extends Context.Service<Nix, {
                 return error === undefined ? output : { ...output, error }
               })
             }
+          }
+          // The machine's failure, not the flake's (a full disk, where the output goes too; the
+          // store out of reach): said in Nix's words, as Nix being unusable, not as bad input.
+          if (classifyFailure(result.stderr) === "transient") {
+            return yield* new NixUnavailable({
+              cause: new ProcessFailed({ command: showCommand("nix", args), exitCode: result.exitCode, stderr: result.stderr })
+            })
           }
           const summary = summariseNixError(result.stderr, yield* origin)
           if (summary.output === undefined || failed.has(JSON.stringify(summary.output))) {

@@ -1,4 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { inject } from "vitest"
 import { fixtureFlake, FixtureRepo } from "../support/fixtureRepo.ts"
 import { runTool } from "../support/tool.ts"
@@ -230,6 +234,22 @@ describe("tool plan with malformed ciActions", () => {
     assert.strictEqual(run.exitCode, 2, run.stderr)
     assert.include(run.stderr, `error: ${testCase.error}`, run.stderr)
     assert.deepStrictEqual(run.agentCalls, [])
+    assert.strictEqual(run.stdout, "")
+  })
+
+  it("fails on a machine fault in Nix's words, as Nix unusable (exit 1), not as the flake's error", () => {
+    // A full disk where the evaluation's output goes: the nix on PATH fails every evaluation so.
+    const bin = mkdtempSync(join(tmpdir(), "ci-full-disk-"))
+    const realNix = execFileSync("sh", ["-c", "command -v nix"], { encoding: "utf8" }).trim()
+    writeFileSync(
+      join(bin, "nix"),
+      `#!/bin/sh\ncase "$*" in *--show-trace*) echo "error: writing to file: No space left on device" >&2; exit 1 ;; esac\nexec ${realNix} "$@"\n`,
+      { mode: 0o755 }
+    )
+    const run = runTool(["plan", "--dry-run", "--no-cache", "--system", "x86_64-linux"], { cwd: repo.dir, env: { PATH: `${bin}:${process.env.PATH}` } })
+    assert.strictEqual(run.exitCode, 1, run.stderr)
+    assert.include(run.stderr, "error: nix is not usable here: nix ", run.stderr)
+    assert.include(run.stderr, "No space left on device", run.stderr)
     assert.strictEqual(run.stdout, "")
   })
 })
