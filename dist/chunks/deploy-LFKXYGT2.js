@@ -1,2 +1,0 @@
-import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);
-import{deploy,runDeploy}from"./chunk-3JVVZEG5.js";import"./chunk-2J7UOAKI.js";import"./chunk-NNLY4E2C.js";import"./chunk-FSUIY2JK.js";import"./chunk-MF27L6D5.js";import"./chunk-42NBUJTT.js";import"./chunk-EVDLO6N6.js";import"./chunk-72S646KQ.js";import"./chunk-FSHHICNU.js";import"./chunk-TIML7VZK.js";import"./chunk-KL72ZG7B.js";import"./chunk-BTHC67X5.js";import"./chunk-47JGDMEY.js";export{deploy,runDeploy};
