@@ -28,31 +28,35 @@ const { version } = JSON.parse(await readFile(join(root, "package.json"), "utf8"
 // Every file gets a name from its content, so a process still running an older
 // bundle never meets a newer file under the same name; the loader, written last
 // and renamed into place, says which bundle is current.
-const result = await build({
-  // `tool plan` starts its evaluations (prestart) before it loads the rest (cli).
-  entryPoints: { cli: join(root, "src/cli.ts"), prestart: join(root, "src/commands/plan/prestart.ts") },
+// What the bundle and the snapshot's script (below) are built with alike.
+const shared = {
   // Paths in the metafile are relative to this, wherever the build is run from.
   absWorkingDir: root,
   // Module paths appear in the bundle relative to the root: a node_modules that is a
   // symlink (a second checkout sharing the first one's) must not change them.
   preserveSymlinks: true,
-  outdir,
-  entryNames: "[name]-[hash]",
-  chunkNames: "chunks/[name]-[hash]",
   bundle: true,
-  splitting: true,
-  metafile: true,
   platform: "node",
-  format: "esm",
   target: "node22",
   minifyWhitespace: true,
   minifySyntax: true,
   // Licence comments stay, in one place at the end of each file, in a fixed order.
   legalComments: "eof",
+  logLevel: "warning"
+}
+const result = await build({
+  ...shared,
+  // `tool plan` starts its evaluations (prestart) before it loads the rest (cli).
+  entryPoints: { cli: join(root, "src/cli.ts"), prestart: join(root, "src/commands/plan/prestart.ts") },
+  outdir,
+  entryNames: "[name]-[hash]",
+  chunkNames: "chunks/[name]-[hash]",
+  splitting: true,
+  metafile: true,
+  format: "esm",
   define: { CI_VERSION: JSON.stringify(version) },
   // Some dependencies are CommonJS and call require() for Node built-ins.
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-  logLevel: "warning"
+  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" }
 })
 const outputs = Object.keys(result.metafile.outputs).map((path) => relative(outdir, join(root, path)))
 const entry = outputs.find((path) => /^cli-[A-Z0-9]+\.js$/i.test(path))
@@ -89,17 +93,10 @@ const helpPages = Object.fromEntries(Object.entries(help).sort(([a], [b]) => (a 
 const snapshotScript = "plan-snapshot.cjs"
 const snapshotTemporary = join(outdir, `plan-snapshot.${process.pid}.tmp`)
 await build({
+  ...shared,
   entryPoints: [join(root, "src/cli/snapshot.ts")],
-  absWorkingDir: root,
-  preserveSymlinks: true,
   outfile: snapshotTemporary,
-  bundle: true,
-  platform: "node",
   format: "cjs",
-  target: "node22",
-  minifyWhitespace: true,
-  minifySyntax: true,
-  legalComments: "eof",
   // The bot (discord.js and all) is not `tool plan`'s: left out, never loaded from here.
   external: ["discord.js", "./src/bot/*"],
   // The code finds nix/ beside itself: a snapshot's code is where its blob is, which Node
@@ -111,8 +108,7 @@ await build({
   const blob = args[at].includes("=") ? args[at].slice(args[at].indexOf("=") + 1) : args[at + 1]
   return require("node:url").pathToFileURL(require("node:path").resolve(blob)).href
 } };`
-  },
-  logLevel: "warning"
+  }
 })
 // One character outside ASCII and V8 holds the whole script as UTF-16: twice its 1.5 MB in the
 // snapshot, which every plan deserializes before it can start its evaluations. esbuild escapes
