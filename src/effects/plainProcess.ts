@@ -129,13 +129,9 @@ export const startProcess = (command: string, args: ReadonlyArray<string>, optio
   child.stdin?.end(options.stdin)
   const stdout = child.stdout === null ? undefined : collect(child.stdout, options.limit)
   const stderr = collect(child.stderr, options.limit)
-  // A file has no pipe to fill: past the limit, the program is stopped.
-  let fileOverflowed = false
+  // A file has no pipe to fill: past the limit, the program is stopped (and `readWhole` says so).
   const check = file === undefined ? undefined : setInterval(() => {
-    if (fstatSync(file).size > options.limit) {
-      fileOverflowed = true
-      kill()
-    }
+    if (fstatSync(file).size > options.limit) kill()
   }, fileCheckMillis).unref()
   const finished = new Promise<Finished | undefined>((resolve) => {
     // A program that cannot start says so with "error", and may "close" after it: the first ends the run.
@@ -159,7 +155,7 @@ export const startProcess = (command: string, args: ReadonlyArray<string>, optio
     child.on("close", (exitCode, signal) =>
       end(() => {
         const err = stderr()
-        const out = stdout?.() ?? (fileOverflowed ? { text: "", overflowed: true } : readWhole(file!, options.limit))
+        const out = stdout?.() ?? readWhole(file!, options.limit)
         return { exitCode, signal: signal ?? undefined, stdout: out.text, stderr: err.text, overflowed: out.overflowed || err.overflowed }
       }))
   })

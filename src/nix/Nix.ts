@@ -140,7 +140,7 @@ export class Nix extends Context.Service<Nix, {
         )
 
       const runEval = (args: ReadonlyArray<string>) =>
-        runner.run("nix", args, { allowFailure: true, stdoutViaFile: evaluationOutput.stdoutViaFile }).pipe(Effect.mapError(unavailable))
+        runner.run("nix", args, { allowFailure: true, ...evaluationOutput }).pipe(Effect.mapError(unavailable))
 
       // Why an output that threw (caught by ci-actions.nix's tryEval) fails: it alone,
       // evaluated as ci-actions.nix evaluates it, in Nix's words.
