@@ -1,6 +1,9 @@
+import * as NodeChildProcessSpawner from "@effect/platform-node/NodeChildProcessSpawner"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Console, Effect, Runtime, Schema } from "effect"
+import * as NodeStdio from "@effect/platform-node/NodeStdio"
+import { Console, Effect, Layer, Runtime, Schema } from "effect"
 import { CliError, CliOutput, Command } from "effect/cli"
 import { bot } from "./bot.ts"
 import { build } from "./build.ts"
@@ -13,6 +16,7 @@ import { watch } from "./watch.ts"
 import { why } from "./why.ts"
 import { ExitCode } from "../domain/errors.ts"
 import { toolVersion } from "../domain/toolVersion.ts"
+import { lazyTerminalLayer } from "../effects/lazyTerminal.ts"
 
 // The `tool` command, apart from the act of running it: src/cli.ts runs it on start, and
 // tool plan's start-up snapshot (src/cli/snapshot.ts) loads it while being built and runs it
@@ -43,6 +47,12 @@ const presenter: CliOutput.Presenter = {
       : CliOutput.defaultPresenter.present(event)
 }
 
+// NodeServices.layer, but with a terminal made only when used (src/effects/lazyTerminal.ts).
+const nodeServices = Layer.provideMerge(
+  NodeChildProcessSpawner.layer,
+  Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeStdio.layer, lazyTerminalLayer)
+)
+
 const root = Command.make("tool").pipe(
   Command.withDescription("ci: plan, check, build and deploy a Nix flake on Buildkite"),
   // Each command's definition (src/cli/) loads its work (src/commands/) when it runs.
@@ -62,6 +72,6 @@ export const runCli = () =>
         )
     ),
     Effect.provide(CliOutput.layerPresenter(presenter)),
-    Effect.provide(NodeServices.layer),
+    Effect.provide(nodeServices),
     NodeRuntime.runMain
   )
