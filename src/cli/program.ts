@@ -59,6 +59,19 @@ const root = Command.make("tool").pipe(
   Command.withSubcommands([plan, check, build, deploy, run, hook, watch, why, bot])
 )
 
+/**
+ * The process ends as soon as the command has and its output is out, with the code runMain's
+ * default teardown gives. Node left to end by itself (as runMain leaves it on success) first
+ * waits for its event loop to empty and frees its heap, about 1 ms more after a plan; whatever
+ * the command opened, its scope has closed before this runs.
+ */
+const exitWhenWritten: Runtime.Teardown = (exit) =>
+  Runtime.defaultTeardown(exit, (code) => {
+    // A pipe is written asynchronously on some systems (macOS): exit once what is queued is out.
+    const pending = [process.stdout, process.stderr].filter((stream) => stream.writableLength > 0)
+    void Promise.all(pending.map((stream) => new Promise((written) => stream.write("", written)))).then(() => process.exit(code))
+  })
+
 /** The `tool` command, run on `process.argv`: the process exits when it ends. */
 export const runCli = () =>
   Command.run(root, { version: toolVersion }).pipe(
@@ -73,5 +86,5 @@ export const runCli = () =>
     ),
     Effect.provide(CliOutput.layerPresenter(presenter)),
     Effect.provide(nodeServices),
-    NodeRuntime.runMain
+    NodeRuntime.runMain({ teardown: exitWhenWritten })
   )
