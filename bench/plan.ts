@@ -56,7 +56,7 @@ const floorRss = () => Math.max(...nixRssFiles.filter((file) => existsSync(file)
 const withRss = (env: NodeJS.ProcessEnv = {}) => ({
   ...process.env,
   ...env,
-  NODE_OPTIONS: `--require ${join(root, "bench/report-rss.mjs")}`,
+  NODE_OPTIONS: `--require ${join(root, "bench/report-rss.cjs")}`,
   CI_BENCH_RSS_FILE: rssFile
 })
 
