@@ -15,5 +15,5 @@ if (args.length === 1 && args[0] === "--version") {
   const xdg = process.env.XDG_CACHE_HOME
   enableCompileCache?.(`${xdg?.startsWith("/") ? xdg : `${homedir()}/.cache`}/ci/node-compile-cache`)
   if (args[0] === "plan") (await import("./prestart-L2UDP3RQ.js")).prestartPlan(args.slice(1))
-  await import("./cli-NCVCRCDK.js")
+  await import("./cli-YCJEHULO.js")
 }

@@ -1,2 +1,0 @@
-import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);
-import{BuildFailed,build,buildTargets,failedBuild}from"./chunk-YPKSBBX5.js";import"./chunk-5COJLSVQ.js";import"./chunk-STXXLRBV.js";import"./chunk-RRJ5YPES.js";import"./chunk-RHASLSZX.js";import"./chunk-42NBUJTT.js";import"./chunk-EVDLO6N6.js";import"./chunk-72S646KQ.js";import"./chunk-FSHHICNU.js";import"./chunk-TIML7VZK.js";import"./chunk-KL72ZG7B.js";import"./chunk-BTHC67X5.js";import"./chunk-47JGDMEY.js";export{BuildFailed,build,buildTargets,failedBuild};

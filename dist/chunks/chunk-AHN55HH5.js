@@ -1,0 +1,2 @@
+import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);
+import{Runtime_exports}from"./chunk-2K7SKTW4.js";import{Schema_exports}from"./chunk-EKAM4O2W.js";var ExitCode={Success:0,Failure:1,BadInput:2},PlanInputError=class extends Schema_exports.TaggedError()("PlanInputError",{place:Schema_exports.String,detail:Schema_exports.String}){[Runtime_exports.errorExitCode]=ExitCode.BadInput;get message(){return`${this.place}: ${this.detail}`}};export{ExitCode,PlanInputError};

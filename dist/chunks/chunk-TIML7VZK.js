@@ -1,2 +1,0 @@
-import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);
-import{Runtime_exports}from"./chunk-KL72ZG7B.js";import{Schema_exports}from"./chunk-BTHC67X5.js";var ExitCode={Success:0,Failure:1,BadInput:2},PlanInputError=class extends Schema_exports.TaggedError()("PlanInputError",{place:Schema_exports.String,detail:Schema_exports.String}){[Runtime_exports.errorExitCode]=ExitCode.BadInput;get message(){return`${this.place}: ${this.detail}`}};export{ExitCode,PlanInputError};
