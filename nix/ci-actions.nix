@@ -3,8 +3,9 @@
 
   The tool evaluates this file with its own copy of `lib.nix`, so the shape of the
   data is always the one the tool expects, whatever version of `ci.lib` the flake
-  locks. Every target becomes the attribute path of a standard output, so any agent
-  can re-evaluate it with `nix build .#<attrPath>` or `nix run .#<attrPath>`.
+  locks. Every target is described by its store path (an app by its program), and the
+  tool makes it the attribute path of the standard output it is, so any agent can
+  re-evaluate it with `nix build .#<attrPath>` or `nix run .#<attrPath>`.
 
   # Inputs
 
@@ -18,11 +19,19 @@
   : The agent's system, for example `x86_64-linux`.
 
   `withActions`
-  : Whether to resolve `ciActions`. The base commit needs only the standard outputs.
+  : Whether to read `ciActions`. The base commit needs only the standard outputs.
 
   `skip`
   : Attribute paths of outputs left unevaluated, listed with no store path: those that
     failed to evaluate in an earlier attempt with an error `tryEval` cannot catch.
+
+  `worker`, `workers`
+  : This evaluation's share when `workers` processes evaluate the flake together, each
+    with its own `worker` (0 to `workers - 1`): a contiguous slice of the packages, checks
+    and devShells in order, so the workers' outputs, concatenated in order, are what one
+    evaluation lists. The last worker also lists the formatter and the apps, and describes
+    the actions. Targets are described, not resolved: the tool resolves them once it has
+    every worker's outputs (`src/nix/workerEvaluations.ts`).
 */
 {
   lib,
@@ -30,6 +39,8 @@
   system,
   withActions ? true,
   skip ? [ ],
+  worker ? 0,
+  workers ? 1,
 }:
 let
   inherit (builtins)
@@ -45,7 +56,6 @@ let
     isAttrs
     isString
     length
-    listToAttrs
     map
     mapAttrs
     match
@@ -113,19 +123,32 @@ let
     in
     skipped attrPath || !recognised.success || recognised.value;
 
-  derivationOutputs = concatMap (
+  # Every output that may be a derivation, in order, its value not yet evaluated.
+  candidates = concatMap (
     kind:
     let
       set = outputsOf kind;
     in
-    concatMap (
-      name:
-      let
-        attrPath = [ kind system name ];
-      in
-      if listed attrPath isDerivation set.${name} then [ (evaluated attrPath kind set.${name}) ] else [ ]
-    ) (namesPreferred kind set)
+    map (name: {
+      inherit kind;
+      attrPath = [ kind system name ];
+      value = set.${name};
+    }) (namesPreferred kind set)
   ) derivationKinds;
+
+  # This worker's slice of them.
+  count = length candidates;
+  first = worker * count / workers;
+  share = genList (i: elemAt candidates (first + i)) ((worker + 1) * count / workers - first);
+  last = worker == workers - 1;
+
+  derivationOutputs = concatMap (
+    candidate:
+    if listed candidate.attrPath isDerivation candidate.value then
+      [ (evaluated candidate.attrPath candidate.kind candidate.value) ]
+    else
+      [ ]
+  ) share;
 
   formatter =
     let
@@ -133,13 +156,6 @@ let
       value = flake.formatter.${system} or null;
     in
     if listed attrPath isDerivation value then [ (evaluated attrPath "formatter" value) ] else [ ];
-
-  byStorePath = listToAttrs (
-    map (output: {
-      name = output.storePath;
-      value = output;
-    }) (filter (output: output.storePath != null) (derivationOutputs ++ formatter))
-  );
 
   appSet = outputsOf "apps";
   appOutputs = concatMap (
@@ -160,47 +176,35 @@ let
           kind = "apps";
           program = if storePath != null then program.value else null;
           drvPath = if storePath != null && drvs.success && length drvs.value == 1 then builtins.head drvs.value else null;
-          # The derivation output that provides the program, when the flake exposes one.
-          derivation = if storePath != null && byStorePath ? ${storePath} then byStorePath.${storePath}.attrPath else null;
         }
       ]
     else
       [ ]
   ) (namesPreferred "apps" appSet);
 
-  byProgram = listToAttrs (
-    map (app: {
-      name = app.program;
-      value = app;
-    }) (filter (app: app.program != null) appOutputs)
-  );
+  outputs = derivationOutputs ++ (if last then formatter ++ appOutputs else [ ]);
 
-  outputs = derivationOutputs ++ formatter ++ appOutputs;
-
-  searched = "packages, checks, devShells, formatter and apps for ${system}";
-
-  # A target's attribute path, looked up by what identifies it: a derivation by its
-  # output path, an app by its program.
-  resolve =
+  # A target, by what identifies it among the outputs: a derivation by its output path
+  # (its names for the message when it is none of them), an app by its program. Evaluated
+  # whole here, so that an error in it is said with the place that names it.
+  describe =
     path: target:
-    addErrorContext "while resolving `${path}`" (
-      if isApp target then
-        let
-          program = unsafeDiscardStringContext target.program;
-        in
-        if byProgram ? ${program} then
-          byProgram.${program}.attrPath
+    let
+      described =
+        if isApp target then
+          {
+            inherit path;
+            program = unsafeDiscardStringContext target.program;
+          }
         else
-          throw "${path}: the app with program ${toJSON program} is not one of this flake's apps for ${system}; a target must be reachable from the flake's outputs (${searched})"
-      else
-        let
-          outPath = unsafeDiscardStringContext target.outPath;
-        in
-        if byStorePath ? ${outPath} then
-          byStorePath.${outPath}.attrPath
-        else
-          throw "${path}: the derivation ${toJSON (target.name or outPath)} is not an output of this flake for ${system}; expose it, for example as packages.${system}.${target.pname or target.name or "<name>"}, so every agent can build it (searched ${searched})"
-    );
+          {
+            inherit path;
+            storePath = unsafeDiscardStringContext target.outPath;
+            name = target.name or null;
+            pname = target.pname or null;
+          };
+    in
+    addErrorContext "while resolving `${path}`" (builtins.deepSeq described described);
 
   ciActions = flake.ciActions or null;
 
@@ -219,7 +223,7 @@ let
       # covers the one system it is evaluated for, so that is the one it deploys from.
       lib.normaliseActions "ciActions" [ system ] (if builtins.isFunction ciActions then ciActions { inherit system; } else ciActions);
 
-  resolveTargets = mapAttrs (
+  describeTargets = mapAttrs (
     name: action: {
       inherit (action) path;
       conditions = map (
@@ -227,22 +231,22 @@ let
         if condition.kind == "changed" then
           {
             inherit (condition) kind path;
-            targets = map (resolve "${condition.path}.changed") condition.targets;
+            targets = map (describe "${condition.path}.changed") condition.targets;
           }
         else
           { inherit (condition) kind path pattern; }
       ) action.conditions;
       checks = map (check: {
         inherit (check) name displayName path;
-        target = resolve "${check.path}.target" check.target;
+        target = describe "${check.path}.target" check.target;
       }) action.checks;
-      builds = genList (i: resolve "${action.path}.builds[${toString i}]" (elemAt action.builds i)) (length action.builds);
+      builds = genList (i: describe "${action.path}.builds[${toString i}]" (elemAt action.builds i)) (length action.builds);
       deploySteps = map (
         step:
         if step.type == "run" then
           {
             inherit (step) type name label retries path;
-            target = resolve "${step.path}.target" step.target;
+            target = describe "${step.path}.target" step.target;
           }
         else
           step
@@ -262,5 +266,11 @@ in
   version = 1;
   inherit system outputs systems;
   hasCiActions = ciActions != null;
-  actions = if withActions && normalisedActions != null then resolveTargets normalisedActions else null;
+  # Its derivations first, as when targets were resolved by store path here: an action naming an
+  # output whose error tryEval cannot catch then fails as that output, which the tool skips.
+  actions =
+    if last && withActions && normalisedActions != null then
+      builtins.deepSeq (map (output: output.storePath) (derivationOutputs ++ formatter)) (describeTargets normalisedActions)
+    else
+      null;
 }

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto"
 import { homedir } from "node:os"
 import { PlanInputError } from "../domain/errors.ts"
 import { nixIdentity } from "../effects/nixIdentity.ts"
-import { cacheDirectory, cacheEntryText, cacheFormat, cacheKey } from "./evaluationCommand.ts"
+import { cacheDirectory, cacheEntryHasActions, cacheEntryText, cacheFormat, cacheKey } from "./evaluationCommand.ts"
 import { FlakeEvaluation } from "./FlakeEvaluation.ts"
 import type { FlakeSource } from "./flakeRef.ts"
 import { Nix, type NixEvalError, type NixOutputInvalid, type NixUnavailable } from "./Nix.ts"
@@ -20,6 +20,8 @@ export interface EvaluationRequest {
   readonly system: string
   /** Whether `ciActions` is resolved too (a head); a base needs only the outputs. */
   readonly withActions: boolean
+  /** How many `nix eval`s share it if Nix evaluates it (src/nix/workerEvaluations.ts); 1 by default. */
+  readonly workers?: number
 }
 
 export type EvaluationError = NixEvalError | NixUnavailable | NixOutputInvalid
@@ -44,6 +46,11 @@ export class Evaluations extends Context.Service<Evaluations, {
   evaluate(request: EvaluationRequest): Effect.Effect<FlakeEvaluation, EvaluationError>
   /** Several, deduplicated and concurrent; each request's own result, in order. */
   evaluateAll(requests: ReadonlyArray<EvaluationRequest>): Effect.Effect<ReadonlyArray<Result.Result<FlakeEvaluation, EvaluationError>>>
+  /**
+   * Whether the on-disk cache has an entry that would serve the request, by the entry's start
+   * (it is decoded, and checked, only when read), as the head start tells it.
+   */
+  isCached(request: EvaluationRequest): Effect.Effect<boolean, EvaluationError>
 }>()("ci/nix/Evaluations") {
   static readonly layer = (options: EvaluationsOptions) =>
     Layer.effect(
@@ -120,13 +127,12 @@ export class Evaluations extends Context.Service<Evaluations, {
         const load = (request: EvaluationRequest): Effect.Effect<FlakeEvaluation, EvaluationError> =>
           Effect.gen(function*() {
             // A work tree (no commit) is no key: `tool run` evaluates uncommitted changes.
-            if (!options.cache || request.source.rev === undefined) {
-              return yield* nix.evaluate(request.source, request.system, { withActions: request.withActions })
-            }
+            const evaluated = nix.evaluate(request.source, request.system, { withActions: request.withActions, workers: request.workers ?? 1 })
+            if (!options.cache || request.source.rev === undefined) return yield* evaluated
             const key = cacheKey(request.source, request.system, nix.evaluator, yield* identity)
             const hit = yield* read(key, request.withActions)
             if (hit !== undefined) return hit
-            const evaluation = yield* nix.evaluate(request.source, request.system, { withActions: request.withActions })
+            const evaluation = yield* evaluated
             yield* write(key, request.withActions, evaluation)
             return evaluation
           }).pipe(permits.withPermit)
@@ -147,7 +153,14 @@ export class Evaluations extends Context.Service<Evaluations, {
           return yield* Effect.forEach(requests, (request) => Effect.result(evaluate(request)), { concurrency: "unbounded" })
         })
 
-        return Evaluations.of({ evaluate, evaluateAll })
+        const isCached = Effect.fn("Evaluations.isCached")(function*(request: EvaluationRequest) {
+          if (!options.cache || request.source.rev === undefined) return false
+          const key = cacheKey(request.source, request.system, nix.evaluator, yield* identity)
+          const text = yield* fs.readFileString(entryPath(key)).pipe(Effect.orElseSucceed(() => undefined))
+          return text !== undefined && (!request.withActions || cacheEntryHasActions(text))
+        })
+
+        return Evaluations.of({ evaluate, evaluateAll, isCached })
       })
     )
 }

@@ -6,7 +6,7 @@ import { logTails } from "../domain/logTails.ts"
 import { Process, ProcessError, ProcessFailed, showCommand } from "../effects/Process.ts"
 import { cacheSettings, substituterArgs } from "./BinaryCache.ts"
 import { BuildLog, type LogChange, parseLogLine } from "./buildLog.ts"
-import { FlakeEvaluationFromJson, type FlakeEvaluation, type Output } from "./FlakeEvaluation.ts"
+import { type FlakeEvaluation, type Output, WorkerEvaluationFromJson } from "./FlakeEvaluation.ts"
 import { classifyFailure, type FailureKind } from "./failures.ts"
 import { aboutArgs, commonArgs, evaluationArgs, evaluationOutput, evaluatorOf, flakeEvalArgs, nixString } from "./evaluationCommand.ts"
 import { findNixDir, readNixFile, readNixSources } from "./nixFiles.ts"
@@ -15,6 +15,7 @@ import { type FlakeOrigin, formatNixError, type NixErrorSummary, summariseNixErr
 import type { BuildRun } from "./outcomes.ts"
 import { type Described, DescribedFromJson, type Target, toTarget } from "./target.ts"
 import { derivationOutputs, type NixVersion, parseNixVersion, unsupportedReason } from "./version.ts"
+import { mergeWorkers } from "./workerEvaluations.ts"
 
 /**
  * Nix as `tool` uses it: evaluating a flake at a locked revision into plain data,
@@ -80,7 +81,8 @@ export class Nix extends Context.Service<Nix, {
   evaluate(
     source: FlakeSource,
     system: string,
-    options: { readonly withActions: boolean }
+    /** `workers`: how many `nix eval`s share the evaluation (src/nix/workerEvaluations.ts); 1 by default. */
+    options: { readonly withActions: boolean; readonly workers?: number }
   ): Effect.Effect<FlakeEvaluation, NixEvalError | NixUnavailable | NixOutputInvalid>
   /**
    * What of the tool decides `evaluate`'s result besides its arguments: a hash of the
@@ -159,9 +161,10 @@ export class Nix extends Context.Service<Nix, {
       const evaluate = Effect.fn("Nix.evaluate")(function*(
         source: FlakeSource,
         system: string,
-        options: { readonly withActions: boolean }
+        options: { readonly withActions: boolean; readonly workers?: number }
       ) {
         const ref = flakeRef(source)
+        const workers = options.workers ?? 1
         const origin = yield* Effect.cached(Effect.map(flakeSourcePath(source), (storePath): FlakeOrigin => ({
           storePath,
           repository: source.repository,
@@ -174,12 +177,16 @@ export class Nix extends Context.Service<Nix, {
           failed.set(JSON.stringify(attrPath), { attrPath, message: summary.message, error: formatNixError(outputSummary(summary)) })
         for (;;) {
           const skip = [...failed.values()].map((output) => output.attrPath)
-          const args = evaluationArgs(sources, { source, system, withActions: options.withActions, skip })
-          const result = yield* runEval(args)
-          if (result.exitCode === 0) {
-            const evaluation = yield* Schema.decodeUnknownEffect(FlakeEvaluationFromJson)(result.stdout).pipe(
-              Effect.mapError((error) => new NixOutputInvalid({ flakeRef: ref, detail: error.message }))
-            )
+          const argsOf = (worker: number) => evaluationArgs(sources, { source, system, withActions: options.withActions, skip, worker, workers })
+          const results = yield* Effect.forEach(Array.from({ length: workers }, (_, worker) => argsOf(worker)), runEval, { concurrency: "unbounded" })
+          if (results.every((result) => result.exitCode === 0)) {
+            const parts = yield* Effect.forEach(results, (result) =>
+              Schema.decodeUnknownEffect(WorkerEvaluationFromJson)(result.stdout).pipe(
+                Effect.mapError((error) => new NixOutputInvalid({ flakeRef: ref, detail: error.message }))
+              ))
+            const merged = mergeWorkers(parts, system)
+            if (merged._tag === "Unreachable") return yield* new NixEvalError({ flakeRef: ref, summary: merged.message, stderr: "" })
+            const evaluation = merged.evaluation
             // The rest threw, and tryEval says only that: ask each alone why.
             const thrown = evaluation.outputs.filter((output) => output.storePath === null && !failed.has(JSON.stringify(output.attrPath)))
             yield* Effect.forEach(thrown, (output) =>
@@ -195,15 +202,22 @@ export class Nix extends Context.Service<Nix, {
               })
             }
           }
+          const failures = results.flatMap((result, worker) => result.exitCode === 0 ? [] : [{ result, args: argsOf(worker) }])
           // The machine's failure, not the flake's (a full disk, where the output goes too; the
           // store out of reach): said in Nix's words, as Nix being unusable, not as bad input.
-          if (classifyFailure(result.stderr) === "transient") {
+          const transient = failures.find(({ result }) => classifyFailure(result.stderr) === "transient")
+          if (transient !== undefined) {
             return yield* new NixUnavailable({
-              cause: new ProcessFailed({ command: showCommand("nix", args), exitCode: result.exitCode, stderr: result.stderr })
+              cause: new ProcessFailed({ command: showCommand("nix", transient.args), exitCode: transient.result.exitCode, stderr: transient.result.stderr })
             })
           }
-          const summary = summariseNixError(result.stderr, yield* origin)
-          if (summary.output === undefined || failed.has(JSON.stringify(summary.output))) {
+          // An output's own failure first, from whichever worker met it: an action naming that
+          // output fails in the worker that resolves the actions, and is said as the output's.
+          const flakeOrigin = yield* origin
+          const summaries = failures.map(({ result }) => ({ result, summary: summariseNixError(result.stderr, flakeOrigin) }))
+          const isOutputs = (summary: NixErrorSummary) => summary.output !== undefined && !failed.has(JSON.stringify(summary.output))
+          const { result, summary } = summaries.find((candidate) => isOutputs(candidate.summary)) ?? summaries[0]!
+          if (!isOutputs(summary) || summary.output === undefined) {
             // An action refers to an output skipped above: the error is the action's, and
             // says which output and where it failed (later Nix versions show no position here).
             const skipped = [...failed.values()].find((output) => output.message === summary.message)

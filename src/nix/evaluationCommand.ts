@@ -46,12 +46,17 @@ export const guessSystem = (): string | undefined => {
   return arch === undefined || os === undefined ? undefined : `${arch}-${os}`
 }
 
-/** A flake evaluated for one system, with its actions or not, the outputs in `skip` left out. */
+/**
+ * A flake evaluated for one system, with its actions or not, the outputs in `skip` left out,
+ * by worker `worker` of `workers` (src/nix/workerEvaluations.ts).
+ */
 export interface EvaluationSpec {
   readonly source: FlakeSource
   readonly system: string
   readonly withActions: boolean
   readonly skip: ReadonlyArray<ReadonlyArray<string>>
+  readonly worker: number
+  readonly workers: number
 }
 
 /**
@@ -73,7 +78,7 @@ export const evaluationArgs = (sources: NixSources, spec: EvaluationSpec): Reado
   flakeEvalArgs(spec.source, (flake) =>
     `let lib = (${sources.lib}); in (${sources.ciActions}) { inherit lib; flake = ${flake}; system = ${nixString(spec.system)}; withActions = ${spec.withActions}; skip = builtins.fromJSON ${
       nixString(JSON.stringify(spec.skip))
-    }; }`)
+    }; worker = ${spec.worker}; workers = ${spec.workers}; }`)
 
 /**
  * How an evaluation's output is taken (`Process.run`'s options; the head start's too, which must

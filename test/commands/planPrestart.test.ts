@@ -17,6 +17,7 @@ import {
   resolveCommitsCommand
 } from "../../src/effects/gitCommands.ts"
 import { takePrestarted } from "../../src/effects/prestarted.ts"
+import { workersFor } from "../../src/nix/workerEvaluations.ts"
 import { repoRoot, stubBin } from "../support/paths.ts"
 import { runTool } from "../support/tool.ts"
 import { isRunning } from "../support/processes.ts"
@@ -52,7 +53,10 @@ interface Call {
   readonly args: ReadonlyArray<string>
 }
 
-/** `nix` and `git` that log each call (its process id and its arguments, long ones left out) and run the real one. */
+/**
+ * `nix` and `git` that log each call (its process id and its arguments; of a long one, an
+ * evaluation's expression, only what names the evaluation) and run the real one.
+ */
 const loggingPath = () => {
   const bin = mkdtempSync(join(tmpdir(), "ci-prestart-bin-"))
   const log = join(bin, "calls.log")
@@ -64,6 +68,13 @@ const loggingPath = () => {
 line="$$ ${program}"
 for arg in "$@"; do [ \${#arg} -le 100 ] && line="$line $arg"; done
 echo "$line" >> ${log}
+# Of an evaluation, what its expression names (the commit, actions or not, the worker), logged
+# after the call so that the call's place in the log is where it started.
+for arg in "$@"; do
+  case "$arg" in *"withActions = "*)
+    echo "$$ $(printf '%s' "$arg" | grep -o -e 'rev=[0-9a-f]*' -e 'withActions = [a-z]*' -e 'worker = [0-9]*' -e 'workers = [0-9]*' | sed 's/ = /=/' | tr '\\n' ' ')" >> ${log}.evaluations
+  esac
+done
 exec ${real} "$@"
 `
     )
@@ -76,11 +87,32 @@ exec ${real} "$@"
         const [pid, ...args] = line.split(" ")
         return { pid: Number(pid), args }
       }),
-    reset: () => writeFileSync(log, "")
+    /** What each evaluation's expression names, by process id. */
+    evaluations: (): ReadonlyMap<number, string> =>
+      new Map(
+        readFileSync(`${log}.evaluations`, { encoding: "utf8", flag: "a+" }).split("\n").filter((line) => line !== "").map((line) => {
+          const [pid, ...names] = line.trim().split(" ")
+          return [Number(pid), names.join(" ")] as const
+        })
+      ),
+    reset: () => {
+      writeFileSync(log, "")
+      writeFileSync(`${log}.evaluations`, "")
+    }
   }
 }
 
 const isEvaluation = (call: Call) => call.args.join(" ").startsWith("nix --extra-experimental-features nix-command flakes eval --json --show-trace")
+
+// Which evaluation each call is: the commit, with actions or not, which worker of how many.
+const evaluationsIn = (logging: ReturnType<typeof loggingPath>) => {
+  const named = logging.evaluations()
+  return logging.calls().filter(isEvaluation).map((call) => named.get(call.pid) ?? `process ${call.pid} not named`)
+}
+
+// The cores a head has to itself when it is evaluated alone, and beside a base (\`workersFor\`, as the tool decides).
+const alone = workersFor(1, undefined)
+const besideBase = workersFor(2, undefined)
 
 describe("tool plan: evaluations started before the tool loads", () => {
   const repo = FixtureRepo.create(inject("ciSnapshot"))
@@ -106,7 +138,11 @@ describe("tool plan: evaluations started before the tool loads", () => {
     assert.deepStrictEqual(planned.changed.map((output) => output.attrPath), ["packages.x86_64-linux.lib"])
     const calls = logging.calls()
     const shown = calls.map((call) => call.args.join(" ")).join("\n")
-    assert.strictEqual(calls.filter(isEvaluation).length, 2, shown)
+    // The head by the workers the cores it shares with the base allow, the base by one.
+    assert.deepStrictEqual(evaluationsIn(logging).sort(), [
+      `rev=${first} withActions=false worker=0 workers=1`,
+      ...Array.from({ length: besideBase }, (_, worker) => `rev=${second} withActions=true worker=${worker} workers=${besideBase}`)
+    ].sort(), shown)
     // Each is started by the head start and taken over by the plan: a plan that started its own would ask twice.
     const times = (command: string) => calls.filter((call) => call.args.join(" ") === `git -C ${repo.dir} ${command}`).length
     for (
@@ -191,7 +227,34 @@ describe("tool plan: evaluations started before the tool loads", () => {
     logging.reset()
     const planned = plan(["--base", second, "--head", first], env)
     assert.deepStrictEqual(planned.changed.map((output) => output.attrPath), ["packages.x86_64-linux.lib"])
-    assert.strictEqual(logging.calls().filter(isEvaluation).length, 1, "head's, started as a head's (with actions)")
+    // Head's, started as a head's (with actions), by as many workers as it has cores to itself.
+    assert.deepStrictEqual(
+      evaluationsIn(logging),
+      Array.from({ length: alone }, (_, worker) => `rev=${first} withActions=true worker=${worker} workers=${alone}`)
+    )
+  })
+
+  it("evaluates a head by CI_EVAL_WORKERS workers, each started before the tool loads and taken over by the plan", () => {
+    const logging = loggingPath()
+    const env = { PATH: logging.path, XDG_CACHE_HOME: mkdtempSync(join(tmpdir(), "ci-prestart-cache-")), CI_EVAL_WORKERS: "3" }
+    const planned = plan(["--base", first, "--head", second], env)
+    assert.deepStrictEqual(planned.changed.map((output) => output.attrPath), ["packages.x86_64-linux.lib"])
+    const calls = logging.calls()
+    assert.deepStrictEqual(evaluationsIn(logging).sort(), [
+      `rev=${first} withActions=false worker=0 workers=1`,
+      ...[0, 1, 2].map((worker) => `rev=${second} withActions=true worker=${worker} workers=3`)
+    ].sort(), calls.map((call) => call.args.join(" ")).join("\n"))
+    // The same plan by one worker is the same plan.
+    assert.deepStrictEqual(plan(["--no-cache", "--base", first, "--head", second], { CI_EVAL_WORKERS: "1" }), planned)
+  })
+
+  it("refuses a CI_EVAL_WORKERS that is not a number of workers, naming it: exit 2", () => {
+    const run = runTool(["plan", "--dry-run", "--system", "x86_64-linux", "--no-cache", "--base", first, "--head", second], {
+      cwd: repo.dir,
+      env: { CI_EVAL_WORKERS: "many" }
+    })
+    assert.strictEqual(run.exitCode, 2, run.stderr)
+    assert.include(run.stderr, `error: CI_EVAL_WORKERS: expected a whole number of workers from 1 to 64, got "many"`)
   })
 
   it("plans for Nix's own system when Node's guess was wrong, and leaves no evaluation running", () => {

@@ -18,7 +18,7 @@ import { changeWhy, ciAnnotation, ciPlanJson, ciReport, forcedAnnotation } from 
 import { type BaseContext, chooseActionBases, chooseBase, tagPatternsOf } from "./base.ts"
 import { checkoutOf, headRevOf, readRefs } from "./checkout.ts"
 import { emit } from "./emit.ts"
-import { baseEvaluator, planningSystem } from "./evaluation.ts"
+import { baseEvaluator, headWorkers, planningSystem } from "./evaluation.ts"
 import { type PlanFlags, settingsFrom, shardSizeFrom } from "./flags.ts"
 import { shardBuilds } from "./shards.ts"
 
@@ -84,8 +84,10 @@ export const planCi: (
         concurrency: "unbounded"
       }).pipe(Effect.orElseSucceed(() => noLocks))
     ], { concurrency: "unbounded" })
+  const requestedSha = requested === undefined ? undefined : Option.getOrUndefined(requested)
+  const workers = yield* headWorkers(requestedSha === undefined ? undefined : { source: source(requestedSha), system, withActions: false })
   const [headEvaluation, [provisional, , provisionalHistory], { refs, dirty }] = yield* Effect.all([
-    evaluations.evaluate({ source: source(head), system, withActions: true }),
+    evaluations.evaluate({ source: source(head), system, withActions: true, workers }),
     chooseBase(context, undefined).pipe(
       Effect.flatMap((chosen) =>
         Effect.all([Effect.succeed(chosen), evaluateBase(chosen.commit), historyOf(chosen.commit.sha)], { concurrency: "unbounded" })

@@ -1,9 +1,11 @@
-import { Effect, Fiber, Option } from "effect"
-import { type EvaluationError, Evaluations } from "../../nix/Evaluations.ts"
+import { Config, Effect, Fiber, Option } from "effect"
+import { PlanInputError } from "../../domain/errors.ts"
+import { type EvaluationError, type EvaluationRequest, Evaluations } from "../../nix/Evaluations.ts"
 import { guessSystem } from "../../nix/evaluationCommand.ts"
 import type { FlakeEvaluation } from "../../nix/FlakeEvaluation.ts"
 import type { FlakeSource } from "../../nix/flakeRef.ts"
 import { Nix } from "../../nix/Nix.ts"
+import { workersFor, workersVariableProblem } from "../../nix/workerEvaluations.ts"
 import type { Base } from "../../plan/Plan.ts"
 import type { BaseCommit } from "./base.ts"
 
@@ -19,6 +21,20 @@ export const planningSystem = Effect.fnUntraced(function*(flag: Option.Option<st
   const nix = yield* Nix
   const check = yield* Effect.forkChild(nix.currentSystem)
   return { system: guessSystem() ?? (yield* Fiber.join(check)), confirmed: Fiber.join(check) }
+})
+
+/**
+ * How many `nix eval`s share the head's evaluation: the cores it has to itself, shared with the
+ * base `--base` names unless the cache holds it, or `CI_EVAL_WORKERS`. The head start decides
+ * alike (src/commands/plan/prestart.ts), so the plan takes its processes over.
+ */
+export const headWorkers = Effect.fnUntraced(function*(requestedBase: EvaluationRequest | undefined) {
+  const variable = Option.getOrUndefined(yield* Config.option(Config.String("CI_EVAL_WORKERS")).pipe(Effect.orElseSucceed(() => Option.none())))
+  const problem = workersVariableProblem(variable)
+  if (problem !== undefined) return yield* new PlanInputError({ place: "CI_EVAL_WORKERS", detail: problem })
+  const evaluations = yield* Evaluations
+  const baseBeside = requestedBase !== undefined && !(yield* evaluations.isCached(requestedBase))
+  return workersFor(baseBeside ? 2 : 1, variable)
 })
 
 /** A base commit's evaluation as a Base: one without `ciActions`, or that failed, is `Unavailable` with the reason. */

@@ -29,6 +29,7 @@ import {
 } from "../../nix/evaluationCommand.ts"
 import { flakeLockPath, type FlakeSource } from "../../nix/flakeRef.ts"
 import { findNixDir, readNixSources } from "../../nix/nixFiles.ts"
+import { workersFor } from "../../nix/workerEvaluations.ts"
 
 /**
  * What `tool plan` starts before the rest of the tool has loaded: head's evaluation (with
@@ -162,14 +163,24 @@ export const prestartPlan = (args: ReadonlyArray<string>, environment: NodeJS.Pr
       identity: nixIdentity(environment.PATH ?? "")
     }
     const [head, ...bases] = checkout.shas.map(source)
-    for (const [evaluated, withActions] of [[head!, true], ...bases.map((evaluated) => [evaluated, false] as const)] as const) {
-      if (cached !== undefined) {
-        // Without a Nix to key by, the plan asks Nix its version: nothing to start before that.
-        if (cached.identity === undefined) return
-        const start = entryStart(join(cached.directory, `${cacheKey(evaluated, system, cached.evaluator, cached.identity)}.json`))
-        if (start !== undefined && (!withActions || cacheEntryHasActions(start))) continue
+    // Without a Nix to key by, the plan asks Nix its version: nothing to start before that.
+    if (cached !== undefined && cached.identity === undefined) return
+    const isCached = (evaluated: FlakeSource, withActions: boolean) => {
+      if (cached === undefined) return false
+      const start = entryStart(join(cached.directory, `${cacheKey(evaluated, system, cached.evaluator, cached.identity!)}.json`))
+      return start !== undefined && (!withActions || cacheEntryHasActions(start))
+    }
+    const toEvaluate = [[head!, true] as const, ...bases.map((evaluated) => [evaluated, false] as const)].filter(([evaluated, withActions]) => !isCached(evaluated, withActions))
+    // The head's workers as the plan decides them (headWorkers, evaluation.ts); a base has one.
+    const headWorkers = workersFor(toEvaluate.some(([, withActions]) => !withActions) ? 2 : 1, environment.CI_EVAL_WORKERS)
+    for (const [evaluated, withActions] of toEvaluate) {
+      const workers = withActions ? headWorkers : 1
+      for (let worker = 0; worker < workers; worker++) {
+        prestart("nix", evaluationArgs(sources, { source: evaluated, system, withActions, skip: [], worker, workers }), {
+          limit: defaultMaxOutputBytes,
+          ...evaluationOutput
+        })
       }
-      prestart("nix", evaluationArgs(sources, { source: evaluated, system, withActions, skip: [] }), { limit: defaultMaxOutputBytes, ...evaluationOutput })
     }
     // What the plan asks Nix meanwhile, and would otherwise wait for once it has loaded.
     prestart("nix", aboutArgs, { limit: defaultMaxOutputBytes })
