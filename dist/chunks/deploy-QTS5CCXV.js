@@ -1,2 +1,0 @@
-import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);
-import{deploy,runDeploy}from"./chunk-CSZ3X6VZ.js";import"./chunk-24ZYVLNB.js";import"./chunk-X3FD2CYJ.js";import"./chunk-QV27V3SX.js";import"./chunk-RHASLSZX.js";import"./chunk-GBDNKZBN.js";import"./chunk-ZX2AXTYT.js";import"./chunk-5OUZPAPO.js";import"./chunk-4N42KIFU.js";import"./chunk-AHN55HH5.js";import"./chunk-2K7SKTW4.js";import"./chunk-EKAM4O2W.js";import"./chunk-47JGDMEY.js";export{deploy,runDeploy};
