@@ -12,7 +12,7 @@
  *   node bench/shards.ts [SIZE ...]      (default 600 5000; BENCH_ROUNDS=3)
  */
 import { NodeServices } from "@effect/platform-node"
-import { Layer, ManagedRuntime } from "effect"
+import { Effect, Layer, ManagedRuntime } from "effect"
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -29,9 +29,8 @@ const sizes = process.argv.length > 2 ? process.argv.slice(2).map(Number) : [600
 const scratch = mkdtempSync(join(tmpdir(), "ci-bench-shards-"))
 const salt = `${Date.now()}-${process.pid}`
 
-const runtime = ManagedRuntime.make(
-  Layer.mergeAll(Nix.layer, Derivations.layer).pipe(Layer.provide(Process.layer), Layer.provideMerge(NodeServices.layer))
-)
+// Nix once, as a plan has it; `Derivations` afresh for each run, as each plan starts with none read.
+const runtime = ManagedRuntime.make(Nix.layer.pipe(Layer.provide(Process.layer), Layer.provideMerge(NodeServices.layer)))
 
 const version = parseNixVersion(execFileSync("nix", ["--version"], { encoding: "utf8" }))
 const show = version !== undefined && atLeast(version, 2, 15) ? ["derivation", "show"] : ["show-derivation"]
@@ -69,7 +68,9 @@ try {
     }
     let shardCount = 0
     const tool = async () => {
-      const { shards, warnings } = await runtime.runPromise(shardBuilds([{ system: "x86_64-linux", builds, outputs }], 200))
+      const { shards, warnings } = await runtime.runPromise(
+        shardBuilds([{ system: "x86_64-linux", builds, outputs }], 200).pipe(Effect.provide(Derivations.layer))
+      )
       const split = shards.get("x86_64-linux")
       if (warnings.length > 0) throw new Error(warnings.join("; "))
       // Within the limit, the plan reads the closure and asks Nix nothing.
