@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto"
 import { homedir } from "node:os"
 import { PlanInputError } from "../domain/errors.ts"
 import { nixIdentity } from "../effects/nixIdentity.ts"
-import { cacheDirectory, cacheEntryHasActions, cacheEntryText, cacheFormat, cacheKey } from "./evaluationCommand.ts"
+import { cacheDirectory, cacheEntryServes, cacheEntryText, cacheFormat, cacheKey } from "./evaluationCommand.ts"
 import { FlakeEvaluation } from "./FlakeEvaluation.ts"
 import type { FlakeSource } from "./flakeRef.ts"
 import { Nix, type NixEvalError, type NixOutputInvalid, type NixUnavailable } from "./Nix.ts"
@@ -156,8 +156,7 @@ export class Evaluations extends Context.Service<Evaluations, {
         const isCached = Effect.fn("Evaluations.isCached")(function*(request: EvaluationRequest) {
           if (!options.cache || request.source.rev === undefined) return false
           const key = cacheKey(request.source, request.system, nix.evaluator, yield* identity)
-          const text = yield* fs.readFileString(entryPath(key)).pipe(Effect.orElseSucceed(() => undefined))
-          return text !== undefined && (!request.withActions || cacheEntryHasActions(text))
+          return cacheEntryServes(yield* fs.readFileString(entryPath(key)).pipe(Effect.orElseSucceed(() => undefined)), request.withActions)
         })
 
         return Evaluations.of({ evaluate, evaluateAll, isCached })

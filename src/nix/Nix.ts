@@ -215,9 +215,10 @@ export class Nix extends Context.Service<Nix, {
           // output fails in the worker that resolves the actions, and is said as the output's.
           const flakeOrigin = yield* origin
           const summaries = failures.map(({ result }) => ({ result, summary: summariseNixError(result.stderr, flakeOrigin) }))
-          const isOutputs = (summary: NixErrorSummary) => summary.output !== undefined && !failed.has(JSON.stringify(summary.output))
-          const { result, summary } = summaries.find((candidate) => isOutputs(candidate.summary)) ?? summaries[0]!
-          if (!isOutputs(summary) || summary.output === undefined) {
+          const newOutput = (summary: NixErrorSummary) => summary.output !== undefined && !failed.has(JSON.stringify(summary.output)) ? summary.output : undefined
+          const { result, summary } = summaries.find((candidate) => newOutput(candidate.summary) !== undefined) ?? summaries[0]!
+          const output = newOutput(summary)
+          if (output === undefined) {
             // An action refers to an output skipped above: the error is the action's, and
             // says which output and where it failed (later Nix versions show no position here).
             const skipped = [...failed.values()].find((output) => output.message === summary.message)
@@ -227,7 +228,7 @@ export class Nix extends Context.Service<Nix, {
             }
             return yield* new NixEvalError({ flakeRef: ref, summary: formatNixError(reported), stderr: result.stderr })
           }
-          failure(summary.output, summary)
+          failure(output, summary)
         }
       })
 

@@ -107,8 +107,12 @@ export const cacheKey = (source: FlakeSource, system: string, evaluator: string,
 /** How an entry begins: whether it holds actions is said first, so a look at its start tells. */
 export const cacheEntryText = (withActions: boolean, evaluation: unknown): string => JSON.stringify({ format: cacheFormat, withActions, evaluation })
 
-/** Whether an entry that begins so holds actions (the evaluation is decoded, and checked, on read). */
-export const cacheEntryHasActions = (start: string): boolean => start.startsWith(cacheEntryText(true, null).slice(0, -"null}".length))
+/**
+ * Whether an entry that begins so (undefined: there is none) serves a request with or without
+ * actions: one with them serves both (the evaluation is decoded, and checked, on read).
+ */
+export const cacheEntryServes = (start: string | undefined, withActions: boolean): boolean =>
+  start !== undefined && (!withActions || start.startsWith(cacheEntryText(true, null).slice(0, -"null}".length)))
 
 /** `$XDG_CACHE_HOME/ci/evaluations`, else `~/.cache/ci/evaluations`; a relative XDG_CACHE_HOME is ignored, as XDG says. */
 export const cacheDirectory = (xdgCacheHome: string | undefined, home: string): string =>

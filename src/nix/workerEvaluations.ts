@@ -35,6 +35,9 @@ export const workersFor = (evaluationsTogether: number, variable: string | undef
   return Math.max(1, Math.min(defaultMaxWorkers, Math.floor(cores / Math.max(1, evaluationsTogether))))
 }
 
+/** A head's workers: the cores it shares with the base evaluated beside it, if one is. */
+export const headWorkersFor = (baseBeside: boolean, variable: string | undefined): number => workersFor(baseBeside ? 2 : 1, variable)
+
 const searched = (system: string) => `packages, checks, devShells, formatter and apps for ${system}`
 
 /** Why a target is none of the flake's outputs, in the words ci-actions.nix used when it resolved them. */

@@ -5,7 +5,7 @@ import { guessSystem } from "../../nix/evaluationCommand.ts"
 import type { FlakeEvaluation } from "../../nix/FlakeEvaluation.ts"
 import type { FlakeSource } from "../../nix/flakeRef.ts"
 import { Nix } from "../../nix/Nix.ts"
-import { workersFor, workersVariableProblem } from "../../nix/workerEvaluations.ts"
+import { headWorkersFor, workersVariableProblem } from "../../nix/workerEvaluations.ts"
 import type { Base } from "../../plan/Plan.ts"
 import type { BaseCommit } from "./base.ts"
 
@@ -33,8 +33,7 @@ export const headWorkers = Effect.fnUntraced(function*(requestedBase: Evaluation
   const problem = workersVariableProblem(variable)
   if (problem !== undefined) return yield* new PlanInputError({ place: "CI_EVAL_WORKERS", detail: problem })
   const evaluations = yield* Evaluations
-  const baseBeside = requestedBase !== undefined && !(yield* evaluations.isCached(requestedBase))
-  return workersFor(baseBeside ? 2 : 1, variable)
+  return headWorkersFor(requestedBase !== undefined && !(yield* evaluations.isCached(requestedBase)), variable)
 })
 
 /** A base commit's evaluation as a Base: one without `ciActions`, or that failed, is `Unavailable` with the reason. */

@@ -19,7 +19,7 @@ import { prestart } from "../../effects/prestarted.ts"
 import {
   aboutArgs,
   cacheDirectory,
-  cacheEntryHasActions,
+  cacheEntryServes,
   cacheEntryText,
   cacheKey,
   evaluationArgs,
@@ -29,7 +29,7 @@ import {
 } from "../../nix/evaluationCommand.ts"
 import { flakeLockPath, type FlakeSource } from "../../nix/flakeRef.ts"
 import { findNixDir, readNixSources } from "../../nix/nixFiles.ts"
-import { workersFor } from "../../nix/workerEvaluations.ts"
+import { headWorkersFor } from "../../nix/workerEvaluations.ts"
 
 /**
  * What `tool plan` starts before the rest of the tool has loaded: head's evaluation (with
@@ -167,12 +167,11 @@ export const prestartPlan = (args: ReadonlyArray<string>, environment: NodeJS.Pr
     if (cached !== undefined && cached.identity === undefined) return
     const isCached = (evaluated: FlakeSource, withActions: boolean) => {
       if (cached === undefined) return false
-      const start = entryStart(join(cached.directory, `${cacheKey(evaluated, system, cached.evaluator, cached.identity!)}.json`))
-      return start !== undefined && (!withActions || cacheEntryHasActions(start))
+      return cacheEntryServes(entryStart(join(cached.directory, `${cacheKey(evaluated, system, cached.evaluator, cached.identity!)}.json`)), withActions)
     }
     const toEvaluate = [[head!, true] as const, ...bases.map((evaluated) => [evaluated, false] as const)].filter(([evaluated, withActions]) => !isCached(evaluated, withActions))
     // The head's workers as the plan decides them (headWorkers, evaluation.ts); a base has one.
-    const headWorkers = workersFor(toEvaluate.some(([, withActions]) => !withActions) ? 2 : 1, environment.CI_EVAL_WORKERS)
+    const headWorkers = headWorkersFor(toEvaluate.some(([, withActions]) => !withActions), environment.CI_EVAL_WORKERS)
     for (const [evaluated, withActions] of toEvaluate) {
       const workers = withActions ? headWorkers : 1
       for (let worker = 0; worker < workers; worker++) {
