@@ -14,6 +14,6 @@ if (args.length === 1 && args[0] === "--version") {
   const { homedir } = await import("node:os")
   const xdg = process.env.XDG_CACHE_HOME
   enableCompileCache?.(`${xdg?.startsWith("/") ? xdg : `${homedir()}/.cache`}/ci/node-compile-cache`)
-  if (args[0] === "plan") (await import("./prestart-ARRU3ZRW.js")).prestartPlan(args.slice(1))
-  await import("./cli-R33IDE5A.js")
+  if (args[0] === "plan") (await import("./prestart-G3P5HBWK.js")).prestartPlan(args.slice(1))
+  await import("./cli-TMBGSRLP.js")
 }

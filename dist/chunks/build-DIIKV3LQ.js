@@ -1,0 +1,2 @@
+import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);
+import{BuildFailed,build,buildTargets,failedBuild}from"./chunk-GXMS26OD.js";import"./chunk-QSV72NGE.js";import"./chunk-I7OYOAWP.js";import"./chunk-WP7GDWW6.js";import"./chunk-II6X4J2D.js";import"./chunk-GBDNKZBN.js";import"./chunk-ZX2AXTYT.js";import"./chunk-5OUZPAPO.js";import"./chunk-4N42KIFU.js";import"./chunk-AHN55HH5.js";import"./chunk-2K7SKTW4.js";import"./chunk-EKAM4O2W.js";import"./chunk-47JGDMEY.js";export{BuildFailed,build,buildTargets,failedBuild};

@@ -1,2 +1,0 @@
-import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);
-import{deploy,runDeploy}from"./chunk-3VHL6BMQ.js";import"./chunk-YKUESVAU.js";import"./chunk-VOOTCMHD.js";import"./chunk-IJBGWR7H.js";import"./chunk-AOB23RI2.js";import"./chunk-GBDNKZBN.js";import"./chunk-ZX2AXTYT.js";import"./chunk-5OUZPAPO.js";import"./chunk-4N42KIFU.js";import"./chunk-AHN55HH5.js";import"./chunk-2K7SKTW4.js";import"./chunk-EKAM4O2W.js";import"./chunk-47JGDMEY.js";export{deploy,runDeploy};
